@@ -1,0 +1,73 @@
+# Shared set-up steps for quickstart.sh, test.sh and .ci/run. Source it; do not run it.
+# Every step is idempotent: a second run only checks and returns.
+
+SPAPR_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SPAPR_CACHE=${SPAPR_CACHE:-/var/cache/dpdk-spapr}
+SPAPR_PACKAGES="dpdk dpdk-dev libdpdk-dev libnuma-dev meson ninja-build pkg-config \
+python3-pytest gcc clang dpkg-dev xz-utils libc6-dev"
+
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*"; }
+die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
+
+require_root() {
+	[ "$(id -u)" = 0 ] || die "run as root (installs packages, provisions headers, reserves hugepages)"
+}
+
+# Install the Debian packages that are missing; apt-get update only when needed.
+install_packages() {
+	local missing="" p
+	for p in $SPAPR_PACKAGES $*; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	log "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null || die "apt-get update failed"
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing >/dev/null ||
+		die "apt-get install$missing failed"
+}
+
+# Print the driver-SDK include directory for the installed libdpdk-dev.
+sdk_dir() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null) || die "libdpdk-dev is not installed"
+	echo "$SPAPR_CACHE/dpdk-sdk-$v/include"
+}
+
+# DPDK's driver-SDK headers (bus_driver.h, ethdev_driver.h, ...) are not in Debian's
+# libdpdk-dev. Take them from the Debian source package of exactly the installed version,
+# with a private APT configuration that adds deb-src to the configured Debian sources.
+provision_sdk() {
+	"$SPAPR_TOP/devtools/dpdk-sdk.sh" "$SPAPR_CACHE" >/dev/null || die "could not provision DPDK driver-SDK headers"
+}
+
+# meson setup (or reconfigure) BUILD_DIR with extra options.
+configure_build() {
+	local dir=$1; shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson configure "$dir" -Ddpdk_driver_sdk="$(sdk_dir)" "$@" >/dev/null
+	else
+		meson setup "$dir" "$SPAPR_TOP" -Ddpdk_driver_sdk="$(sdk_dir)" "$@" >/dev/null
+	fi || die "meson setup of $dir failed"
+}
+
+build() {
+	ninja -C "$1" >/dev/null || { ninja -C "$1"; die "build in $1 failed"; }
+}
+
+# Reserve at least N 2 MiB hugepages and make sure a hugetlbfs is mounted.
+reserve_hugepages() {
+	local want=$1 f=/proc/sys/vm/nr_hugepages have
+	have=$(cat $f)
+	if [ "$have" -lt "$want" ]; then
+		echo "$want" > $f || die "cannot reserve $want hugepages in $f"
+		have=$(cat $f)
+		[ "$have" -ge "$want" ] || log "warning: only $have of $want 2 MiB hugepages could be reserved"
+	fi
+	if ! grep -qs ' hugetlbfs ' /proc/mounts; then
+		mkdir -p /dev/hugepages
+		mount -t hugetlbfs nodev /dev/hugepages || die "cannot mount hugetlbfs on /dev/hugepages"
+	fi
+}

@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A vfio-pci device shell: a model of drivers/vfio/pci/vfio_pci_core.c as user space
+ * sees it (DEVICE_GET_INFO, GET_REGION_INFO with the sparse-mmap capability,
+ * GET_IRQ_INFO/SET_IRQS with eventfds, DEVICE_RESET, region pread/pwrite at
+ * index << 40, mmap of BARs) in front of a device model. The "none" model is a plain
+ * PCI function with three BARs: BAR0 16 KiB fully mmap-able, BAR2 4 KiB 64-bit of
+ * registers (region read/write only), BAR4 8 KiB whose first half can be mmap'ed and
+ * whose second half holds the MSI-X table (a sparse-mmap region, as on kernels that
+ * keep the MSI-X table out of user mappings).
+ * Called with the platform lock held, except for the DMA and IRQ helpers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+
+#define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
+#define REGION_SHIFT 40 /* VFIO_PCI_OFFSET_SHIFT */
+#define MSIX_CAP 0x40
+#define MSIX_VECTORS 8
+
+static void put16(uint8_t *c, unsigned int off, uint16_t v) { memcpy(c + off, &v, 2); }
+static void put32(uint8_t *c, unsigned int off, uint32_t v) { memcpy(c + off, &v, 4); }
+static uint32_t get32(const uint8_t *c, unsigned int off) { uint32_t v; memcpy(&v, c + off, 4); return v; }
+
+static int bar_alloc(struct emu_bar *b, uint64_t size, bool mem64)
+{
+	b->size = size;
+	b->mem64 = mem64;
+	b->memfd = memfd_create("emu-bar", MFD_CLOEXEC);
+	if (b->memfd < 0)
+		return -errno;
+	if (ftruncate(b->memfd, (off_t)size) != 0)
+		return -errno;
+	b->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
+	if (b->mem == MAP_FAILED) {
+		b->mem = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+static void bar_mmap_area(struct emu_bar *b, uint64_t off, uint64_t len)
+{
+	b->mmap_off[b->nr_mmap] = off;
+	b->mmap_len[b->nr_mmap++] = len;
+}
+
+/* Config space of the "none" model: header type 0, three BARs, an MSI-X capability. */
+static void config_init(struct emu_device *d)
+{
+	uint8_t *c = d->config;
+	uint64_t bus = 0x80000000ULL + 0x100000ULL * (uint64_t)(d - d->plat->devices);
+
+	memset(c, 0, sizeof(d->config));
+	d->config_size = 256;
+	put16(c, 0x00, d->vendor);
+	put16(c, 0x02, d->device_id);
+	put16(c, 0x06, 0x0010);                       /* status: capability list */
+	put32(c, 0x08, d->class_code << 8 | 0x01);    /* class, revision 1 */
+	put16(c, 0x2c, d->subsys_vendor);
+	put16(c, 0x2e, d->subsys_id);
+	c[0x34] = MSIX_CAP;
+	c[0x3d] = 1;                                  /* interrupt pin INTA */
+	for (int i = 0; i < 6; i++) {
+		struct emu_bar *b = &d->bars[i];
+		if (b->size == 0)
+			continue;
+		b->addr = bus;
+		bus += b->size < 0x10000 ? 0x10000 : b->size;
+		put32(c, 0x10 + 4 * i, (uint32_t)b->addr | (b->mem64 ? 0x4 : 0));
+		if (b->mem64)
+			put32(c, 0x14 + 4 * i, (uint32_t)(b->addr >> 32));
+	}
+	c[MSIX_CAP] = 0x11;                           /* MSI-X */
+	put16(c, MSIX_CAP + 2, MSIX_VECTORS - 1);
+	put32(c, MSIX_CAP + 4, 0x1000 | 4);           /* table in BAR4 at 0x1000 */
+	put32(c, MSIX_CAP + 8, 0x1800 | 4);           /* PBA in BAR4 at 0x1800 */
+	memcpy(d->config_saved, c, sizeof(d->config));
+}
+
+int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct emu_device_cfg *cfg)
+{
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->plat = p;
+	memcpy(d->addr, cfg->addr, sizeof(d->addr));
+	d->numa_node = cfg->numa_node;
+	d->vendor = 0x1b36;          /* a PCI test function ID: no driver binds it */
+	d->device_id = 0x0005;
+	d->subsys_vendor = 0x1b36;
+	d->subsys_id = 0x0005;
+	d->class_code = 0x00ff00;
+	for (int i = 0; i < 6; i++)
+		d->bars[i].memfd = -1;
+	if ((ret = bar_alloc(&d->bars[0], 0x4000, false)) != 0 ||
+	    (ret = bar_alloc(&d->bars[2], 0x1000, true)) != 0 ||
+	    (ret = bar_alloc(&d->bars[4], 0x2000, false)) != 0)
+		return ret;
+	bar_mmap_area(&d->bars[0], 0, 0x4000);
+	bar_mmap_area(&d->bars[4], 0, 0x1000);
+	config_init(d);
+	d->irqs[VFIO_PCI_INTX_IRQ_INDEX].count = 1;
+	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = MSIX_VECTORS;
+	d->irqs[VFIO_PCI_REQ_IRQ_INDEX].count = 1;
+	for (int i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
+		struct emu_irq_state *s = &d->irqs[i];
+		if (s->count == 0)
+			continue;
+		s->fds = malloc(s->count * sizeof(int));
+		s->masked = calloc(s->count, sizeof(bool));
+		if (s->fds == NULL || s->masked == NULL)
+			return -ENOMEM;
+		for (unsigned int v = 0; v < s->count; v++)
+			s->fds[v] = -1;
+	}
+	return 0;
+}
+
+void emu_device_fini(struct emu_device *d)
+{
+	for (int i = 0; i < 6; i++) {
+		struct emu_bar *b = &d->bars[i];
+		if (b->mem)
+			munmap(b->mem, b->size);
+		if (b->memfd >= 0)
+			close(b->memfd);
+	}
+	for (int i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
+		free(d->irqs[i].fds);
+		free(d->irqs[i].masked);
+	}
+}
+
+/* The function-level reset of the model: registers and memory back to power-on. The
+ * config space is saved and restored around it, as pci_reset_function() does. */
+void emu_device_reset_model(struct emu_device *d)
+{
+	for (int i = 0; i < 6; i++)
+		if (d->bars[i].mem)
+			memset(d->bars[i].mem, 0, d->bars[i].size);
+	d->resets++;
+}
+
+static void irqs_disable(struct emu_device *d)
+{
+	for (int i = 0; i < VFIO_PCI_NUM_IRQS; i++)
+		for (unsigned int v = 0; v < d->irqs[i].count; v++) {
+			if (d->irqs[i].fds[v] >= 0)
+				close(d->irqs[i].fds[v]);
+			d->irqs[i].fds[v] = -1;
+			d->irqs[i].masked[v] = false;
+		}
+}
+
+/* vfio_pci_core_close_device(): interrupts off, device reset, container unused. */
+void emu_device_release(struct emu_device *d)
+{
+	d->plat->open_devices--;
+	if (--d->open_count)
+		return;
+	irqs_disable(d);
+	emu_device_reset_model(d);
+	memcpy(d->config, d->config_saved, sizeof(d->config));
+	if (d->group->container_users > 1)
+		d->group->container_users--;
+	emu_group_release(d->group);
+}
+
+/* --- ioctls ------------------------------------------------------------------ */
+
+static long get_info(struct emu_device *d, struct vfio_device_info *arg)
+{
+	struct vfio_device_info info;
+	size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
+
+	(void)d;
+	memcpy(&info, arg, minsz);
+	if (info.argsz < minsz)
+		return -EINVAL;
+	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = VFIO_PCI_NUM_REGIONS;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+	memcpy(arg, &info, minsz);
+	return 0;
+}
+
+static bool bar_fully_mappable(const struct emu_bar *b)
+{
+	return b->nr_mmap == 1 && b->mmap_off[0] == 0 && b->mmap_len[0] == b->size;
+}
+
+/* vfio_pci_ioctl_get_region_info() */
+static long get_region_info(struct emu_device *d, struct vfio_region_info *arg)
+{
+	struct vfio_region_info info;
+	size_t minsz = offsetofend(struct vfio_region_info, offset);
+	struct {
+		struct vfio_region_info_cap_sparse_mmap hdr;
+		struct vfio_region_sparse_mmap_area areas[4];
+	} cap;
+	size_t capsz = 0;
+
+	memcpy(&info, arg, minsz);
+	if (info.argsz < minsz)
+		return -EINVAL;
+	info.offset = (uint64_t)info.index << REGION_SHIFT;
+	info.flags = 0;
+	info.size = 0;
+	info.cap_offset = 0;
+	switch (info.index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		info.size = d->config_size;
+		info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+		break;
+	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX: {
+		struct emu_bar *b = &d->bars[info.index];
+		info.size = b->size;
+		if (b->size == 0)
+			break;
+		info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+		if (b->nr_mmap)
+			info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
+		if (b->nr_mmap && !bar_fully_mappable(b)) {
+			memset(&cap, 0, sizeof(cap));
+			cap.hdr.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
+			cap.hdr.header.version = 1;
+			cap.hdr.nr_areas = b->nr_mmap;
+			for (unsigned int i = 0; i < b->nr_mmap; i++) {
+				cap.areas[i].offset = b->mmap_off[i];
+				cap.areas[i].size = b->mmap_len[i];
+			}
+			capsz = sizeof(cap.hdr) + b->nr_mmap * sizeof(cap.areas[0]);
+		}
+		break;
+	}
+	case VFIO_PCI_ROM_REGION_INDEX:
+		break; /* no expansion ROM: size 0, no flags */
+	default:
+		return -EINVAL; /* VGA (no VGA device) and beyond */
+	}
+	if (capsz) {
+		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+		if (info.argsz < sizeof(info) + capsz) {
+			info.argsz = sizeof(info) + capsz;
+		} else {
+			memcpy((uint8_t *)arg + sizeof(info), &cap, capsz);
+			info.cap_offset = sizeof(info);
+		}
+	}
+	memcpy(arg, &info, sizeof(info) < info.argsz ? sizeof(info) : info.argsz);
+	return 0;
+}
+
+/* vfio_pci_ioctl_get_irq_info() */
+static long get_irq_info(struct emu_device *d, struct vfio_irq_info *arg)
+{
+	struct vfio_irq_info info;
+	size_t minsz = offsetofend(struct vfio_irq_info, count);
+
+	memcpy(&info, arg, minsz);
+	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+		return -EINVAL;
+	if (info.index == VFIO_PCI_ERR_IRQ_INDEX)
+		return -EINVAL; /* not a PCIe function */
+	info.flags = VFIO_IRQ_INFO_EVENTFD;
+	info.count = d->irqs[info.index].count;
+	if (info.index == VFIO_PCI_INTX_IRQ_INDEX)
+		info.flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
+	else if (info.index != VFIO_PCI_REQ_IRQ_INDEX)
+		info.flags |= VFIO_IRQ_INFO_NORESIZE;
+	memcpy(arg, &info, minsz);
+	return 0;
+}
+
+static void irq_fire(struct emu_device *d, struct emu_irq_state *s, unsigned int v)
+{
+	uint64_t one = 1;
+
+	if (s->fds[v] >= 0 && !s->masked[v] && write(s->fds[v], &one, sizeof(one)) == sizeof(one))
+		EMU_COUNT(d->plat, irqs, 1);
+}
+
+/* vfio_set_irqs_validate_and_prepare() + vfio_pci_set_irqs_ioctl() */
+static long set_irqs(struct emu_device *d, struct vfio_irq_set *arg)
+{
+	struct vfio_irq_set hdr;
+	size_t minsz = offsetofend(struct vfio_irq_set, count), data_size = 0;
+	uint32_t data_type, action;
+	struct emu_irq_state *s;
+
+	memcpy(&hdr, arg, minsz);
+	if (hdr.argsz < minsz || hdr.index >= VFIO_PCI_NUM_IRQS ||
+	    hdr.flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK))
+		return -EINVAL;
+	data_type = hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	action = hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+	if (__builtin_popcount(data_type) != 1 || __builtin_popcount(action) != 1)
+		return -EINVAL;
+	s = &d->irqs[hdr.index];
+	if (s->count == 0 || hdr.start >= s->count || hdr.start + hdr.count > s->count) {
+		if (!(hdr.count == 0 && data_type == VFIO_IRQ_SET_DATA_NONE && s->count))
+			return -EINVAL;
+	}
+	if (data_type == VFIO_IRQ_SET_DATA_BOOL)
+		data_size = sizeof(uint8_t);
+	else if (data_type == VFIO_IRQ_SET_DATA_EVENTFD)
+		data_size = sizeof(int32_t);
+	if (hdr.argsz - minsz < hdr.count * data_size)
+		return -EINVAL;
+
+	const uint8_t *data = (const uint8_t *)arg + minsz;
+	if (action == VFIO_IRQ_SET_ACTION_MASK || action == VFIO_IRQ_SET_ACTION_UNMASK) {
+		if (hdr.index != VFIO_PCI_INTX_IRQ_INDEX)
+			return -ENOTTY; /* only INTx can be masked through VFIO */
+		for (uint32_t i = 0; i < hdr.count; i++)
+			if (data_type != VFIO_IRQ_SET_DATA_BOOL || data[i])
+				s->masked[hdr.start + i] = action == VFIO_IRQ_SET_ACTION_MASK;
+		return 0;
+	}
+	/* TRIGGER */
+	if (data_type == VFIO_IRQ_SET_DATA_NONE && hdr.count == 0) {
+		for (unsigned int v = 0; v < s->count; v++) {
+			if (s->fds[v] >= 0)
+				close(s->fds[v]);
+			s->fds[v] = -1;
+		}
+		return 0;
+	}
+	for (uint32_t i = 0; i < hdr.count; i++) {
+		unsigned int v = hdr.start + i;
+		if (data_type == VFIO_IRQ_SET_DATA_EVENTFD) {
+			int32_t fd;
+			memcpy(&fd, data + i * sizeof(fd), sizeof(fd));
+			if (s->fds[v] >= 0)
+				close(s->fds[v]);
+			s->fds[v] = -1;
+			if (fd >= 0) {
+				s->fds[v] = dup(fd); /* eventfd_ctx_fdget() holds a reference */
+				if (s->fds[v] < 0)
+					return -EBADF;
+			}
+		} else if (data_type == VFIO_IRQ_SET_DATA_NONE || data[i]) {
+			irq_fire(d, s, v); /* loopback trigger */
+		}
+	}
+	return 0;
+}
+
+long emu_device_ioctl(struct emu_device *d, unsigned long req, void *arg)
+{
+	if (arg == NULL && req != VFIO_DEVICE_RESET)
+		return -EFAULT;
+	switch (req) {
+	case VFIO_DEVICE_GET_INFO:
+		return get_info(d, arg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return get_region_info(d, arg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return get_irq_info(d, arg);
+	case VFIO_DEVICE_SET_IRQS:
+		return set_irqs(d, arg);
+	case VFIO_DEVICE_RESET:
+		emu_device_reset_model(d);
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* --- region access ----------------------------------------------------------- */
+
+/* Config writes as vfio-pci virtualises them: BAR sizing, command, MSI-X control;
+ * IDs and the rest of the header are read-only. */
+static void config_write(struct emu_device *d, unsigned int pos, const uint8_t *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned int off = pos + i;
+		if (off >= 0x10 && off < 0x28) {
+			unsigned int bar = (off - 0x10) / 4, byte = off % 4;
+			uint8_t *reg = &d->config[0x10 + 4 * bar];
+			reg[byte] = buf[i];
+			if (byte == 3) {
+				/* the register is complete: apply the size mask */
+				struct emu_bar *b = &d->bars[bar];
+				uint32_t v = get32(d->config, 0x10 + 4 * bar);
+				if (b->size) {
+					v = (v & ~(uint32_t)(b->size - 1) & ~0xfu) | (b->mem64 ? 0x4 : 0);
+				} else if (bar > 0 && d->bars[bar - 1].mem64) {
+					uint64_t sz = d->bars[bar - 1].size;
+					v &= (uint32_t)(~(sz - 1) >> 32);
+				} else {
+					v = 0;
+				}
+				put32(d->config, 0x10 + 4 * bar, v);
+			}
+		} else if (off == 0x04 || off == 0x05 || off == 0x0c || off == 0x0d ||
+			   off == 0x3c || off == MSIX_CAP + 3) {
+			d->config[off] = buf[i];
+		}
+	}
+}
+
+ssize_t emu_device_rw(struct emu_device *d, void *buf, size_t count, uint64_t off, bool write)
+{
+	unsigned int index = off >> REGION_SHIFT;
+	uint64_t pos = off & ((1ULL << REGION_SHIFT) - 1);
+	bool frozen = atomic_load(&d->group->pe.frozen_mmio);
+
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
+		if (pos >= d->config_size)
+			return -EINVAL;
+		if (count > d->config_size - pos)
+			count = d->config_size - pos;
+		if (write) {
+			if (!frozen)
+				config_write(d, pos, buf, count);
+		} else if (frozen) {
+			memset(buf, 0xff, count); /* a frozen PE reads all ones */
+		} else {
+			memcpy(buf, d->config + pos, count);
+		}
+		return count;
+	}
+	if (index > VFIO_PCI_BAR5_REGION_INDEX || d->bars[index].size == 0)
+		return -EINVAL;
+	struct emu_bar *b = &d->bars[index];
+	if (pos >= b->size)
+		return -EINVAL;
+	if (count > b->size - pos)
+		count = b->size - pos;
+	if (write) {
+		if (!frozen)
+			memcpy(b->mem + pos, buf, count);
+	} else if (frozen) {
+		memset(buf, 0xff, count);
+	} else {
+		memcpy(buf, b->mem + pos, count);
+	}
+	return count;
+}
+
+/* vfio_pci_core_mmap(): shared mappings of a BAR with the MMAP flag; the model only
+ * lets through what lies inside one of its mmap areas. */
+void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, int flags,
+		      uint64_t off, int *err)
+{
+	unsigned int index = off >> REGION_SHIFT;
+	uint64_t pos = off & ((1ULL << REGION_SHIFT) - 1);
+	struct emu_bar *b;
+	void *m;
+
+	*err = -EINVAL;
+	if (index > VFIO_PCI_BAR5_REGION_INDEX || !(flags & MAP_SHARED))
+		return MAP_FAILED;
+	b = &d->bars[index];
+	if (b->size == 0 || b->nr_mmap == 0 || pos + len > b->size || pos + len < pos)
+		return MAP_FAILED;
+	for (unsigned int i = 0; i < b->nr_mmap; i++) {
+		if (pos >= b->mmap_off[i] && pos + len <= b->mmap_off[i] + b->mmap_len[i]) {
+			m = mmap(addr, len, prot, flags, b->memfd, (off_t)pos);
+			if (m == MAP_FAILED) {
+				*err = -errno;
+				return MAP_FAILED;
+			}
+			*err = 0;
+			return m;
+		}
+	}
+	return MAP_FAILED;
+}
+
+/* --- for device models ------------------------------------------------------- */
+
+bool emu_device_frozen(const struct emu_device *d)
+{
+	return atomic_load(&d->group->pe.frozen_dma);
+}
+
+int emu_device_irq(struct emu_device *d, unsigned int index, unsigned int vector)
+{
+	struct emu_irq_state *s;
+
+	if (index >= VFIO_PCI_NUM_IRQS || vector >= d->irqs[index].count)
+		return -EINVAL;
+	if (emu_device_frozen(d))
+		return -EIO;
+	s = &d->irqs[index];
+	irq_fire(d, s, vector);
+	return 0;
+}

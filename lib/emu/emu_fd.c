@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The file descriptors of emulated VFIO files. Each is a real fd (a memfd), so that
+ * numbering, poll-free I/O on other fds, dup-free close and fork behave as with a
+ * kernel; a table indexed by fd number says which ones are ours. Lookups are one
+ * atomic load: close() is called often by programs and must stay cheap.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+
+#define EMU_MAX_FD 65536
+
+static _Atomic(struct emu_file *) fd_table[EMU_MAX_FD];
+
+int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, const char *name)
+{
+	struct emu_file *f = calloc(1, sizeof(*f));
+	int fd;
+
+	if (f == NULL)
+		return -ENOMEM;
+	fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0 || fd >= EMU_MAX_FD) {
+		int err = fd < 0 ? -errno : -EMFILE;
+		if (fd >= 0)
+			close(fd);
+		free(f);
+		return err;
+	}
+	f->kind = kind;
+	f->plat = p;
+	f->container = obj; /* the union member matches `kind` */
+	atomic_store(&fd_table[fd], f);
+	return fd;
+}
+
+struct emu_file *emu_fd_get(int fd)
+{
+	if (fd < 0 || fd >= EMU_MAX_FD)
+		return NULL;
+	return atomic_load_explicit(&fd_table[fd], memory_order_acquire);
+}
+
+bool emu_fd_is_ours(int fd)
+{
+	return emu_fd_get(fd) != NULL;
+}
+
+void emu_fd_remove(int fd)
+{
+	struct emu_file *f = atomic_exchange(&fd_table[fd], NULL);
+
+	free(f);
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The emulated machine: its PEs (IOMMU groups), devices and the file API through which
+ * libc calls reach the VFIO model. One lock serialises the "kernel" side, as the
+ * kernel's container and group mutexes would; device DMA only takes the DMA lock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+
+static struct emu_platform *current_platform;
+
+struct emu_platform *emu_current(void)
+{
+	return current_platform;
+}
+
+void emu_set_current(struct emu_platform *p)
+{
+	current_platform = p;
+}
+
+int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
+			char *err, size_t errlen)
+{
+	struct emu_platform *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (p == NULL)
+		return -ENOMEM;
+	p->cfg = *cfg;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_rwlock_init(&p->dma_lock, NULL);
+	p->mm.pid = getpid();
+	for (unsigned int i = 0; i < cfg->ndevices; i++) {
+		const struct emu_device_cfg *dc = &cfg->dev[i];
+		struct emu_group *g = &p->groups[dc->group];
+
+		if (!p->group_exists[dc->group]) {
+			p->group_exists[dc->group] = true;
+			g->pe.id = dc->group;
+			g->pe.plat = p;
+			g->pe.default_present = true; /* the kernel's own default window */
+			g->pe.eeh_enabled = true;
+		}
+		ret = emu_device_init(p, &p->devices[i], dc);
+		p->devices[i].group = g;
+		p->ndevices = i + 1;
+		if (ret) {
+			snprintf(err, errlen, "cannot create emulated device %s: %s", dc->addr,
+				 strerror(-ret));
+			emu_platform_destroy(p);
+			return ret;
+		}
+	}
+	*out = p;
+	return 0;
+}
+
+void emu_platform_destroy(struct emu_platform *p)
+{
+	if (p == NULL)
+		return;
+	for (unsigned int i = 0; i < p->ndevices; i++)
+		emu_device_fini(&p->devices[i]);
+	while (p->mm.mem_list) {
+		struct emu_mm_mem *m = p->mm.mem_list;
+		p->mm.mem_list = m->next;
+		free(m);
+	}
+	pthread_rwlock_destroy(&p->dma_lock);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+struct emu_device *emu_device_find(struct emu_platform *p, const char *addr)
+{
+	for (unsigned int i = 0; i < p->ndevices; i++)
+		if (strcmp(p->devices[i].addr, addr) == 0)
+			return &p->devices[i];
+	return NULL;
+}
+
+void emu_table_bytes_add(struct emu_platform *p, int64_t delta)
+{
+	p->c.table_bytes += delta;
+	if (p->c.table_bytes > p->c.table_peak)
+		p->c.table_peak = p->c.table_bytes;
+}
+
+/* --- the file API -------------------------------------------------------------- */
+
+bool emu_path_is_vfio(const char *path)
+{
+	return path != NULL && strncmp(path, "/dev/vfio/", 10) == 0;
+}
+
+static int open_container(struct emu_platform *p, int flags)
+{
+	struct emu_container *c = calloc(1, sizeof(*c));
+	int fd;
+
+	(void)flags;
+	if (c == NULL)
+		return -ENOMEM;
+	c->plat = p;
+	c->refs = 1;
+	fd = emu_fd_install(p, EMU_FILE_CONTAINER, c, "vfio-container");
+	if (fd < 0) {
+		free(c);
+		return fd;
+	}
+	p->open_containers++;
+	return fd;
+}
+
+/* vfio_group_fops_open(): one open at a time. */
+static int open_group(struct emu_platform *p, const char *name)
+{
+	char *end;
+	unsigned long id = strtoul(name, &end, 10);
+	struct emu_group *g;
+	int fd;
+
+	if (*name == '\0' || *end != '\0' || id >= EMU_MAX_GROUPS || !p->group_exists[id])
+		return -ENOENT;
+	g = &p->groups[id];
+	if (g->opened)
+		return -EBUSY;
+	fd = emu_fd_install(p, EMU_FILE_GROUP, g, "vfio-group");
+	if (fd < 0)
+		return fd;
+	g->opened = true;
+	g->fd_open = true;
+	p->open_groups++;
+	return fd;
+}
+
+int emu_open(struct emu_platform *p, const char *path, int flags)
+{
+	const char *name = path + strlen("/dev/vfio/");
+	int ret;
+
+	if (!emu_path_is_vfio(path))
+		return -ENOENT;
+	pthread_mutex_lock(&p->lock);
+	if (strcmp(name, "vfio") == 0)
+		ret = open_container(p, flags);
+	else
+		ret = open_group(p, name);
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+static enum emu_ioctl_kind ioctl_kind(unsigned long req)
+{
+	switch (req) {
+	case VFIO_GET_API_VERSION: return EMU_IOC_GET_API_VERSION;
+	case VFIO_CHECK_EXTENSION: return EMU_IOC_CHECK_EXTENSION;
+	case VFIO_SET_IOMMU: return EMU_IOC_SET_IOMMU;
+	case VFIO_IOMMU_SPAPR_TCE_GET_INFO: return EMU_IOC_GET_INFO;
+	case VFIO_IOMMU_MAP_DMA: return EMU_IOC_MAP_DMA;
+	case VFIO_IOMMU_UNMAP_DMA: return EMU_IOC_UNMAP_DMA;
+	case VFIO_IOMMU_ENABLE: return EMU_IOC_ENABLE;
+	case VFIO_IOMMU_DISABLE: return EMU_IOC_DISABLE;
+	case VFIO_IOMMU_SPAPR_REGISTER_MEMORY: return EMU_IOC_REGISTER;
+	case VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY: return EMU_IOC_UNREGISTER;
+	case VFIO_IOMMU_SPAPR_TCE_CREATE: return EMU_IOC_TCE_CREATE;
+	case VFIO_IOMMU_SPAPR_TCE_REMOVE: return EMU_IOC_TCE_REMOVE;
+	case VFIO_EEH_PE_OP: return EMU_IOC_EEH_PE_OP;
+	default: return EMU_IOC_OTHER;
+	}
+}
+
+static enum emu_ioctl_kind group_ioctl_kind(unsigned long req)
+{
+	switch (req) {
+	case VFIO_GROUP_GET_STATUS: return EMU_IOC_GROUP_GET_STATUS;
+	case VFIO_GROUP_SET_CONTAINER: return EMU_IOC_GROUP_SET_CONTAINER;
+	case VFIO_GROUP_UNSET_CONTAINER: return EMU_IOC_GROUP_UNSET_CONTAINER;
+	case VFIO_GROUP_GET_DEVICE_FD: return EMU_IOC_GROUP_GET_DEVICE_FD;
+	default: return EMU_IOC_OTHER;
+	}
+}
+
+static enum emu_ioctl_kind device_ioctl_kind(unsigned long req)
+{
+	switch (req) {
+	case VFIO_DEVICE_GET_INFO: return EMU_IOC_DEVICE_GET_INFO;
+	case VFIO_DEVICE_GET_REGION_INFO: return EMU_IOC_DEVICE_GET_REGION_INFO;
+	case VFIO_DEVICE_GET_IRQ_INFO: return EMU_IOC_DEVICE_GET_IRQ_INFO;
+	case VFIO_DEVICE_SET_IRQS: return EMU_IOC_DEVICE_SET_IRQS;
+	case VFIO_DEVICE_RESET: return EMU_IOC_DEVICE_RESET;
+	default: return EMU_IOC_OTHER;
+	}
+}
+
+long emu_ioctl(int fd, unsigned long req, void *arg)
+{
+	struct emu_file *f = emu_fd_get(fd);
+	enum emu_ioctl_kind kind;
+	long ret;
+
+	if (f == NULL)
+		return -EBADF;
+	pthread_mutex_lock(&f->plat->lock);
+	switch (f->kind) {
+	case EMU_FILE_CONTAINER:
+		kind = ioctl_kind(req);
+		ret = emu_container_ioctl(f->container, req, arg);
+		break;
+	case EMU_FILE_GROUP:
+		kind = group_ioctl_kind(req);
+		ret = emu_group_ioctl(f->group, req, arg);
+		break;
+	default:
+		kind = device_ioctl_kind(req);
+		ret = emu_device_ioctl(f->device, req, arg);
+		break;
+	}
+	f->plat->c.ioctls[kind]++;
+	if (ret < 0)
+		f->plat->c.ioctl_errors++;
+	pthread_mutex_unlock(&f->plat->lock);
+	return ret;
+}
+
+int emu_close(int fd)
+{
+	struct emu_file *f = emu_fd_get(fd);
+	struct emu_platform *p;
+
+	if (f == NULL)
+		return -EBADF;
+	p = f->plat;
+	pthread_mutex_lock(&p->lock);
+	switch (f->kind) {
+	case EMU_FILE_CONTAINER:
+		emu_container_put(f->container); /* vfio_fops_release() */
+		break;
+	case EMU_FILE_GROUP:
+		f->group->fd_open = false;
+		emu_group_release(f->group);
+		break;
+	case EMU_FILE_DEVICE:
+		emu_device_release(f->device);
+		break;
+	}
+	emu_fd_remove(fd);
+	pthread_mutex_unlock(&p->lock);
+	return close(fd) == 0 ? 0 : -errno;
+}
+
+static ssize_t device_rw(int fd, void *buf, size_t count, off_t offset, bool write)
+{
+	struct emu_file *f = emu_fd_get(fd);
+	ssize_t ret;
+
+	if (f == NULL)
+		return -EBADF;
+	if (f->kind != EMU_FILE_DEVICE || offset < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&f->plat->lock);
+	ret = emu_device_rw(f->device, buf, count, (uint64_t)offset, write);
+	pthread_mutex_unlock(&f->plat->lock);
+	return ret;
+}
+
+ssize_t emu_pread(int fd, void *buf, size_t count, off_t offset)
+{
+	return device_rw(fd, buf, count, offset, false);
+}
+
+ssize_t emu_pwrite(int fd, const void *buf, size_t count, off_t offset)
+{
+	return device_rw(fd, (void *)buf, count, offset, true);
+}
+
+void *emu_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset, int *err)
+{
+	struct emu_file *f = emu_fd_get(fd);
+	void *m;
+
+	if (f == NULL || f->kind != EMU_FILE_DEVICE || offset < 0) {
+		*err = f == NULL ? -EBADF : -ENODEV;
+		return MAP_FAILED;
+	}
+	pthread_mutex_lock(&f->plat->lock);
+	m = emu_device_mmap(f->device, addr, len, prot, flags, (uint64_t)offset, err);
+	pthread_mutex_unlock(&f->plat->lock);
+	return m;
+}
+
+void emu_get_counters(struct emu_platform *p, struct emu_counters *c)
+{
+	pthread_mutex_lock(&p->lock);
+	*c = p->c;
+	pthread_mutex_unlock(&p->lock);
+}
+
+uint64_t emu_hypercalls(const struct emu_counters *c)
+{
+	return c->h_get_tce + c->h_put_tce + c->h_put_tce_indirect + c->h_stuff_tce;
+}

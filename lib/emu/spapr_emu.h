@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The emulated POWER platform: a model of the Linux kernel's VFIO sPAPR TCE IOMMU
+ * driver, the VFIO container/group/device uAPI, a pSeries (or PowerNV) hypervisor with
+ * real TCE tables, EEH, and vfio-pci device shells.
+ *
+ * The API is fd-based, like the kernel's: emu_open() hands out real file descriptors
+ * (memfds) that the model recognises, so that the LD_PRELOAD shim only forwards libc
+ * calls, and unit tests drive exactly the code that an unmodified program reaches.
+ * Every call returns a negative errno on failure, as the kernel does.
+ */
+#ifndef SPAPR_EMU_H
+#define SPAPR_EMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define EMU_MAX_DEVICES 64
+#define EMU_ADDR_LEN 16 /* "dddd:bb:dd.f" + NUL */
+
+enum emu_hv_kind {
+	EMU_HV_PSERIES, /* guest under PowerVM/KVM: TCEs through hypercalls */
+	EMU_HV_POWERNV, /* bare metal: TCE tables in memory, OPAL kill */
+};
+
+/* What a platform offers; the presets fill it, options override single fields. */
+struct emu_platform_cfg {
+	char name[32];
+	enum emu_hv_kind hv;
+	uint32_t tce32_start;      /* default 32-bit window */
+	uint32_t tce32_size;
+	uint64_t pgsizes;          /* ddw.pgsizes: IOMMU page sizes for dynamic windows */
+	uint32_t max_dyn_windows;  /* reported max_dynamic_windows_supported (0: v1 only) */
+	uint32_t ddw_creatable;    /* dynamic windows the hypervisor really grants */
+	uint32_t max_levels;       /* reported ddw.levels */
+	uint64_t ddw_start;        /* bus address of dynamic windows */
+	uint64_t ddw_max_tces;     /* largest_available_block of the DDW query (pSeries) */
+	bool eeh;                  /* VFIO_EEH extension and EEH_PE_OP available */
+	unsigned int page_shift;   /* the emulated kernel's PAGE_SHIFT (16 on ppc64) */
+};
+
+struct emu_device_cfg {
+	char addr[EMU_ADDR_LEN];
+	unsigned int group;
+	int numa_node;
+	char model[16]; /* "none" for now */
+};
+
+struct emu_config {
+	struct emu_platform_cfg plat;
+	unsigned int ndevices;
+	struct emu_device_cfg dev[EMU_MAX_DEVICES];
+	char stats_path[256];
+	char sysfs_root[256];
+	/* Generator parameters kept so that devices can be (re)generated after overrides. */
+	unsigned int gen_devices, gen_group_size, gen_numa_nodes;
+	bool explicit_devices;
+};
+
+/* --- configuration (emu_config.c) ----------------------------------------- */
+int emu_config_init(struct emu_config *cfg, const char *preset);
+/* Apply one option "key" = "value"; on error returns -EINVAL with a message in err. */
+int emu_config_set(struct emu_config *cfg, const char *key, const char *value,
+		   char *err, size_t errlen);
+/* Read "key=value" lines (# comments). -errno and a message on failure. */
+int emu_config_load(struct emu_config *cfg, const char *path, char *err, size_t errlen);
+int emu_config_save(const struct emu_config *cfg, const char *path);
+/* Generate the device list from devices/group-size/numa-nodes unless explicit. */
+int emu_config_finish(struct emu_config *cfg, char *err, size_t errlen);
+void emu_config_list_presets(FILE *out);
+
+/* --- the platform --------------------------------------------------------- */
+struct emu_platform;
+struct emu_device;
+
+int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
+			char *err, size_t errlen);
+void emu_platform_destroy(struct emu_platform *p);
+/* The process-wide platform used by the preload shim (NULL when inactive). */
+struct emu_platform *emu_current(void);
+void emu_set_current(struct emu_platform *p);
+
+/* --- the file API (what libc calls reach) --------------------------------- */
+bool emu_path_is_vfio(const char *path);
+int emu_open(struct emu_platform *p, const char *path, int flags);
+bool emu_fd_is_ours(int fd);
+long emu_ioctl(int fd, unsigned long request, void *arg);
+int emu_close(int fd);
+ssize_t emu_pread(int fd, void *buf, size_t count, off_t offset);
+ssize_t emu_pwrite(int fd, const void *buf, size_t count, off_t offset);
+/* mmap of a device region: returns the mapping or MAP_FAILED with -errno in *err. */
+void *emu_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset, int *err);
+
+/* --- device models: DMA through the TCE tables ---------------------------- */
+struct emu_device *emu_device_find(struct emu_platform *p, const char *addr);
+/* Copy from/to an IOVA with the permission checks of the TCE entries. A fault freezes
+ * the device's PE (EEH) and returns -EIO; a frozen PE fails every DMA with -EIO. */
+int emu_dma_read(struct emu_device *dev, uint64_t iova, void *buf, size_t len);
+int emu_dma_write(struct emu_device *dev, uint64_t iova, const void *buf, size_t len);
+bool emu_device_frozen(const struct emu_device *dev);
+/* Fire interrupt vector `vector` of IRQ index `index` (VFIO_PCI_*_IRQ_INDEX). */
+int emu_device_irq(struct emu_device *dev, unsigned int index, unsigned int vector);
+
+/* --- statistics ----------------------------------------------------------- */
+struct emu_counters {
+	uint64_t ioctls[32];        /* by enum emu_ioctl_kind */
+	uint64_t ioctl_errors;
+	uint64_t h_get_tce, h_put_tce, h_put_tce_indirect, h_stuff_tce;
+	uint64_t rtas_ddw_query, rtas_ddw_create, rtas_ddw_remove, rtas_ddw_reset;
+	uint64_t opal_tce_kill;
+	uint64_t tces_mapped, tces_cleared, tces_stuffed;
+	uint64_t locked_bytes, locked_peak;
+	uint64_t table_bytes, table_peak;
+	uint64_t registered_bytes;
+	uint64_t windows_created, windows_removed;
+	uint64_t dma_reads, dma_writes, dma_bytes, dma_faults;
+	uint64_t eeh_freezes, eeh_resets, eeh_unfreezes;
+	uint64_t irqs;
+	uint64_t locked_leaked; /* charges the real kernel never returns (see docs) */
+};
+void emu_get_counters(struct emu_platform *p, struct emu_counters *c);
+uint64_t emu_hypercalls(const struct emu_counters *c);
+int emu_write_stats(struct emu_platform *p, FILE *out);
+
+#endif /* SPAPR_EMU_H */
