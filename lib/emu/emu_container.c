@@ -289,7 +289,7 @@ static long get_info(struct emu_container *c, void *arg)
 	if (c->groups == NULL)
 		return -ENXIO;
 	cfg = emu_cfg(first_pe(c));
-	memcpy(&info, arg, minsz);
+	COPY_FROM_USER(&info, arg, minsz);
 	if (info.argsz < minsz)
 		return -EINVAL;
 	info.dma32_window_start = cfg->tce32_start;
@@ -317,7 +317,7 @@ static long map_dma(struct emu_container *c, void *arg)
 
 	if (!c->enabled)
 		return -EPERM;
-	memcpy(&param, arg, offsetofend(struct vfio_iommu_type1_dma_map, size));
+	COPY_FROM_USER(&param, arg, offsetofend(struct vfio_iommu_type1_dma_map, size));
 	if (param.argsz < offsetofend(struct vfio_iommu_type1_dma_map, size))
 		return -EINVAL;
 	if (param.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
@@ -349,7 +349,7 @@ static long unmap_dma(struct emu_container *c, void *arg)
 
 	if (!c->enabled)
 		return -EPERM;
-	memcpy(&param, arg, offsetofend(struct vfio_iommu_type1_dma_unmap, size));
+	COPY_FROM_USER(&param, arg, offsetofend(struct vfio_iommu_type1_dma_unmap, size));
 	if (param.argsz < offsetofend(struct vfio_iommu_type1_dma_unmap, size))
 		return -EINVAL;
 	if (param.flags)
@@ -459,7 +459,7 @@ static long register_ioctl(struct emu_container *c, void *arg, bool reg)
 	} else if (!c->mm_set) {
 		return -EPERM;
 	}
-	memcpy(&param, arg, minsz);
+	COPY_FROM_USER(&param, arg, minsz);
 	if (param.argsz < minsz || param.flags)
 		return -EINVAL;
 	return reg ? register_pages(c, param.vaddr, param.size)
@@ -505,7 +505,10 @@ static long eeh_pe_op(struct emu_container *c, void *arg)
 	struct vfio_eeh_pe_op op;
 	long ret = 0;
 
-	memcpy(&op, arg, sizeof(op));
+	memset(&op, 0, sizeof(op));
+	COPY_FROM_USER(&op, arg, offsetofend(struct vfio_eeh_pe_op, op));
+	if (op.op == VFIO_EEH_PE_INJECT_ERR && op.argsz >= offsetofend(struct vfio_eeh_pe_op, err.mask))
+		memcpy(&op, arg, offsetofend(struct vfio_eeh_pe_op, err.mask));
 	for (struct emu_group *g = c->groups; g != NULL; g = g->next_in_container) {
 		ret = emu_pe_eeh_op(&g->pe, &op);
 		if (ret)
@@ -524,7 +527,7 @@ static long tce_create(struct emu_container *c, void *arg)
 		return ret;
 	if (c->groups == NULL)
 		return -ENXIO;
-	memcpy(&create, arg, minsz);
+	COPY_FROM_USER(&create, arg, minsz);
 	if (create.argsz < minsz || create.flags)
 		return -EINVAL;
 	ret = create_default_window(c);
@@ -548,7 +551,7 @@ static long tce_remove(struct emu_container *c, void *arg)
 		return ret;
 	if (c->groups == NULL)
 		return -ENXIO;
-	memcpy(&remove, arg, minsz);
+	COPY_FROM_USER(&remove, arg, minsz);
 	if (remove.argsz < minsz || remove.flags)
 		return -EINVAL;
 	if (c->def_window_pending && remove.start_addr == 0) {
@@ -563,8 +566,6 @@ static long spapr_ioctl(struct emu_container *c, unsigned long req, void *arg)
 {
 	if (c->mm_set && c->mm_pid != getpid())
 		return -EPERM;
-	if (arg == NULL && req != VFIO_IOMMU_ENABLE && req != VFIO_IOMMU_DISABLE)
-		return -EFAULT;
 	switch (req) {
 	case VFIO_IOMMU_SPAPR_TCE_GET_INFO:
 		return get_info(c, arg);

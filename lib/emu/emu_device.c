@@ -180,7 +180,7 @@ static long get_info(struct emu_device *d, struct vfio_device_info *arg)
 	size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
 
 	(void)d;
-	memcpy(&info, arg, minsz);
+	COPY_FROM_USER(&info, arg, minsz);
 	if (info.argsz < minsz)
 		return -EINVAL;
 	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
@@ -206,7 +206,7 @@ static long get_region_info(struct emu_device *d, struct vfio_region_info *arg)
 	} cap;
 	size_t capsz = 0;
 
-	memcpy(&info, arg, minsz);
+	COPY_FROM_USER(&info, arg, minsz);
 	if (info.argsz < minsz)
 		return -EINVAL;
 	info.offset = (uint64_t)info.index << REGION_SHIFT;
@@ -263,7 +263,7 @@ static long get_irq_info(struct emu_device *d, struct vfio_irq_info *arg)
 	struct vfio_irq_info info;
 	size_t minsz = offsetofend(struct vfio_irq_info, count);
 
-	memcpy(&info, arg, minsz);
+	COPY_FROM_USER(&info, arg, minsz);
 	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
 	if (info.index == VFIO_PCI_ERR_IRQ_INDEX)
@@ -294,7 +294,7 @@ static long set_irqs(struct emu_device *d, struct vfio_irq_set *arg)
 	uint32_t data_type, action;
 	struct emu_irq_state *s;
 
-	memcpy(&hdr, arg, minsz);
+	COPY_FROM_USER(&hdr, arg, minsz);
 	if (hdr.argsz < minsz || hdr.index >= VFIO_PCI_NUM_IRQS ||
 	    hdr.flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK))
 		return -EINVAL;
@@ -354,8 +354,6 @@ static long set_irqs(struct emu_device *d, struct vfio_irq_set *arg)
 
 long emu_device_ioctl(struct emu_device *d, unsigned long req, void *arg)
 {
-	if (arg == NULL && req != VFIO_DEVICE_RESET)
-		return -EFAULT;
 	switch (req) {
 	case VFIO_DEVICE_GET_INFO:
 		return get_info(d, arg);

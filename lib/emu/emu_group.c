@@ -17,7 +17,7 @@ static long get_status(struct emu_group *g, struct vfio_group_status *arg)
 	struct vfio_group_status st;
 	size_t minsz = offsetofend(struct vfio_group_status, flags);
 
-	memcpy(&st, arg, minsz);
+	COPY_FROM_USER(&st, arg, minsz);
 	if (st.argsz < minsz)
 		return -EINVAL;
 	st.flags = 0;
@@ -33,8 +33,9 @@ static long get_status(struct emu_group *g, struct vfio_group_status *arg)
 static long set_container(struct emu_group *g, const int *arg)
 {
 	struct emu_file *f;
-	int fd = *arg;
+	int fd;
 
+	COPY_FROM_USER(&fd, arg, sizeof(fd));
 	if (fcntl(fd, F_GETFD) < 0)
 		return -EBADF;
 	if (g->container)
@@ -64,6 +65,8 @@ static long get_device_fd(struct emu_group *g, const char *name)
 	struct emu_device *d = NULL;
 	int fd;
 
+	if (name == NULL)
+		return -EFAULT; /* strndup_user() */
 	for (unsigned int i = 0; i < p->ndevices; i++)
 		if (p->devices[i].group == g && strncmp(p->devices[i].addr, name, 4096) == 0)
 			d = &p->devices[i];
@@ -82,8 +85,6 @@ static long get_device_fd(struct emu_group *g, const char *name)
 
 long emu_group_ioctl(struct emu_group *g, unsigned long req, void *arg)
 {
-	if (arg == NULL && req != VFIO_GROUP_UNSET_CONTAINER)
-		return -EFAULT;
 	switch (req) {
 	case VFIO_GROUP_GET_STATUS:
 		return get_status(g, arg);

@@ -209,6 +209,9 @@ static inline struct emu_platform_cfg *emu_cfg(struct emu_pe *pe)
 	return &pe->plat->cfg.plat;
 }
 
+/* copy_from_user()/copy_to_user(): a NULL user pointer faults, where the kernel would. */
+#define COPY_FROM_USER(dst, src, n) do { if ((src) == NULL) return -EFAULT; memcpy((dst), (src), (n)); } while (0)
+
 /* Counters: updated under the platform lock, or atomically from device threads. */
 #define EMU_COUNT(p, field, n) __atomic_add_fetch(&(p)->c.field, (n), __ATOMIC_RELAXED)
 void emu_table_bytes_add(struct emu_platform *p, int64_t delta);
