@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The file descriptors of emulated VFIO files. Each is a real fd (a memfd), so that
- * numbering, poll-free I/O on other fds, dup-free close and fork behave as with a
- * kernel; a table indexed by fd number says which ones are ours. Lookups are one
+ * The file descriptors of emulated VFIO files. Each is a real fd (an eventfd: an
+ * anonymous inode, not a regular file, like the kernel's VFIO files), so that fd
+ * numbering, close-on-exec and fstat() behave as with a kernel; a table indexed by fd
+ * number says which ones are ours. Lookups are one
  * atomic load: close() is called often by programs and must stay cheap.
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "emu_internal.h"
@@ -23,7 +24,8 @@ int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, c
 
 	if (f == NULL)
 		return -ENOMEM;
-	fd = memfd_create(name, MFD_CLOEXEC);
+	(void)name;
+	fd = eventfd(0, EFD_CLOEXEC);
 	if (fd < 0 || fd >= EMU_MAX_FD) {
 		int err = fd < 0 ? -errno : -EMFILE;
 		if (fd >= 0)

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""System tests: real binaries under `spapr-emu run` on the emulated POWER platform.
+
+The build directory comes from $SPAPR_BUILD (devtools/test.sh sets it), else ./build.
+"""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+TOP = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("SPAPR_BUILD", TOP / "build")).resolve()
+
+
+def _exe(rel):
+    path = BUILD / rel
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build first (devtools/test.sh does)")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def spapr_emu():
+    return _exe("app/spapr-emu/spapr-emu")
+
+
+@pytest.fixture(scope="session")
+def seed():
+    return _exe("test/progs/spapr-seed")
+
+
+class Run:
+    """One `spapr-emu run`: its output, exit status and --stats JSON."""
+
+    def __init__(self, proc, stats_path):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+        self.stats = json.loads(stats_path.read_text()) if stats_path.exists() else None
+
+    def steps(self):
+        """{step: (ret, errno)} from the `<step> ret=N errno=E` lines."""
+        res = {}
+        for line in self.out.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1].startswith("ret=") and parts[2].startswith("errno="):
+                res[parts[0]] = (int(parts[1][4:]), parts[2][6:])
+        return res
+
+
+@pytest.fixture
+def run_emu(spapr_emu, tmp_path):
+    """run_emu(cmd, *options, prefix=[]) -> Run"""
+
+    def run(cmd, *options, prefix=(), timeout=120, env=None):
+        stats = tmp_path / "stats.json"
+        argv = list(prefix) + [spapr_emu, "run", "--stats", str(stats), *options, "--", *cmd]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              env=env)
+        return Run(proc, stats)
+
+    return run
