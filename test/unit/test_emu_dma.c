@@ -5,6 +5,7 @@
  * Also: device DMA from threads while the driver maps and unmaps.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "emu_test.h"
 
@@ -115,8 +116,8 @@ static void pseries_has_no_eeh(void)
 
 struct dma_thread {
 	struct emu_device *dev;
-	volatile bool stop;
-	uint64_t ok, faults;
+	atomic_bool stop;
+	atomic_uint_fast64_t ok, faults;
 };
 
 static void *dma_loop(void *arg)
@@ -148,7 +149,8 @@ static void concurrent_dma_and_ioctls(void)
 	CHECK_EQ(reg_mem(c, (uintptr_t)buf, 4 * MiB, 1), 0);
 	CHECK_EQ(map_dma(c, (uintptr_t)buf, 0x10000, MiB, RW), 0);
 	pthread_create(&th, NULL, dma_loop, &t);
-	for (int i = 0; i < 200; i++) {
+	/* at least 200 cycles, and until the device has done a good number of DMAs */
+	for (int i = 0; i < 200 || atomic_load(&t.ok) < 10000; i++) {
 		CHECK_EQ(tce_create(c, 16, 1ULL << 30, 1, &start), 0);
 		CHECK_EQ(map_dma(c, (uintptr_t)buf + MiB, start, 2 * MiB, RW), 0);
 		CHECK_EQ(unmap_dma(c, start, 2 * MiB), 0);
