@@ -200,10 +200,10 @@ static long get_region_info(struct emu_device *d, struct vfio_region_info *arg)
 {
 	struct vfio_region_info info;
 	size_t minsz = offsetofend(struct vfio_region_info, offset);
-	struct {
-		struct vfio_region_info_cap_sparse_mmap hdr;
-		struct vfio_region_sparse_mmap_area areas[4];
-	} cap;
+	/* the capability: a header with a flexible array of areas */
+	_Alignas(8) uint8_t capbuf[sizeof(struct vfio_region_info_cap_sparse_mmap) +
+				   4 * sizeof(struct vfio_region_sparse_mmap_area)];
+	struct vfio_region_info_cap_sparse_mmap *cap = (void *)capbuf;
 	size_t capsz = 0;
 
 	COPY_FROM_USER(&info, arg, minsz);
@@ -227,15 +227,15 @@ static long get_region_info(struct emu_device *d, struct vfio_region_info *arg)
 		if (b->nr_mmap)
 			info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
 		if (b->nr_mmap && !bar_fully_mappable(b)) {
-			memset(&cap, 0, sizeof(cap));
-			cap.hdr.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
-			cap.hdr.header.version = 1;
-			cap.hdr.nr_areas = b->nr_mmap;
+			memset(capbuf, 0, sizeof(capbuf));
+			cap->header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
+			cap->header.version = 1;
+			cap->nr_areas = b->nr_mmap;
 			for (unsigned int i = 0; i < b->nr_mmap; i++) {
-				cap.areas[i].offset = b->mmap_off[i];
-				cap.areas[i].size = b->mmap_len[i];
+				cap->areas[i].offset = b->mmap_off[i];
+				cap->areas[i].size = b->mmap_len[i];
 			}
-			capsz = sizeof(cap.hdr) + b->nr_mmap * sizeof(cap.areas[0]);
+			capsz = sizeof(*cap) + b->nr_mmap * sizeof(cap->areas[0]);
 		}
 		break;
 	}
@@ -249,7 +249,7 @@ static long get_region_info(struct emu_device *d, struct vfio_region_info *arg)
 		if (info.argsz < sizeof(info) + capsz) {
 			info.argsz = sizeof(info) + capsz;
 		} else {
-			memcpy((uint8_t *)arg + sizeof(info), &cap, capsz);
+			memcpy((uint8_t *)arg + sizeof(info), capbuf, capsz);
 			info.cap_offset = sizeof(info);
 		}
 	}

@@ -142,20 +142,24 @@ static void irqs(void)
 	CHECK_ERR(ioc(d, VFIO_DEVICE_GET_IRQ_INFO, &ii), EINVAL);
 
 	int efd = eventfd(0, EFD_NONBLOCK);
-	struct { struct vfio_irq_set s; int32_t fds[2]; } set = {
-		.s = { .argsz = sizeof(set), .index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 3, .count = 2,
-		       .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER },
-		.fds = { efd, -1 } };
-	CHECK_EQ(ioc(d, VFIO_DEVICE_SET_IRQS, &set), 0);
+	/* vfio_irq_set + two eventfds: the header's data[] is a flexible array */
+	_Alignas(8) uint8_t setbuf[sizeof(struct vfio_irq_set) + 2 * sizeof(int32_t)];
+	struct vfio_irq_set *set = (void *)setbuf;
+	int32_t fds[2] = { efd, -1 };
+	*set = (struct vfio_irq_set){ .argsz = sizeof(setbuf), .index = VFIO_PCI_MSIX_IRQ_INDEX,
+				      .start = 3, .count = 2,
+				      .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER };
+	memcpy(set->data, fds, sizeof(fds));
+	CHECK_EQ(ioc(d, VFIO_DEVICE_SET_IRQS, set), 0);
 	CHECK_EQ(emu_device_irq(dev, VFIO_PCI_MSIX_IRQ_INDEX, 3), 0);
 	CHECK_EQ(read(efd, &n, sizeof(n)), 8);
 	CHECK_EQ(n, 1);
 	CHECK_ERR(emu_device_irq(dev, VFIO_PCI_MSIX_IRQ_INDEX, 8), EINVAL);
-	set.s.start = 7; /* 7 + 2 > 8 vectors */
-	CHECK_ERR(ioc(d, VFIO_DEVICE_SET_IRQS, &set), EINVAL);
-	set.s.start = 0;
-	set.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_TRIGGER;
-	CHECK_ERR(ioc(d, VFIO_DEVICE_SET_IRQS, &set), EINVAL);
+	set->start = 7; /* 7 + 2 > 8 vectors */
+	CHECK_ERR(ioc(d, VFIO_DEVICE_SET_IRQS, set), EINVAL);
+	set->start = 0;
+	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_TRIGGER;
+	CHECK_ERR(ioc(d, VFIO_DEVICE_SET_IRQS, set), EINVAL);
 	/* masking is for INTx only */
 	struct vfio_irq_set mask = { .argsz = sizeof(mask), .index = VFIO_PCI_MSIX_IRQ_INDEX, .count = 1,
 				     .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK };
