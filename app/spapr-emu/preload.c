@@ -2,12 +2,16 @@
 /*
  * The LD_PRELOAD shim of spapr-emu: the one place where libc calls are diverted.
  * open() of /dev/vfio/<name> and every call on the fds it returned go to the emulated
- * platform; everything else goes straight to libc. Inactive (pure pass-through) unless
+ * platform; sysfs paths of the emulated machine (/sys/bus/pci/devices/<its devices>,
+ * /sys/kernel/iommu_groups/<its groups>, /sys/module/vfio*) are looked up in its
+ * generated tree; everything else goes straight to libc. Inactive (pure pass-through) unless
  * SPAPR_EMU_CONFIG names a platform configuration, which spapr-emu run sets.
  */
 /* Interpose the plain and the LFS64 names as separate symbols: no header redirects. */
 #undef _FILE_OFFSET_BITS
+#include <dirent.h>
 #include <dlfcn.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -15,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "emu_sysfs.h"
 #include "spapr_emu.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -28,6 +34,25 @@ static int (*real_ioctl)(int, unsigned long, ...);
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static FILE *(*real_fopen)(const char *, const char *);
+static FILE *(*real_fopen64)(const char *, const char *);
+static DIR *(*real_opendir)(const char *);
+static int (*real_stat)(const char *, struct stat *);
+static int (*real_stat64)(const char *, struct stat64 *);
+static int (*real_lstat)(const char *, struct stat *);
+static int (*real_lstat64)(const char *, struct stat64 *);
+static int (*real_xstat)(int, const char *, struct stat *);
+static int (*real_xstat64)(int, const char *, struct stat64 *);
+static int (*real_lxstat)(int, const char *, struct stat *);
+static int (*real_lxstat64)(int, const char *, struct stat64 *);
+static int (*real_fstatat)(int, const char *, struct stat *, int);
+static int (*real_fstatat64)(int, const char *, struct stat64 *, int);
+static int (*real_access)(const char *, int);
+static ssize_t (*real_readlink)(const char *, char *, size_t);
+static int (*real_statx)(int, const char *, int, unsigned int, struct statx *);
+static ssize_t (*real_getxattr)(const char *, const char *, void *, size_t);
+static ssize_t (*real_lgetxattr)(const char *, const char *, void *, size_t);
+static char *sysfs_root;
 
 static struct emu_platform *platform;
 static int touched; /* a /dev/vfio file was opened: this process reports stats */
@@ -41,6 +66,31 @@ static void resolve(void)
 	real_mmap = dlsym(RTLD_NEXT, "mmap");
 	real_pread = dlsym(RTLD_NEXT, "pread");
 	real_pwrite = dlsym(RTLD_NEXT, "pwrite");
+	real_fopen = dlsym(RTLD_NEXT, "fopen");
+	real_fopen64 = dlsym(RTLD_NEXT, "fopen64");
+	real_opendir = dlsym(RTLD_NEXT, "opendir");
+	real_stat = dlsym(RTLD_NEXT, "stat");
+	real_stat64 = dlsym(RTLD_NEXT, "stat64");
+	real_lstat = dlsym(RTLD_NEXT, "lstat");
+	real_lstat64 = dlsym(RTLD_NEXT, "lstat64");
+	real_xstat = dlsym(RTLD_NEXT, "__xstat");
+	real_xstat64 = dlsym(RTLD_NEXT, "__xstat64");
+	real_lxstat = dlsym(RTLD_NEXT, "__lxstat");
+	real_lxstat64 = dlsym(RTLD_NEXT, "__lxstat64");
+	real_fstatat = dlsym(RTLD_NEXT, "fstatat");
+	real_fstatat64 = dlsym(RTLD_NEXT, "fstatat64");
+	real_access = dlsym(RTLD_NEXT, "access");
+	real_statx = dlsym(RTLD_NEXT, "statx");
+	real_getxattr = dlsym(RTLD_NEXT, "getxattr");
+	real_lgetxattr = dlsym(RTLD_NEXT, "lgetxattr");
+	real_readlink = dlsym(RTLD_NEXT, "readlink");
+}
+
+/* Other libraries' constructors may call us before ours ran. */
+static inline void ensure(void)
+{
+	if (__builtin_expect(real_readlink == NULL, 0))
+		resolve();
 }
 
 static void write_stats(void)
@@ -80,6 +130,8 @@ __attribute__((constructor)) static void preload_init(void)
 		_exit(2);
 	}
 	emu_set_current(platform);
+	if (getenv("SPAPR_EMU_SYSFS"))
+		sysfs_root = strdup(getenv("SPAPR_EMU_SYSFS"));
 	atexit(write_stats);
 }
 
@@ -101,6 +153,14 @@ static int open_vfio(const char *path, int flags)
 	return ret_errno(fd);
 }
 
+/* sysfs paths of the emulated machine go to its tree (absolute paths only) */
+static const char *redirect(const char *path, char *buf)
+{
+	if (platform == NULL || sysfs_root == NULL)
+		return path;
+	return emu_sysfs_redirect(platform, sysfs_root, path, buf, PATH_MAX);
+}
+
 static mode_t mode_arg(int flags, va_list ap)
 {
 	return (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
@@ -108,15 +168,18 @@ static mode_t mode_arg(int flags, va_list ap)
 
 EXPORT int open(const char *path, int flags, ...)
 {
+	ensure();
 	va_list ap;
 	mode_t mode;
 
 	va_start(ap, flags);
 	mode = mode_arg(flags, ap);
 	va_end(ap);
+	char buf[PATH_MAX];
+
 	if (platform && emu_path_is_vfio(path))
 		return open_vfio(path, flags);
-	return real_open(path, flags, mode);
+	return real_open(redirect(path, buf), flags, mode);
 }
 
 EXPORT int open64(const char *path, int flags, ...) __attribute__((alias("open")));
@@ -130,15 +193,18 @@ EXPORT int __open64_2(const char *path, int flags) __attribute__((alias("__open_
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
+	ensure();
 	va_list ap;
 	mode_t mode;
 
 	va_start(ap, flags);
 	mode = mode_arg(flags, ap);
 	va_end(ap);
+	char buf[PATH_MAX];
+
 	if (platform && emu_path_is_vfio(path))
 		return open_vfio(path, flags);
-	return real_openat(dirfd, path, flags, mode);
+	return real_openat(dirfd, redirect(path, buf), flags, mode);
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
@@ -150,6 +216,7 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
 
 EXPORT int close(int fd)
 {
+	ensure();
 	if (platform && emu_fd_is_ours(fd))
 		return ret_errno(emu_close(fd));
 	return real_close(fd);
@@ -157,6 +224,7 @@ EXPORT int close(int fd)
 
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
+	ensure();
 	va_list ap;
 	void *arg;
 
@@ -170,6 +238,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
+	ensure();
 	if (platform && emu_fd_is_ours(fd)) {
 		int err = 0;
 		void *m = emu_mmap(addr, len, prot, flags, fd, offset, &err);
@@ -194,6 +263,7 @@ static ssize_t ret_ssize(ssize_t ret)
 
 EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t offset)
 {
+	ensure();
 	if (platform && emu_fd_is_ours(fd))
 		return ret_ssize(emu_pread(fd, buf, count, offset));
 	return real_pread(fd, buf, count, offset);
@@ -203,6 +273,7 @@ EXPORT ssize_t pread64(int fd, void *buf, size_t count, off_t offset) __attribut
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)
 {
+	ensure();
 	if (platform && emu_fd_is_ours(fd))
 		return ret_ssize(emu_pwrite(fd, buf, count, offset));
 	return real_pwrite(fd, buf, count, offset);
@@ -210,3 +281,44 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)
 
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset)
 	__attribute__((alias("pwrite")));
+
+/* --- sysfs lookups: libc's own wrappers call the kernel directly, so each entry
+ * point that takes a path is wrapped. -------------------------------------------- */
+
+int __xstat(int ver, const char *path, struct stat *st);
+int __xstat64(int ver, const char *path, struct stat64 *st);
+int __lxstat(int ver, const char *path, struct stat *st);
+int __lxstat64(int ver, const char *path, struct stat64 *st);
+
+#define WRAP_PATH(ret, name, real, params, ...) \
+	EXPORT ret name params \
+	{ \
+		char buf[PATH_MAX]; \
+		ensure(); \
+		path = redirect(path, buf); \
+		return real(__VA_ARGS__); \
+	}
+
+WRAP_PATH(FILE *, fopen, real_fopen, (const char *path, const char *mode), path, mode)
+WRAP_PATH(FILE *, fopen64, real_fopen64, (const char *path, const char *mode), path, mode)
+WRAP_PATH(DIR *, opendir, real_opendir, (const char *path), path)
+WRAP_PATH(int, stat, real_stat, (const char *path, struct stat *st), path, st)
+WRAP_PATH(int, stat64, real_stat64, (const char *path, struct stat64 *st), path, st)
+WRAP_PATH(int, lstat, real_lstat, (const char *path, struct stat *st), path, st)
+WRAP_PATH(int, lstat64, real_lstat64, (const char *path, struct stat64 *st), path, st)
+WRAP_PATH(int, __xstat, real_xstat, (int ver, const char *path, struct stat *st), ver, path, st)
+WRAP_PATH(int, __xstat64, real_xstat64, (int ver, const char *path, struct stat64 *st), ver, path, st)
+WRAP_PATH(int, __lxstat, real_lxstat, (int ver, const char *path, struct stat *st), ver, path, st)
+WRAP_PATH(int, __lxstat64, real_lxstat64, (int ver, const char *path, struct stat64 *st), ver, path, st)
+WRAP_PATH(int, fstatat, real_fstatat, (int dirfd, const char *path, struct stat *st, int flags),
+	  dirfd, path, st, flags)
+WRAP_PATH(int, fstatat64, real_fstatat64, (int dirfd, const char *path, struct stat64 *st, int flags),
+	  dirfd, path, st, flags)
+WRAP_PATH(int, statx, real_statx, (int dirfd, const char *path, int flags, unsigned int mask,
+	  struct statx *st), dirfd, path, flags, mask, st)
+WRAP_PATH(ssize_t, getxattr, real_getxattr, (const char *path, const char *name, void *value,
+	  size_t size), path, name, value, size)
+WRAP_PATH(ssize_t, lgetxattr, real_lgetxattr, (const char *path, const char *name, void *value,
+	  size_t size), path, name, value, size)
+WRAP_PATH(int, access, real_access, (const char *path, int mode), path, mode)
+WRAP_PATH(ssize_t, readlink, real_readlink, (const char *path, char *out, size_t len), path, out, len)

@@ -138,3 +138,67 @@ int emu_sysfs_build(struct emu_platform *p, const char *root)
 	}
 	return 0;
 }
+
+/* The sysfs paths of the emulated machine, as the real kernel would show them, mapped
+ * into the generated tree: the VFIO modules, the emulated devices (also under the
+ * vfio-pci driver) and their IOMMU groups. Everything else is left alone. */
+static const char *after(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(path, prefix, n) == 0 ? path + n : NULL;
+}
+
+/* `rest` starts with `name` followed by the end or a '/' */
+static bool component_is(const char *rest, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(rest, name, n) == 0 && (rest[n] == '\0' || rest[n] == '/');
+}
+
+static bool is_device(struct emu_platform *p, const char *rest)
+{
+	for (unsigned int i = 0; i < p->ndevices; i++)
+		if (component_is(rest, p->devices[i].addr))
+			return true;
+	return false;
+}
+
+static bool is_group(struct emu_platform *p, const char *rest)
+{
+	char name[16];
+
+	for (unsigned int g = 0; g < EMU_MAX_GROUPS; g++) {
+		if (!p->group_exists[g])
+			continue;
+		snprintf(name, sizeof(name), "%u", g);
+		if (component_is(rest, name))
+			return true;
+	}
+	return false;
+}
+
+const char *emu_sysfs_redirect(struct emu_platform *p, const char *root, const char *path,
+			       char *buf, size_t len)
+{
+	static const char *const modules[] = { "vfio", "vfio_pci", "vfio_pci_core",
+					       "vfio_iommu_spapr_tce" };
+	const char *rest;
+	bool ours = false;
+
+	if (p == NULL || root == NULL || path == NULL || (rest = after(path, "/sys/")) == NULL)
+		return path;
+	if ((rest = after(path, "/sys/module/")) != NULL) {
+		for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)
+			ours |= component_is(rest, modules[i]);
+	} else if ((rest = after(path, "/sys/bus/pci/devices/")) != NULL ||
+		   (rest = after(path, "/sys/bus/pci/drivers/vfio-pci/")) != NULL) {
+		ours = is_device(p, rest);
+	} else if ((rest = after(path, "/sys/kernel/iommu_groups/")) != NULL) {
+		ours = is_group(p, rest);
+	}
+	if (!ours || (size_t)snprintf(buf, len, "%s/%s", root, path + strlen("/sys/")) >= len)
+		return path;
+	return buf;
+}

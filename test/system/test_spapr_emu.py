@@ -184,6 +184,26 @@ def test_sysfs_tree_for_the_devices(run_emu):
     assert lines[6].endswith("iommu_groups/1")
 
 
+def test_real_sysfs_paths_of_emulated_devices_reach_the_tree(run_emu):
+    """Programs that do not honour SYSFS_PCI_DEVICES (or check /sys/module/vfio, as
+    DPDK's EAL does) find the emulated machine at the kernel's paths."""
+    r = run_emu(["sh", "-c", "cat /sys/bus/pci/devices/0000:00:02.0/vendor;"
+                 " readlink /sys/bus/pci/devices/0000:00:02.0/iommu_group;"
+                 " test -d /sys/module/vfio && echo vfio loaded;"
+                 " ls /sys/kernel/iommu_groups/1/devices"],
+                "--devices", "2")
+    assert r.rc == 0, r.err
+    assert r.out.split("\n")[:4] == ["0x1b36", "../../../../kernel/iommu_groups/1",
+                                     "vfio loaded", "0000:00:02.0"]
+    r = run_emu(_python("""
+        import os
+        print(os.path.isdir("/sys/module/vfio_iommu_spapr_tce"),
+              os.path.basename(os.readlink("/sys/bus/pci/devices/0000:00:01.0/driver")),
+              open("/sys/bus/pci/devices/0000:00:01.0/numa_node").read().strip())
+    """), "--device", "0000:00:01.0,node=3")
+    assert r.out.strip() == "True vfio-pci 3", r.err
+
+
 def test_exit_status_of_a_signalled_program(run_emu):
     r = run_emu(["sh", "-c", "kill -TERM $$"])
     assert r.rc == 128 + 15

@@ -132,6 +132,33 @@ static void sysfs_tree(void)
 	emu_platform_destroy(p);
 }
 
+static void sysfs_redirect(void)
+{
+	struct emu_platform *p = make_platform("pseries-ddw", 3, 2);
+	char buf[256];
+
+#define REDIR(path) emu_sysfs_redirect(p, "/t", path, buf, sizeof(buf))
+	CHECK(strcmp(REDIR("/sys/module/vfio"), "/t/module/vfio") == 0);
+	CHECK(strcmp(REDIR("/sys/module/vfio_iommu_spapr_tce/initstate"),
+		     "/t/module/vfio_iommu_spapr_tce/initstate") == 0);
+	CHECK(strcmp(REDIR("/sys/module/vfiox"), "/sys/module/vfiox") == 0);
+	CHECK(strcmp(REDIR("/sys/bus/pci/devices/0000:00:03.0/vendor"),
+		     "/t/bus/pci/devices/0000:00:03.0/vendor") == 0);
+	CHECK(strcmp(REDIR("/sys/bus/pci/devices/0000:00:03.0"), "/t/bus/pci/devices/0000:00:03.0") == 0);
+	CHECK(strcmp(REDIR("/sys/bus/pci/devices/0000:00:04.0/vendor"),
+		     "/sys/bus/pci/devices/0000:00:04.0/vendor") == 0); /* not emulated */
+	CHECK(strcmp(REDIR("/sys/bus/pci/devices"), "/sys/bus/pci/devices") == 0); /* the listing */
+	CHECK(strcmp(REDIR("/sys/bus/pci/drivers/vfio-pci/0000:00:01.0"),
+		     "/t/bus/pci/drivers/vfio-pci/0000:00:01.0") == 0);
+	CHECK(strcmp(REDIR("/sys/kernel/iommu_groups/1/devices"), "/t/kernel/iommu_groups/1/devices") == 0);
+	CHECK(strcmp(REDIR("/sys/kernel/iommu_groups/2"), "/sys/kernel/iommu_groups/2") == 0);
+	CHECK(strcmp(REDIR("/sys/kernel/iommu_groups/10"), "/sys/kernel/iommu_groups/10") == 0);
+	CHECK(strcmp(REDIR("/proc/self/maps"), "/proc/self/maps") == 0);
+	CHECK(strcmp(REDIR("relative/sys/module/vfio"), "relative/sys/module/vfio") == 0);
+#undef REDIR
+	emu_platform_destroy(p);
+}
+
 int main(void)
 {
 	RUN(presets);
@@ -139,5 +166,6 @@ int main(void)
 	RUN(generated_devices);
 	RUN(save_load_roundtrip);
 	RUN(sysfs_tree);
+	RUN(sysfs_redirect);
 	return test_result();
 }
