@@ -27,7 +27,6 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 static int (*real_close)(int);
 static int (*real_ioctl)(int, unsigned long, ...);
@@ -59,7 +58,6 @@ static int touched; /* a /dev/vfio file was opened: this process reports stats *
 
 static void resolve(void)
 {
-	real_open = dlsym(RTLD_NEXT, "open");
 	real_openat = dlsym(RTLD_NEXT, "openat");
 	real_close = dlsym(RTLD_NEXT, "close");
 	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
@@ -168,18 +166,13 @@ static mode_t mode_arg(int flags, va_list ap)
 
 EXPORT int open(const char *path, int flags, ...)
 {
-	ensure();
 	va_list ap;
 	mode_t mode;
 
 	va_start(ap, flags);
 	mode = mode_arg(flags, ap);
 	va_end(ap);
-	char buf[PATH_MAX];
-
-	if (platform && emu_path_is_vfio(path))
-		return open_vfio(path, flags);
-	return real_open(redirect(path, buf), flags, mode);
+	return openat(AT_FDCWD, path, flags, mode);
 }
 
 EXPORT int open64(const char *path, int flags, ...) __attribute__((alias("open")));

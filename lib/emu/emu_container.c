@@ -517,43 +517,48 @@ static long eeh_pe_op(struct emu_container *c, void *arg)
 	return ret;
 }
 
-static long tce_create(struct emu_container *c, void *arg)
+/* The common head of TCE_CREATE and TCE_REMOVE: the mm, a group, argsz and flags.
+ * Both structs start with argsz and flags. */
+static long window_ioctl_head(struct emu_container *c, void *dst, const void *arg, size_t minsz)
 {
-	struct vfio_iommu_spapr_tce_create create;
-	size_t minsz = offsetofend(struct vfio_iommu_spapr_tce_create, start_addr);
+	struct { uint32_t argsz, flags; } head;
 	long ret = mm_set(c);
 
 	if (ret)
 		return ret;
 	if (c->groups == NULL)
 		return -ENXIO;
-	COPY_FROM_USER(&create, arg, minsz);
-	if (create.argsz < minsz || create.flags)
-		return -EINVAL;
-	ret = create_default_window(c);
-	if (ret == 0) {
-		uint64_t start = 0;
-		ret = create_window(c, create.page_shift, create.window_size, create.levels, &start);
-		create.start_addr = start;
-	}
+	COPY_FROM_USER(dst, arg, minsz);
+	memcpy(&head, dst, sizeof(head));
+	return head.argsz < minsz || head.flags ? -EINVAL : 0;
+}
+
+static long tce_create(struct emu_container *c, void *arg)
+{
+	struct vfio_iommu_spapr_tce_create create;
+	size_t minsz = offsetofend(struct vfio_iommu_spapr_tce_create, start_addr);
+	uint64_t start = 0;
+	long ret = window_ioctl_head(c, &create, arg, minsz);
+
 	if (ret == 0)
+		ret = create_default_window(c);
+	if (ret == 0)
+		ret = create_window(c, create.page_shift, create.window_size, create.levels, &start);
+	if (ret == 0) {
+		create.start_addr = start;
 		memcpy(arg, &create, minsz);
+	}
 	return ret;
 }
 
 static long tce_remove(struct emu_container *c, void *arg)
 {
 	struct vfio_iommu_spapr_tce_remove remove;
-	size_t minsz = offsetofend(struct vfio_iommu_spapr_tce_remove, start_addr);
-	long ret = mm_set(c);
+	long ret = window_ioctl_head(c, &remove, arg,
+				     offsetofend(struct vfio_iommu_spapr_tce_remove, start_addr));
 
 	if (ret)
 		return ret;
-	if (c->groups == NULL)
-		return -ENXIO;
-	COPY_FROM_USER(&remove, arg, minsz);
-	if (remove.argsz < minsz || remove.flags)
-		return -EINVAL;
 	if (c->def_window_pending && remove.start_addr == 0) {
 		c->def_window_pending = false;
 		return 0;
