@@ -120,7 +120,7 @@ static int check_regions(struct tce_region *r, unsigned int n, char *err, size_t
 }
 
 /* Largest page in `mask` that the backing page and the alignment of the range allow. */
-static unsigned int best_shift(const struct tce_region *r, uint64_t mask)
+unsigned int tce_best_page_shift(const struct tce_region *r, uint64_t mask)
 {
 	uint64_t align = r->va | r->len | (r->iova == TCE_IOVA_ANY ? 0 : r->iova);
 	unsigned int limit = ilog2(r->page_size);
@@ -191,6 +191,7 @@ static int plan_v1(struct tce_plan *p, const struct tce_region *r, unsigned int 
 	if (size == 0)
 		return fail(err, errlen, -ENOSPC, "the platform has no DMA window (v1 window size 0)");
 	p->type = VFIO_SPAPR_TCE_IOMMU;
+	p->fixed_iova = r[0].iova != TCE_IOVA_ANY;
 	p->nwindows = 1;
 	p->windows[0] = (struct tce_plan_window){ .start = start, .size = size, .page_shift = 12,
 		.levels = 1, .table_bytes = tce_table_bytes(info->hv, 12, size, 1, info->page_shift) };
@@ -300,6 +301,7 @@ static int plan_v2(struct tce_plan *p, const struct tce_region *r, unsigned int 
 	int ret;
 
 	p->type = VFIO_SPAPR_TCE_v2_IOMMU;
+	p->fixed_iova = fixed;
 	p->remove_default = !keep;
 	nwin = info->usable_windows < slots ? info->usable_windows : slots;
 	if (nwin == 0)
@@ -312,7 +314,7 @@ static int plan_v2(struct tce_plan *p, const struct tce_region *r, unsigned int 
 	uint64_t mask = o->page_shift ? UINT64_C(1) << o->page_shift : info->pgsizes;
 	unsigned int big = 0, small = 64;
 	for (unsigned int i = 0; i < n; i++) {
-		unsigned int s = best_shift(&r[i], mask);
+		unsigned int s = tce_best_page_shift(&r[i], mask);
 		if (s == 0) {
 			free(which);
 			return fail(err, errlen, -EINVAL,

@@ -87,6 +87,7 @@ struct tce_plan_cost {
 
 struct tce_plan {
 	int type;                 /* VFIO_SPAPR_TCE_IOMMU or VFIO_SPAPR_TCE_v2_IOMMU */
+	bool fixed_iova;          /* the caller fixed the IOVAs: windows must start as planned */
 	bool remove_default;      /* v2: drop the (still pending) default window first */
 	struct tce_plan_window windows[2];
 	unsigned int nwindows;
@@ -109,6 +110,10 @@ void tce_plan_free(struct tce_plan *plan);
  * platform): pSeries 8 B per TCE, PowerNV every level and its userspace copy. */
 uint64_t tce_table_bytes(enum tce_hv hv, unsigned int page_shift, uint64_t window_size,
 			 unsigned int levels, unsigned int kernel_page_shift);
+
+/* The largest IOMMU page shift in `mask` that the region's backing page and alignment
+ * allow; 0 if none. */
+unsigned int tce_best_page_shift(const struct tce_region *r, uint64_t mask);
 
 /* --- locked memory ------------------------------------------------------------- */
 

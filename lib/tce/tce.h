@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/tce: the sPAPR TCE IOMMU backend. A container with its IOMMU groups, the IOMMU
+ * type chosen as QEMU does (v2 where the platform has dynamic DMA windows, else v1),
+ * memory made DMA-able from a plan (tce_plan.h) after a locked-memory check, with
+ * rollback on any failure, IOVA<->VA translation, statistics and EEH helpers.
+ * Plain C, no DPDK types. Every function returns 0 (or a count) or a negative errno,
+ * and logs one line a user can act on when it fails.
+ */
+#ifndef TCE_H
+#define TCE_H
+
+#include "tce_plan.h"
+
+struct tce_container;
+
+enum tce_log_level { TCE_LOG_ERR, TCE_LOG_WARN, TCE_LOG_INFO, TCE_LOG_DEBUG };
+typedef void (*tce_log_fn)(void *ctx, enum tce_log_level level, const char *msg);
+/* Where messages go (default: stderr, errors and warnings only). */
+void tce_set_log(tce_log_fn fn, void *ctx);
+
+enum tce_iommu_choice { TCE_IOMMU_AUTO, TCE_IOMMU_V1, TCE_IOMMU_V2 };
+
+/* Open a container and attach the IOMMU groups (numbers as in /dev/vfio/<n>), then
+ * set the IOMMU type: with AUTO, v2 if the groups accept it, else v1. */
+int tce_container_open(const unsigned int *groups, unsigned int ngroups,
+		       enum tce_iommu_choice choice, struct tce_container **out);
+/* Undo everything: windows removed, memory unregistered, groups and container closed. */
+void tce_container_close(struct tce_container *c);
+
+int tce_container_fd(const struct tce_container *c);
+int tce_group_fd(const struct tce_container *c, unsigned int group);
+const struct tce_iommu_info *tce_container_info(const struct tce_container *c);
+
+/* Make the regions DMA-able: plan, check RLIMIT_MEMLOCK (raising the soft limit up to
+ * the hard one if needed), then execute. Nothing stays mapped, registered or charged
+ * when it fails. Only once per container; add memory later with tce_dma_add(). */
+int tce_dma_map(struct tce_container *c, const struct tce_region *regions, unsigned int n,
+		const struct tce_plan_opts *opts);
+/* Add memory into the existing windows (memory hot-plug), or remove it again. */
+int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsigned int n);
+int tce_dma_remove(struct tce_container *c, uint64_t va, uint64_t len);
+
+/* Translation over what is mapped; O(log n). -ENOENT when not mapped. */
+int tce_iova_of(const struct tce_container *c, uint64_t va, uint64_t *iova);
+int tce_va_of(const struct tce_container *c, uint64_t iova, uint64_t *va);
+
+struct tce_stats {
+	uint64_t ioctls, ioctl_maps, ioctl_registers, ioctl_windows;
+	uint64_t tces;              /* TCEs written */
+	uint64_t hcalls_est;        /* hypercalls a pSeries guest made for them (estimate) */
+	uint64_t locked_bytes;      /* charged to locked_vm now (estimate) */
+	uint64_t table_bytes;
+	uint64_t dma_bytes;         /* bytes mapped now */
+	uint64_t map_ns;            /* wall time of the map calls */
+	unsigned int windows, registrations, maps;
+};
+void tce_get_stats(const struct tce_container *c, struct tce_stats *s);
+const struct tce_plan *tce_container_plan(const struct tce_container *c);
+
+/* EEH: state (VFIO_EEH_PE_STATE_*), unfreeze, a hot reset with its deactivate and
+ * configure steps, and replaying every mapping afterwards. */
+int tce_eeh_state(struct tce_container *c);
+int tce_eeh_unfreeze(struct tce_container *c);
+int tce_eeh_reset(struct tce_container *c);
+int tce_eeh_replay(struct tce_container *c);
+
+/* The process's RLIMIT_MEMLOCK, CAP_IPC_LOCK and what lib/tce already charged. */
+int tce_memlock_read(struct tce_memlock *ml);
+
+#endif /* TCE_H */

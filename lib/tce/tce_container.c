@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Container and group lifecycle: open /dev/vfio/vfio, attach the groups, choose the
+ * IOMMU type as QEMU does (v2, and v1 when the groups refuse it), read what the
+ * platform offers, and tear down in the reverse order, on error paths too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tce_internal.h"
+
+static uint64_t process_charged; /* all containers of the process share locked_vm */
+
+uint64_t tce_process_charged(void)
+{
+	return process_charged;
+}
+
+void tce_charge(struct tce_container *c, int64_t bytes)
+{
+	c->charged += bytes;
+	process_charged += bytes;
+	c->st.locked_bytes = c->charged;
+}
+
+long tce_ioctl(struct tce_container *c, unsigned long req, void *arg)
+{
+	c->st.ioctls++;
+	switch (req) {
+	case VFIO_IOMMU_MAP_DMA:
+	case VFIO_IOMMU_UNMAP_DMA:
+		c->st.ioctl_maps++;
+		break;
+	case VFIO_IOMMU_SPAPR_REGISTER_MEMORY:
+	case VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY:
+		c->st.ioctl_registers++;
+		break;
+	case VFIO_IOMMU_SPAPR_TCE_CREATE:
+	case VFIO_IOMMU_SPAPR_TCE_REMOVE:
+		c->st.ioctl_windows++;
+		break;
+	}
+	return tce_sys_ioctl(c->fd, req, arg);
+}
+
+int tce_memlock_read(struct tce_memlock *ml)
+{
+	int ret = tce_sys_memlock(&ml->soft, &ml->hard, &ml->cap_ipc_lock);
+
+	ml->locked = process_charged;
+	return ret;
+}
+
+static int attach_group(struct tce_container *c, unsigned int id)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	char path[32];
+	int fd;
+	long ret;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%u", id);
+	fd = tce_sys_open(path);
+	if (fd < 0) {
+		tce_log(TCE_LOG_ERR, "cannot open %s: %s%s", path, strerror(-fd),
+			fd == -ENOENT ? " (bind the group's devices to vfio-pci)" :
+			fd == -EBUSY ? " (another process or container uses the group)" : "");
+		return fd;
+	}
+	c->group_ids[c->ngroups] = id;
+	c->group_fds[c->ngroups++] = fd;
+	ret = tce_sys_ioctl(fd, VFIO_GROUP_GET_STATUS, &st);
+	if (ret == 0 && !(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		tce_log(TCE_LOG_ERR, "VFIO group %u is not viable: bind every device of"
+			" /sys/kernel/iommu_groups/%u/devices to vfio-pci", id, id);
+		return -EPERM;
+	}
+	if (ret == 0)
+		ret = tce_sys_ioctl(fd, VFIO_GROUP_SET_CONTAINER, &c->fd);
+	if (ret)
+		tce_log(TCE_LOG_ERR, "cannot add VFIO group %u to a container: %s", id, strerror(-ret));
+	return (int)ret;
+}
+
+/* QEMU's order: v2 where the groups take it, else v1 (one group per container). */
+static int set_type(struct tce_container *c, enum tce_iommu_choice choice)
+{
+	long ret = -EINVAL;
+
+	if (choice != TCE_IOMMU_V1 &&
+	    tce_sys_ioctl_val(c->fd, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_v2_IOMMU) > 0) {
+		ret = tce_sys_ioctl_val(c->fd, VFIO_SET_IOMMU, VFIO_SPAPR_TCE_v2_IOMMU);
+		if (ret == 0) {
+			c->type = VFIO_SPAPR_TCE_v2_IOMMU;
+			return 0;
+		}
+		if (choice == TCE_IOMMU_V2) {
+			tce_log(TCE_LOG_ERR, "the v2 sPAPR IOMMU was refused (%s): the platform has no"
+				" dynamic DMA windows; use the v1 IOMMU", strerror((int)-ret));
+			return (int)ret;
+		}
+	}
+	ret = tce_sys_ioctl_val(c->fd, VFIO_SET_IOMMU, VFIO_SPAPR_TCE_IOMMU);
+	if (ret == 0) {
+		c->type = VFIO_SPAPR_TCE_IOMMU;
+		return 0;
+	}
+	tce_log(TCE_LOG_ERR, "cannot set the sPAPR TCE IOMMU: %s%s", strerror((int)-ret),
+		ret == -EBUSY && c->ngroups > 1 ?
+		" (the v1 IOMMU takes one group per container: open one container per group)" : "");
+	return (int)ret;
+}
+
+/* GET_INFO plus what it does not say. EEH through VFIO exists on PowerNV and not in
+ * pSeries guests: that tells the two apart, and a pSeries guest gets one dynamic window
+ * (asking for a second one fails and poisons the device). */
+static int read_info(struct tce_container *c)
+{
+	struct vfio_iommu_spapr_tce_info gi = { .argsz = sizeof(gi) };
+	struct tce_iommu_info *in = &c->info;
+	long ret = tce_sys_ioctl(c->fd, VFIO_IOMMU_SPAPR_TCE_GET_INFO, &gi);
+	unsigned int page_shift = 63 - __builtin_clzll((uint64_t)getpagesize());
+
+	if (ret) {
+		tce_log(TCE_LOG_ERR, "VFIO_IOMMU_SPAPR_TCE_GET_INFO failed: %s", strerror((int)-ret));
+		return (int)ret;
+	}
+	memset(in, 0, sizeof(*in));
+	in->dma32_start = gi.dma32_window_start;
+	in->dma32_size = gi.dma32_window_size;
+	in->v2 = c->type == VFIO_SPAPR_TCE_v2_IOMMU && (gi.flags & VFIO_IOMMU_SPAPR_INFO_DDW);
+	if (in->v2) {
+		in->pgsizes = gi.ddw.pgsizes;
+		in->max_windows = gi.ddw.max_dynamic_windows_supported;
+		in->levels = gi.ddw.levels;
+	}
+	in->hv = tce_sys_ioctl_val(c->fd, VFIO_CHECK_EXTENSION, VFIO_EEH) > 0 ? TCE_HV_POWERNV
+									       : TCE_HV_PSERIES;
+	in->usable_windows = in->max_windows < (in->hv == TCE_HV_POWERNV ? 2u : 1u) ?
+			     in->max_windows : (in->hv == TCE_HV_POWERNV ? 2u : 1u);
+	in->ddw_start[0] = in->hv == TCE_HV_POWERNV ? in->dma32_start : 1ULL << 59;
+	in->ddw_start[1] = 1ULL << 59;
+	/* POWER distributions run 64 KiB-page kernels; registrations aligned to 64 KiB
+	 * are valid for a 4 KiB-page kernel too. */
+	in->page_shift = page_shift > 16 ? page_shift : 16;
+	return 0;
+}
+
+int tce_container_open(const unsigned int *groups, unsigned int ngroups,
+		       enum tce_iommu_choice choice, struct tce_container **out)
+{
+	struct tce_container *c;
+	long ret;
+
+	if (ngroups == 0 || ngroups > TCE_MAX_GROUPS) {
+		tce_log(TCE_LOG_ERR, "a container takes 1 to %d IOMMU groups, not %u", TCE_MAX_GROUPS, ngroups);
+		return -EINVAL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->fd = tce_sys_open("/dev/vfio/vfio");
+	if (c->fd < 0) {
+		ret = c->fd;
+		tce_log(TCE_LOG_ERR, "cannot open /dev/vfio/vfio: %s (load the vfio-pci module)",
+			strerror((int)-ret));
+		free(c);
+		return (int)ret;
+	}
+	ret = tce_sys_ioctl(c->fd, VFIO_GET_API_VERSION, NULL);
+	if (ret != VFIO_API_VERSION) {
+		tce_log(TCE_LOG_ERR, "unknown VFIO API version %ld", ret);
+		ret = -EINVAL;
+		goto fail;
+	}
+	if (tce_sys_ioctl_val(c->fd, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_IOMMU) <= 0) {
+		tce_log(TCE_LOG_ERR, "VFIO has no sPAPR TCE IOMMU here: not a POWER machine");
+		ret = -ENODEV;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < ngroups; i++)
+		if ((ret = attach_group(c, groups[i])) != 0)
+			goto fail;
+	if ((ret = set_type(c, choice)) != 0 || (ret = read_info(c)) != 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	tce_container_close(c);
+	return (int)ret;
+}
+
+void tce_container_close(struct tce_container *c)
+{
+	if (c == NULL)
+		return;
+	tce_dma_teardown(c, true);
+	for (unsigned int i = 0; i < c->ngroups; i++)
+		tce_sys_close(c->group_fds[i]);
+	tce_sys_close(c->fd);
+	tce_plan_free(&c->plan);
+	free(c->regs);
+	free(c->maps);
+	free(c->by_iova);
+	free(c);
+}
+
+int tce_container_fd(const struct tce_container *c)
+{
+	return c->fd;
+}
+
+int tce_group_fd(const struct tce_container *c, unsigned int group)
+{
+	for (unsigned int i = 0; i < c->ngroups; i++)
+		if (c->group_ids[i] == group)
+			return c->group_fds[i];
+	return -ENOENT;
+}
+
+const struct tce_iommu_info *tce_container_info(const struct tce_container *c)
+{
+	return &c->info;
+}
+
+const struct tce_plan *tce_container_plan(const struct tce_container *c)
+{
+	return &c->plan;
+}
+
+void tce_get_stats(const struct tce_container *c, struct tce_stats *s)
+{
+	*s = c->st;
+	s->windows = c->nwin;
+	s->registrations = c->nregs;
+	s->maps = c->nmaps;
+}

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/tce on the emulated platform, through the same libc calls as on POWER:
+ * run as `spapr-emu run --platform P -- test_tce_emu P`. The emulator's own counters
+ * (reached with dlsym, the shim exports them) check the planner's estimates of locked
+ * memory and hypercalls against the kernel model, and the leak report after every
+ * scenario, failures included.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "memlock_util_tce.h"
+#include "spapr_emu.h"
+#include "tce.h"
+
+static int failures;
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#define CHECK_EQ(a, b) do { unsigned long long _a = (a), _b = (b); if (_a != _b) { \
+	fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n", __FILE__, __LINE__, #a, _a, #b, _b); failures++; } } while (0)
+#define RUN(t) do { int _b = failures; t(); printf("%-40s %s\n", #t, failures == _b ? "ok" : "FAILED"); fflush(stdout); } while (0)
+
+#define MiB (1ULL << 20)
+
+static const char *platform;
+static struct emu_platform *(*p_current)(void);
+static void (*p_counters)(struct emu_platform *, struct emu_counters *);
+static int (*p_write_stats)(struct emu_platform *, FILE *);
+static struct emu_device *(*p_find)(struct emu_platform *, const char *);
+static int (*p_dma_read)(struct emu_device *, uint64_t, void *, size_t);
+static char last_log[512];
+
+static void capture_log(void *ctx, enum tce_log_level level, const char *msg)
+{
+	(void)ctx;
+	if (level <= TCE_LOG_WARN)
+		snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
+static struct emu_counters counters(void)
+{
+	struct emu_counters c;
+	p_counters(p_current(), &c);
+	return c;
+}
+
+static uint64_t hcalls(const struct emu_counters *c)
+{
+	return c->h_get_tce + c->h_put_tce + c->h_put_tce_indirect + c->h_stuff_tce;
+}
+
+/* the emulator's leak report says nothing is left */
+static bool clean(void)
+{
+	char buf[8192] = "";
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+	p_write_stats(p_current(), f);
+	fclose(f);
+	return strstr(buf, "\"clean\": true") != NULL;
+}
+
+struct mem { uint8_t *p; size_t len; uint64_t page; };
+
+/* hugepages when the machine has them reserved, else 64 KiB-aligned ordinary memory */
+static struct mem get_mem(size_t len)
+{
+	struct mem m = { NULL, len, 2 * MiB };
+	m.p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (m.p == MAP_FAILED) {
+		uint8_t *raw = mmap(NULL, len + 2 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		m.p = (uint8_t *)(((uintptr_t)raw + 2 * MiB - 1) & ~(uintptr_t)(2 * MiB - 1));
+		m.page = 64 << 10;
+	}
+	memset(m.p, 0x5a, len);
+	return m;
+}
+
+static unsigned int to_regions(struct mem *m, struct tce_region *r, unsigned int max)
+{
+	unsigned int n = 0;
+	uint64_t chunk = m->page > 2 * MiB ? m->page : 2 * MiB;
+	for (uint64_t off = 0; off < m->len && n < max; off += chunk)
+		r[n++] = (struct tce_region){ (uintptr_t)m->p + off, chunk, m->page, 0, TCE_IOVA_ANY };
+	return n;
+}
+
+static struct tce_container *open_c(void)
+{
+	unsigned int group = 0;
+	struct tce_container *c = NULL;
+	CHECK_EQ(tce_container_open(&group, 1, TCE_IOMMU_AUTO, &c), 0);
+	return c;
+}
+
+/* map 64 MiB, DMA through the IOVAs, compare with the plan, close: all clean */
+static void map_translate_dma_close(void)
+{
+	struct mem m = get_mem(64 * MiB);
+	struct tce_region r[32];
+	unsigned int n = to_regions(&m, r, 32);
+	struct emu_counters k0 = counters(), k1;
+	struct tce_container *c = open_c();
+	const struct tce_plan *plan;
+	uint64_t iova, va;
+
+	if (c == NULL)
+		return;
+	CHECK_EQ(tce_dma_map(c, r, n, NULL), 0);
+	plan = tce_container_plan(c);
+	k1 = counters();
+	CHECK_EQ(plan->type, strcmp(platform, "pseries-noddw") ? VFIO_SPAPR_TCE_v2_IOMMU : VFIO_SPAPR_TCE_IOMMU);
+	/* the planner knew what the kernel would charge and what the hypervisor would do */
+	CHECK_EQ(k1.locked_bytes, plan->cost.locked_bytes);
+	CHECK_EQ(hcalls(&k1) - hcalls(&k0), plan->cost.hcalls_setup);
+	CHECK_EQ(k1.tces_mapped - k0.tces_mapped, plan->cost.tces);
+	if (plan->type == VFIO_SPAPR_TCE_v2_IOMMU)
+		CHECK_EQ(plan->nregs, 1); /* 32 chunks, one REGISTER and one MAP */
+	CHECK_EQ(plan->nmaps, 1);
+	/* translation both ways, and a device reads what the CPU wrote */
+	struct emu_device *dev = p_find(p_current(), "0000:00:01.0");
+	for (uint64_t off = 0; off < m.len; off += 7 * MiB + 4096) {
+		uint64_t got = 0;
+		strcpy((char *)m.p + off, "tce");
+		CHECK_EQ(tce_iova_of(c, (uintptr_t)m.p + off, &iova), 0);
+		CHECK_EQ(tce_va_of(c, iova, &va), 0);
+		CHECK_EQ(va, (uintptr_t)m.p + off);
+		CHECK_EQ(p_dma_read(dev, iova, &got, 4), 0);
+		CHECK(memcmp(&got, "tce", 4) == 0);
+	}
+	CHECK_EQ(tce_iova_of(c, (uintptr_t)m.p + m.len, &iova), -ENOENT);
+	struct tce_stats st;
+	tce_get_stats(c, &st);
+	CHECK_EQ(st.ioctls, plan->cost.ioctls - 2); /* SET_IOMMU and GET_INFO are the container's */
+	CHECK_EQ(st.dma_bytes, 64 * MiB);
+	uint64_t teardown = plan->cost.hcalls_teardown; /* the plan goes with the container */
+	k0 = counters();
+	tce_container_close(c);
+	k1 = counters();
+	CHECK_EQ(hcalls(&k1) - hcalls(&k0), teardown);
+	CHECK_EQ(k1.locked_bytes, 0);
+	CHECK(clean());
+	munmap(m.p, m.len);
+}
+
+/* memory added later lands in the same window; removal unmaps, then unregisters */
+static void add_and_remove(void)
+{
+	struct mem m = get_mem(32 * MiB);
+	struct tce_region r[16];
+	unsigned int n = to_regions(&m, r, 16);
+	struct tce_plan_opts o = { .window_min = 64 * MiB };
+	struct tce_container *c = open_c();
+	uint64_t iova;
+
+	if (c == NULL)
+		return;
+	CHECK_EQ(tce_dma_map(c, r, 8, &o), 0);       /* the first 16 MiB */
+	unsigned int windows = counters().windows_created;
+	CHECK_EQ(tce_dma_add(c, &r[8], n - 8), 0);   /* hot-plugged: the next 16 MiB */
+	CHECK_EQ(counters().windows_created, windows); /* no new window */
+	CHECK_EQ(tce_iova_of(c, r[n - 1].va, &iova), 0);
+	CHECK_EQ(tce_dma_remove(c, r[8].va, 16 * MiB), 0);
+	CHECK_EQ(tce_iova_of(c, r[8].va, &iova), -ENOENT);
+	CHECK_EQ(tce_iova_of(c, r[7].va, &iova), 0);
+	CHECK_EQ(tce_dma_remove(c, r[8].va, 2 * MiB), -ENOENT);
+	/* a window that is full says so, and nothing of the call stays */
+	struct mem big = get_mem(64 * MiB);
+	struct tce_region rb[32];
+	unsigned int nb = to_regions(&big, rb, 32);
+	unsigned long long locked = counters().locked_bytes;
+	if (tce_container_plan(c)->type == VFIO_SPAPR_TCE_v2_IOMMU) {
+		CHECK_EQ(tce_dma_add(c, rb, nb), -ENOSPC);
+		CHECK(strstr(last_log, "DMA window is full") != NULL);
+		CHECK_EQ(counters().locked_bytes, locked);
+	}
+	tce_container_close(c);
+	CHECK(clean());
+	munmap(m.p, m.len);
+	munmap(big.p, big.len);
+}
+
+/* a hole in the memory: REGISTER (v2) or MAP (v1) fails and everything is rolled back */
+static void failure_rolls_back(void)
+{
+	struct mem m = get_mem(16 * MiB);
+	struct tce_region r[8];
+	unsigned int n = to_regions(&m, r, 8);
+	struct tce_container *c = open_c();
+
+	if (c == NULL)
+		return;
+	munmap(m.p + 8 * MiB, 2 * MiB);
+	CHECK_EQ(tce_dma_map(c, r, n, NULL), -EFAULT);
+	CHECK(strstr(last_log, "cannot ") != NULL);
+	/* v1: the default window's table stays charged until the container goes
+	 * (tce_iommu_release() frees it); v2 gives everything back at once */
+	CHECK_EQ(counters().locked_bytes, tce_container_plan(c)->type == VFIO_SPAPR_TCE_IOMMU ?
+		 tce_container_plan(c)->windows[0].table_bytes : 0);
+	struct tce_stats st;
+	tce_get_stats(c, &st);
+	CHECK_EQ(st.maps + st.registrations + st.windows, 0);
+	tce_container_close(c);
+	CHECK(clean());
+	munmap(m.p, m.len);
+}
+
+static int memlock_child(void)
+{
+	struct mem m = get_mem(16 * MiB);
+	struct tce_region r[8];
+	unsigned int n = to_regions(&m, r, 8);
+	struct tce_container *c;
+	unsigned int group = 0;
+
+	drop_ipc_lock(64 << 10);
+	CHECK_EQ(tce_container_open(&group, 1, TCE_IOMMU_AUTO, &c), 0);
+	struct emu_counters k0 = counters();
+	CHECK_EQ(tce_dma_map(c, r, n, NULL), -ENOMEM);
+	/* refused before any ioctl: nothing registered, enabled, created or mapped */
+	struct emu_counters k = counters();
+	uint64_t total0 = 0, total1 = 0;
+	for (int i = 0; i < 32; i++) {
+		total0 += k0.ioctls[i];
+		total1 += k.ioctls[i];
+	}
+	CHECK_EQ(total1, total0);
+	CHECK(strstr(last_log, "of locked memory") != NULL);
+	CHECK(strstr(last_log, "but RLIMIT_MEMLOCK is 64 KiB (hard limit 64 KiB): raise it with 'ulimit -l ") != NULL);
+	CHECK(strstr(last_log, "or grant CAP_IPC_LOCK") != NULL);
+	tce_container_close(c);
+	CHECK(clean());
+	return failures;
+}
+
+static void memlock_refused_before_any_ioctl(void)
+{
+	CHECK_EQ(in_child(memlock_child, &failures), 0);
+}
+
+/* EEH (PowerNV): a bad DMA freezes the PE; reset and replay bring it back */
+static void eeh_recovery(void)
+{
+	struct mem m = get_mem(4 * MiB);
+	struct tce_region r[2];
+	unsigned int n = to_regions(&m, r, 2);
+	struct tce_container *c = open_c();
+	struct emu_device *dev = p_find(p_current(), "0000:00:01.0");
+	uint64_t iova, x;
+
+	if (c == NULL)
+		return;
+	CHECK_EQ(tce_dma_map(c, r, n, NULL), 0);
+	CHECK_EQ(tce_eeh_state(c), VFIO_EEH_PE_STATE_NORMAL);
+	CHECK_EQ(p_dma_read(dev, 0x7ff000, &x, 8), -EIO); /* nothing there */
+	CHECK_EQ(tce_eeh_state(c), VFIO_EEH_PE_STATE_STOPPED);
+	CHECK_EQ(tce_eeh_reset(c), 0);
+	CHECK_EQ(tce_eeh_replay(c), 0);
+	CHECK_EQ(tce_eeh_state(c), VFIO_EEH_PE_STATE_NORMAL);
+	CHECK_EQ(tce_iova_of(c, r[0].va, &iova), 0);
+	CHECK_EQ(p_dma_read(dev, iova, &x, 8), 0);
+	tce_container_close(c);
+	CHECK(clean());
+	munmap(m.p, m.len);
+}
+
+static void eeh_absent_in_guests(void)
+{
+	struct tce_container *c = open_c();
+
+	if (c == NULL)
+		return;
+	CHECK_EQ(tce_eeh_state(c), -ENODEV);
+	CHECK(strstr(last_log, "pSeries guests") != NULL);
+	tce_container_close(c);
+}
+
+/* v1 with more memory than the window: refused with the numbers, nothing done */
+static void v1_window_too_small(void)
+{
+	struct mem m = get_mem(32 * MiB);
+	struct tce_region r[16];
+	unsigned int n = to_regions(&m, r, 16);
+	struct tce_container *c = open_c();
+	struct tce_plan_opts partial = { .flags = TCE_PLAN_PARTIAL };
+	uint64_t iova;
+
+	if (c == NULL)
+		return;
+	CHECK_EQ(tce_dma_map(c, r, n, NULL), -ENOSPC);
+	CHECK(strcmp(last_log, "32 MiB of DMA memory do not fit the 16 MiB DMA window at 0x0 (no dynamic"
+			       " DMA windows on this platform): 16 MiB are left over; make at most 16 MiB"
+			       " DMA-able") == 0);
+	CHECK_EQ(counters().locked_bytes, 0);
+	CHECK_EQ(tce_dma_map(c, r, n, &partial), 0);  /* or map what fits, on request */
+	CHECK_EQ(tce_iova_of(c, r[7].va, &iova), 0);
+	CHECK_EQ(tce_iova_of(c, r[8].va, &iova), -ENOENT);
+	tce_container_close(c);
+	CHECK(clean());
+	munmap(m.p, m.len);
+}
+
+int main(int argc, char **argv)
+{
+	platform = argc > 1 ? argv[1] : "pseries-ddw";
+	p_current = (struct emu_platform *(*)(void))dlsym(RTLD_DEFAULT, "emu_current");
+	p_counters = (void (*)(struct emu_platform *, struct emu_counters *))dlsym(RTLD_DEFAULT, "emu_get_counters");
+	p_write_stats = (int (*)(struct emu_platform *, FILE *))dlsym(RTLD_DEFAULT, "emu_write_stats");
+	p_find = (struct emu_device *(*)(struct emu_platform *, const char *))dlsym(RTLD_DEFAULT, "emu_device_find");
+	p_dma_read = (int (*)(struct emu_device *, uint64_t, void *, size_t))dlsym(RTLD_DEFAULT, "emu_dma_read");
+	if (!p_current || !p_counters || !p_write_stats || !p_find || !p_dma_read || !p_current()) {
+		fprintf(stderr, "run me under spapr-emu run\n");
+		return 2;
+	}
+	tce_set_log(capture_log, NULL);
+	if (argc > 2 && strcmp(argv[2], "small-window") == 0) {
+		RUN(v1_window_too_small);
+		return failures ? 1 : 0;
+	}
+	RUN(map_translate_dma_close);
+	RUN(add_and_remove);
+	RUN(failure_rolls_back);
+	RUN(memlock_refused_before_any_ioctl);
+	if (strcmp(platform, "powernv") == 0)
+		RUN(eeh_recovery);
+	else
+		RUN(eeh_absent_in_guests);
+	return failures ? 1 : 0;
+}
