@@ -271,13 +271,16 @@ static void print_text(const struct result *res, int n, uint64_t len, uint64_t p
 			       "", "", "", r->m_hcalls_setup, r->m_hcalls_teardown);
 		printf("      %s\n", r->note);
 	}
-	if (n == 2 && res[0].ok && res[1].ok)
-		printf("dpdk/ours: %.0fx ioctls, %.0fx hypercalls to map, %.0fx hypercalls in all,"
-		       " %.0fx TCE table bytes\n", ratio(res[1].ioctls, res[0].ioctls),
-		       ratio(res[1].hcalls_setup, res[0].hcalls_setup),
-		       ratio(res[1].hcalls_setup + res[1].hcalls_teardown,
-			     res[0].hcalls_setup + res[0].hcalls_teardown),
+	if (n == 2 && res[0].ok && res[1].ok) {
+		printf("dpdk/ours: %.0fx ioctls, %.0fx TCE table bytes", ratio(res[1].ioctls, res[0].ioctls),
 		       ratio(res[1].table, res[0].table));
+		if (res[0].hcalls_setup) /* pSeries only: bare metal makes no hypercalls */
+			printf(", %.0fx hypercalls to map, %.0fx hypercalls in all",
+			       ratio(res[1].hcalls_setup, res[0].hcalls_setup),
+			       ratio(res[1].hcalls_setup + res[1].hcalls_teardown,
+				     res[0].hcalls_setup + res[0].hcalls_teardown));
+		printf("\n");
+	}
 }
 
 static void print_json(const struct result *res, int n, uint64_t len, uint64_t page)
