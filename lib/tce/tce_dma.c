@@ -70,7 +70,7 @@ static long do_map(struct tce_container *c, uint64_t va, uint64_t iova, uint64_t
 	return tce_xlate_add(c, va, iova, len, w);
 }
 
-static long do_unmap(struct tce_container *c, uint64_t iova, uint64_t len)
+static long do_unmap(struct tce_container *c, uint64_t iova, uint64_t len, unsigned int w)
 {
 	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = len };
 	long ret = tce_ioctl(c, VFIO_IOMMU_UNMAP_DMA, &u);
@@ -79,7 +79,7 @@ static long do_unmap(struct tce_container *c, uint64_t iova, uint64_t len)
 		tce_log(TCE_LOG_ERR, "cannot unmap IOVA 0x%" PRIx64 "+0x%" PRIx64 ": %s", iova, len,
 			ret > 0 ? "misaligned IOVA" : strerror((int)-ret));
 	else
-		c->st.hcalls_est += hcalls_per_tce(c) * (len >> 12); /* upper bound */
+		c->st.hcalls_est += hcalls_per_tce(c) * (len >> c->win[w].page_shift);
 	return ret > 0 ? -EINVAL : ret;
 }
 
@@ -140,7 +140,7 @@ void tce_dma_teardown(struct tce_container *c, bool closing)
 			do_register(c, c->regs[i].va, c->regs[i].len, false);
 	} else {
 		for (unsigned int i = 0; !closing && i < c->nmaps; i++)
-			do_unmap(c, c->maps[i].iova, c->maps[i].len);
+			do_unmap(c, c->maps[i].iova, c->maps[i].len, c->maps[i].window);
 		if (c->enabled && tce_ioctl(c, VFIO_IOMMU_DISABLE, NULL) == 0)
 			c->enabled = false;
 	}
@@ -314,7 +314,7 @@ static void add_rollback(struct tce_container *c, const struct tce_region *r, un
 {
 	for (unsigned int k = 0; k < mapped; k++) {
 		int i = find_mapping(c, r[k].va);
-		if (i >= 0 && do_unmap(c, c->maps[i].iova, c->maps[i].len) == 0)
+		if (i >= 0 && do_unmap(c, c->maps[i].iova, c->maps[i].len, c->maps[i].window) == 0)
 			tce_xlate_remove(c, (unsigned int)i);
 	}
 	while (c->nregs > first_reg) {
@@ -397,7 +397,7 @@ int tce_dma_remove(struct tce_container *c, uint64_t va, uint64_t len)
 				" IOMMU pages", va, len, 1u << (c->win[m.window].page_shift - 10));
 			return -EINVAL;
 		}
-		ret = do_unmap(c, m.iova + (lo - m.va), hi - lo);
+		ret = do_unmap(c, m.iova + (lo - m.va), hi - lo, m.window);
 		if (ret)
 			return (int)ret;
 		found = true;

@@ -10,11 +10,10 @@
 
 #include "tce_internal.h"
 
-static const struct tce_mapping *cmp_base;
-
-static int cmp_iova(const void *a, const void *b)
+static int cmp_iova(const void *a, const void *b, void *ctx)
 {
-	uint64_t x = cmp_base[*(const unsigned int *)a].iova, y = cmp_base[*(const unsigned int *)b].iova;
+	const struct tce_mapping *m = ctx;
+	uint64_t x = m[*(const unsigned int *)a].iova, y = m[*(const unsigned int *)b].iova;
 
 	return x < y ? -1 : x > y;
 }
@@ -28,8 +27,7 @@ int tce_xlate_rebuild(struct tce_container *c)
 	c->by_iova = idx;
 	for (unsigned int i = 0; i < c->nmaps; i++)
 		idx[i] = i;
-	cmp_base = c->maps; /* under the caller's serialisation of container changes */
-	qsort(idx, c->nmaps, sizeof(*idx), cmp_iova);
+	qsort_r(idx, c->nmaps, sizeof(*idx), cmp_iova, c->maps);
 	return 0;
 }
 
