@@ -17,15 +17,14 @@
 
 static _Atomic(struct emu_file *) fd_table[EMU_MAX_FD];
 
-int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, const char *name)
+int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, bool cloexec)
 {
 	struct emu_file *f = calloc(1, sizeof(*f));
 	int fd;
 
 	if (f == NULL)
 		return -ENOMEM;
-	(void)name;
-	fd = eventfd(0, EFD_CLOEXEC);
+	fd = eventfd(0, cloexec ? EFD_CLOEXEC : 0);
 	if (fd < 0 || fd >= EMU_MAX_FD) {
 		int err = fd < 0 ? -errno : -EMFILE;
 		if (fd >= 0)

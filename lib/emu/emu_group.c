@@ -74,7 +74,7 @@ static long get_device_fd(struct emu_group *g, const char *name)
 		return -ENODEV;
 	if (g->container == NULL || !g->container->driver_set)
 		return -EINVAL;
-	fd = emu_fd_install(p, EMU_FILE_DEVICE, d, "vfio-device");
+	fd = emu_fd_install(p, EMU_FILE_DEVICE, d, true);
 	if (fd < 0)
 		return fd;
 	if (d->open_count++ == 0)

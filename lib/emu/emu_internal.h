@@ -217,7 +217,9 @@ static inline struct emu_platform_cfg *emu_cfg(struct emu_pe *pe)
 void emu_table_bytes_add(struct emu_platform *p, int64_t delta);
 
 /* fd table */
-int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, const char *name);
+/* A new fd for an emulated file; close-on-exec as the open flags say (device fds
+ * always: vfio_group_ioctl_get_device_fd() uses O_CLOEXEC). */
+int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, bool cloexec);
 struct emu_file *emu_fd_get(int fd);
 void emu_fd_remove(int fd);
 

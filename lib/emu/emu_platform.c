@@ -5,6 +5,7 @@
  * kernel's container and group mutexes would; device DMA only takes the DMA lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,12 +106,11 @@ static int open_container(struct emu_platform *p, int flags)
 	struct emu_container *c = calloc(1, sizeof(*c));
 	int fd;
 
-	(void)flags;
 	if (c == NULL)
 		return -ENOMEM;
 	c->plat = p;
 	c->refs = 1;
-	fd = emu_fd_install(p, EMU_FILE_CONTAINER, c, "vfio-container");
+	fd = emu_fd_install(p, EMU_FILE_CONTAINER, c, flags & O_CLOEXEC);
 	if (fd < 0) {
 		free(c);
 		return fd;
@@ -120,7 +120,7 @@ static int open_container(struct emu_platform *p, int flags)
 }
 
 /* vfio_group_fops_open(): one open at a time. */
-static int open_group(struct emu_platform *p, const char *name)
+static int open_group(struct emu_platform *p, const char *name, int flags)
 {
 	char *end;
 	unsigned long id = strtoul(name, &end, 10);
@@ -132,7 +132,7 @@ static int open_group(struct emu_platform *p, const char *name)
 	g = &p->groups[id];
 	if (g->opened)
 		return -EBUSY;
-	fd = emu_fd_install(p, EMU_FILE_GROUP, g, "vfio-group");
+	fd = emu_fd_install(p, EMU_FILE_GROUP, g, flags & O_CLOEXEC);
 	if (fd < 0)
 		return fd;
 	g->opened = true;
@@ -152,7 +152,7 @@ int emu_open(struct emu_platform *p, const char *path, int flags)
 	if (strcmp(name, "vfio") == 0)
 		ret = open_container(p, flags);
 	else
-		ret = open_group(p, name);
+		ret = open_group(p, name, flags);
 	pthread_mutex_unlock(&p->lock);
 	return ret;
 }
