@@ -111,6 +111,18 @@ static void write_stats(void)
 		fprintf(stderr, "spapr-emu: cannot write stats %s: %s\n", path, strerror(errno));
 }
 
+/* At exit: the stats, then the device models stop (their threads must not DMA into
+ * memory the exiting process is tearing down); later calls pass through to libc. */
+static void at_exit(void)
+{
+	struct emu_platform *p = platform;
+
+	write_stats();
+	platform = NULL;
+	emu_set_current(NULL);
+	emu_platform_destroy(p);
+}
+
 __attribute__((constructor)) static void preload_init(void)
 {
 	const char *cfg_path = getenv("SPAPR_EMU_CONFIG");
@@ -130,7 +142,7 @@ __attribute__((constructor)) static void preload_init(void)
 	emu_set_current(platform);
 	if (getenv("SPAPR_EMU_SYSFS"))
 		sysfs_root = strdup(getenv("SPAPR_EMU_SYSFS"));
-	atexit(write_stats);
+	atexit(at_exit);
 }
 
 static int ret_errno(long ret)

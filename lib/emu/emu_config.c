@@ -146,7 +146,29 @@ static bool valid_pci_addr(const char *s)
 	       dev < 32 && fn < 8;
 }
 
-/* "ADDR[,group=N][,node=N][,model=none]" */
+/* "MODEL[,k=v...]": the model name, the rest for the model to check when it starts */
+static int parse_model(const char *spec, char *model, size_t mlen, char *params, size_t plen,
+		       char *err, size_t errlen)
+{
+	const char *comma = strchr(spec, ',');
+	size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
+
+	if (n == 0 || n >= mlen || (strncmp(spec, "none", n) != 0 && strncmp(spec, "virtio-net", n) != 0) ||
+	    (n != 4 && n != 10)) {
+		snprintf(err, errlen, "unknown device model '%.*s' (known: none, virtio-net)", (int)n, spec);
+		return -EINVAL;
+	}
+	memcpy(model, spec, n);
+	model[n] = '\0';
+	if (comma && strlen(comma + 1) >= plen) {
+		snprintf(err, errlen, "device model options too long: %s", comma + 1);
+		return -EINVAL;
+	}
+	snprintf(params, plen, "%s", comma ? comma + 1 : "");
+	return 0;
+}
+
+/* "ADDR[,group=N][,node=N][,model=M][,k=v...]": unknown keys go to the model */
 static int parse_device(struct emu_config *cfg, const char *spec, char *err, size_t errlen)
 {
 	char buf[256], *tok, *save;
@@ -180,17 +202,25 @@ static int parse_device(struct emu_config *cfg, const char *spec, char *err, siz
 			d.group = v;
 		else if (strcmp(tok, "node") == 0 && parse_uint(eq, 63, &v) == 0)
 			d.numa_node = (int)v;
-		else if (strcmp(tok, "model") == 0 && strcmp(eq, "none") == 0)
-			snprintf(d.model, sizeof(d.model), "%s", eq);
-		else
+		else if (strcmp(tok, "model") == 0) {
+			if (parse_model(eq, d.model, sizeof(d.model), d.params, sizeof(d.params),
+					err, errlen))
+				return -EINVAL;
+		} else if (strcmp(tok, "group") == 0 || strcmp(tok, "node") == 0)
 			goto bad;
+		else {
+			size_t used = strlen(d.params);
+			if (used + strlen(tok) + strlen(eq) + 3 >= sizeof(d.params))
+				goto bad;
+			snprintf(d.params + used, sizeof(d.params) - used, "%s%s=%s", used ? "," : "", tok, eq);
+		}
 	}
 	cfg->dev[cfg->ndevices++] = d;
 	cfg->explicit_devices = true;
 	return 0;
 bad:
-	snprintf(err, errlen, "device '%s': bad option '%s' (known: group=0..%d, node=0..63, model=none)",
-		 spec, tok, EMU_MAX_GROUPS - 1);
+	snprintf(err, errlen, "device '%s': bad option '%s' (known: group=0..%d, node=0..63, model=NAME,"
+		 " and the model's options)", spec, tok, EMU_MAX_GROUPS - 1);
 	return -EINVAL;
 }
 
@@ -219,6 +249,13 @@ int emu_config_set(struct emu_config *cfg, const char *key, const char *value,
 			return -EINVAL;
 		}
 		strcpy(dst, value);
+		return 0;
+	}
+	if (strcmp(key, "model") == 0) {
+		char model[16], params[192];
+		if (parse_model(value, model, sizeof(model), params, sizeof(params), err, errlen))
+			return -EINVAL;
+		snprintf(cfg->gen_model, sizeof(cfg->gen_model), "%s", value);
 		return 0;
 	}
 	if (strcmp(key, "devices") == 0 && parse_uint(value, EMU_MAX_DEVICES, &u) == 0 && u > 0) {
@@ -341,7 +378,11 @@ int emu_config_finish(struct emu_config *cfg, char *err, size_t errlen)
 				 (i % 31 + 1) & 0x1f);
 			d->group = group;
 			d->numa_node = (int)(group % cfg->gen_numa_nodes);
-			snprintf(d->model, sizeof(d->model), "none");
+			if (cfg->gen_model[0])
+				parse_model(cfg->gen_model, d->model, sizeof(d->model), d->params,
+					    sizeof(d->params), err, errlen);
+			else
+				snprintf(d->model, sizeof(d->model), "none");
 		}
 	}
 	/* Devices of one group share a PE: they must share a NUMA node too. */
@@ -372,8 +413,9 @@ int emu_config_save(const struct emu_config *cfg, const char *path)
 		p->tce32_start, p->tce32_size, p->pgsizes, p->max_dyn_windows, p->ddw_creatable,
 		p->max_levels, p->ddw_start, p->ddw_max_tces, p->eeh ? "on" : "off");
 	for (unsigned int i = 0; i < cfg->ndevices; i++)
-		fprintf(f, "device=%s,group=%u,node=%d,model=%s\n", cfg->dev[i].addr,
-			cfg->dev[i].group, cfg->dev[i].numa_node, cfg->dev[i].model);
+		fprintf(f, "device=%s,group=%u,node=%d,model=%s%s%s\n", cfg->dev[i].addr,
+			cfg->dev[i].group, cfg->dev[i].numa_node, cfg->dev[i].model,
+			cfg->dev[i].params[0] ? "," : "", cfg->dev[i].params);
 	if (cfg->stats_path[0])
 		fprintf(f, "stats=%s\n", cfg->stats_path);
 	if (cfg->sysfs_root[0])

@@ -20,15 +20,16 @@
 
 #define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
 #define REGION_SHIFT 40 /* VFIO_PCI_OFFSET_SHIFT */
-#define MSIX_CAP 0x40
 #define MSIX_VECTORS 8
 
 static void put16(uint8_t *c, unsigned int off, uint16_t v) { memcpy(c + off, &v, 2); }
 static void put32(uint8_t *c, unsigned int off, uint32_t v) { memcpy(c + off, &v, 4); }
 static uint32_t get32(const uint8_t *c, unsigned int off) { uint32_t v; memcpy(&v, c + off, 4); return v; }
 
-static int bar_alloc(struct emu_bar *b, uint64_t size, bool mem64)
+int emu_bar_alloc(struct emu_device *d, unsigned int bar, uint64_t size, bool mem64)
 {
+	struct emu_bar *b = &d->bars[bar];
+
 	b->size = size;
 	b->mem64 = mem64;
 	b->memfd = memfd_create("emu-bar", MFD_CLOEXEC);
@@ -44,27 +45,28 @@ static int bar_alloc(struct emu_bar *b, uint64_t size, bool mem64)
 	return 0;
 }
 
-static void bar_mmap_area(struct emu_bar *b, uint64_t off, uint64_t len)
+void emu_bar_mmap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len)
 {
+	struct emu_bar *b = &d->bars[bar];
+
 	b->mmap_off[b->nr_mmap] = off;
 	b->mmap_len[b->nr_mmap++] = len;
 }
 
-/* Config space of the "none" model: header type 0, three BARs, an MSI-X capability. */
-static void config_init(struct emu_device *d)
+/* The type 0 header from the IDs and BARs; capabilities are added after it. */
+void emu_config_header(struct emu_device *d, uint8_t revision)
 {
 	uint8_t *c = d->config;
 	uint64_t bus = 0x80000000ULL + 0x100000ULL * (uint64_t)(d - d->plat->devices);
 
 	memset(c, 0, sizeof(d->config));
 	d->config_size = 256;
+	d->cap_next = 0x40;
 	put16(c, 0x00, d->vendor);
 	put16(c, 0x02, d->device_id);
-	put16(c, 0x06, 0x0010);                       /* status: capability list */
-	put32(c, 0x08, d->class_code << 8 | 0x01);    /* class, revision 1 */
+	put32(c, 0x08, d->class_code << 8 | revision);
 	put16(c, 0x2c, d->subsys_vendor);
 	put16(c, 0x2e, d->subsys_id);
-	c[0x34] = MSIX_CAP;
 	c[0x3d] = 1;                                  /* interrupt pin INTA */
 	for (int i = 0; i < 6; i++) {
 		struct emu_bar *b = &d->bars[i];
@@ -76,14 +78,80 @@ static void config_init(struct emu_device *d)
 		if (b->mem64)
 			put32(c, 0x14 + 4 * i, (uint32_t)(b->addr >> 32));
 	}
-	c[MSIX_CAP] = 0x11;                           /* MSI-X */
-	put16(c, MSIX_CAP + 2, MSIX_VECTORS - 1);
-	put32(c, MSIX_CAP + 4, 0x1000 | 4);           /* table in BAR4 at 0x1000 */
-	put32(c, MSIX_CAP + 8, 0x1800 | 4);           /* PBA in BAR4 at 0x1800 */
-	memcpy(d->config_saved, c, sizeof(d->config));
 }
 
-int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct emu_device_cfg *cfg)
+/* Append a capability (id, then `len` bytes of body after the 2-byte header); returns
+ * its offset. The list is linked in the order of the calls. */
+unsigned int emu_config_add_cap(struct emu_device *d, uint8_t id, const void *body, size_t len)
+{
+	unsigned int off = d->cap_next, prev;
+	uint8_t *c = d->config;
+
+	c[off] = id;
+	c[off + 1] = 0;
+	memcpy(c + off + 2, body, len);
+	if (c[0x34] == 0) {
+		c[0x34] = off;
+		put16(c, 0x06, 0x0010);               /* status: capability list */
+	} else {
+		for (prev = c[0x34]; c[prev + 1]; prev = c[prev + 1])
+			;
+		c[prev + 1] = off;
+	}
+	d->cap_next = (off + 2 + len + 3) & ~3u;
+	return off;
+}
+
+/* MSI-X with `vectors`, table and PBA in `bar` at the given offsets */
+void emu_config_add_msix(struct emu_device *d, unsigned int vectors, unsigned int bar,
+			 uint32_t table, uint32_t pba)
+{
+	uint8_t body[10];
+
+	put16(body, 0, vectors - 1);
+	put32(body, 2, table | bar);
+	put32(body, 6, pba | bar);
+	d->msix_cap = emu_config_add_cap(d, 0x11, body, sizeof(body));
+	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = vectors;
+}
+
+/* --- the "none" model --------------------------------------------------------------- */
+
+static int none_init(struct emu_device *d, const char *params, char *err, size_t errlen)
+{
+	int ret;
+
+	if (params[0]) {
+		snprintf(err, errlen, "device %s: model none takes no options (%s)", d->addr, params);
+		return -EINVAL;
+	}
+	d->vendor = 0x1b36;          /* a PCI test function ID: no driver binds it */
+	d->device_id = 0x0005;
+	d->subsys_vendor = 0x1b36;
+	d->subsys_id = 0x0005;
+	d->class_code = 0x00ff00;
+	if ((ret = emu_bar_alloc(d, 0, 0x4000, false)) != 0 ||
+	    (ret = emu_bar_alloc(d, 2, 0x1000, true)) != 0 ||
+	    (ret = emu_bar_alloc(d, 4, 0x2000, false)) != 0)
+		return ret;
+	emu_bar_mmap_area(d, 0, 0, 0x4000);
+	emu_bar_mmap_area(d, 4, 0, 0x1000);
+	emu_config_header(d, 1);
+	emu_config_add_msix(d, MSIX_VECTORS, 4, 0x1000, 0x1800);
+	return 0;
+}
+
+static const struct emu_model_ops none_model = { .name = "none", .init = none_init };
+
+static const struct emu_model_ops *find_model(const char *name)
+{
+	if (strcmp(name, "virtio-net") == 0)
+		return &emu_virtio_net_model;
+	return &none_model;
+}
+
+int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct emu_device_cfg *cfg,
+		    char *err, size_t errlen)
 {
 	int ret;
 
@@ -91,23 +159,17 @@ int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct e
 	d->plat = p;
 	memcpy(d->addr, cfg->addr, sizeof(d->addr));
 	d->numa_node = cfg->numa_node;
-	d->vendor = 0x1b36;          /* a PCI test function ID: no driver binds it */
-	d->device_id = 0x0005;
-	d->subsys_vendor = 0x1b36;
-	d->subsys_id = 0x0005;
-	d->class_code = 0x00ff00;
 	for (int i = 0; i < 6; i++)
 		d->bars[i].memfd = -1;
-	if ((ret = bar_alloc(&d->bars[0], 0x4000, false)) != 0 ||
-	    (ret = bar_alloc(&d->bars[2], 0x1000, true)) != 0 ||
-	    (ret = bar_alloc(&d->bars[4], 0x2000, false)) != 0)
-		return ret;
-	bar_mmap_area(&d->bars[0], 0, 0x4000);
-	bar_mmap_area(&d->bars[4], 0, 0x1000);
-	config_init(d);
 	d->irqs[VFIO_PCI_INTX_IRQ_INDEX].count = 1;
-	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = MSIX_VECTORS;
 	d->irqs[VFIO_PCI_REQ_IRQ_INDEX].count = 1;
+	d->model = find_model(cfg->model);
+	ret = d->model->init(d, cfg->params, err, errlen);
+	if (ret) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot create emulated device %s: %s", d->addr, strerror(-ret));
+		return ret;
+	}
 	for (int i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
 		struct emu_irq_state *s = &d->irqs[i];
 		if (s->count == 0)
@@ -119,11 +181,14 @@ int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct e
 		for (unsigned int v = 0; v < s->count; v++)
 			s->fds[v] = -1;
 	}
+	memcpy(d->config_saved, d->config, sizeof(d->config));
 	return 0;
 }
 
 void emu_device_fini(struct emu_device *d)
 {
+	if (d->model && d->model->fini)
+		d->model->fini(d);
 	for (int i = 0; i < 6; i++) {
 		struct emu_bar *b = &d->bars[i];
 		if (b->mem)
@@ -141,9 +206,12 @@ void emu_device_fini(struct emu_device *d)
  * config space is saved and restored around it, as pci_reset_function() does. */
 void emu_device_reset_model(struct emu_device *d)
 {
-	for (int i = 0; i < 6; i++)
-		if (d->bars[i].mem)
-			memset(d->bars[i].mem, 0, d->bars[i].size);
+	if (d->model && d->model->reset)
+		d->model->reset(d);
+	else
+		for (int i = 0; i < 6; i++)
+			if (d->bars[i].mem)
+				memset(d->bars[i].mem, 0, d->bars[i].size);
 	d->resets++;
 }
 
@@ -398,7 +466,7 @@ static void config_write(struct emu_device *d, unsigned int pos, const uint8_t *
 				put32(d->config, 0x10 + 4 * bar, v);
 			}
 		} else if (off == 0x04 || off == 0x05 || off == 0x0c || off == 0x0d ||
-			   off == 0x3c || off == MSIX_CAP + 3) {
+			   off == 0x3c || (d->msix_cap && off == d->msix_cap + 3)) {
 			d->config[off] = buf[i];
 		}
 	}

@@ -164,8 +164,26 @@ struct emu_irq_state {
 	bool *masked;
 };
 
+/* A device model behind the vfio-pci shell. */
+struct emu_model_ops {
+	const char *name;
+	/* IDs, BARs, mmap areas, config space, IRQ counts; params are "k=v,..." */
+	int (*init)(struct emu_device *d, const char *params, char *err, size_t errlen);
+	void (*fini)(struct emu_device *d);
+	void (*reset)(struct emu_device *d);
+	/* a BAR register read or write through the device fd: true if the model took it */
+	bool (*bar_access)(struct emu_device *d, unsigned int bar, uint64_t off, void *buf,
+			   size_t len, bool write);
+	/* the model's part of the stats JSON: one object, no trailing newline */
+	void (*write_stats)(struct emu_device *d, FILE *out);
+};
+extern const struct emu_model_ops emu_virtio_net_model;
+struct emu_wire *emu_virtio_net_wire(struct emu_device *d);
+
 struct emu_device {
 	struct emu_platform *plat;
+	const struct emu_model_ops *model;
+	void *priv;                 /* the model's state */
 	struct emu_group *group;
 	char addr[EMU_ADDR_LEN];
 	int numa_node;
@@ -174,6 +192,7 @@ struct emu_device {
 	uint8_t config[4096];
 	uint8_t config_saved[4096];
 	unsigned int config_size;
+	unsigned int cap_next, msix_cap;
 	struct emu_bar bars[6];
 	struct emu_irq_state irqs[VFIO_PCI_NUM_IRQS];
 	unsigned int open_count;
@@ -233,7 +252,16 @@ void emu_device_release(struct emu_device *d);
 ssize_t emu_device_rw(struct emu_device *d, void *buf, size_t count, uint64_t off, bool write);
 void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, int flags,
 		      uint64_t off, int *err);
-int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct emu_device_cfg *cfg);
+int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct emu_device_cfg *cfg,
+		    char *err, size_t errlen);
+/* building blocks for models */
+int emu_bar_alloc(struct emu_device *d, unsigned int bar, uint64_t size, bool mem64);
+void emu_bar_mmap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len);
+void emu_config_header(struct emu_device *d, uint8_t revision);
+unsigned int emu_config_add_cap(struct emu_device *d, uint8_t id, const void *body, size_t len);
+void emu_config_add_msix(struct emu_device *d, unsigned int vectors, unsigned int bar,
+			 uint32_t table, uint32_t pba);
+void emu_device_reset_model(struct emu_device *d);
 void emu_device_fini(struct emu_device *d);
 void emu_container_detach_group(struct emu_container *c, struct emu_group *g);
 int emu_container_attach_group(struct emu_container *c, struct emu_group *g);

@@ -351,8 +351,6 @@ static int eeh_state(struct emu_pe *pe)
 	return VFIO_EEH_PE_STATE_UNAVAIL;
 }
 
-void emu_device_reset_model(struct emu_device *d);
-
 static void reset_pe_devices(struct emu_pe *pe)
 {
 	struct emu_platform *p = pe->plat;

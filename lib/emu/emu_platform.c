@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "emu_internal.h"
+#include "emu_wire.h"
 
 static struct emu_platform *current_platform;
 
@@ -24,6 +25,27 @@ struct emu_platform *emu_current(void)
 void emu_set_current(struct emu_platform *p)
 {
 	current_platform = p;
+}
+
+/* backend=pair: each device's TX goes to its peer's RX */
+static int connect_wires(struct emu_platform *p, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < p->ndevices; i++) {
+		struct emu_wire *w = emu_virtio_net_wire(&p->devices[i]), *peer;
+		struct emu_device *pd;
+
+		if (w == NULL || w->tx != WIRE_TX_PEER)
+			continue;
+		pd = emu_device_find(p, w->peer_addr);
+		peer = pd ? emu_virtio_net_wire(pd) : NULL;
+		if (peer == NULL || peer->rx != WIRE_RX_INBOX) {
+			snprintf(err, errlen, "device %s: peer=%s is not a virtio-net device with backend loop or pair",
+				 p->devices[i].addr, w->peer_addr);
+			return -EINVAL;
+		}
+		emu_wire_connect(w, peer);
+	}
+	return 0;
 }
 
 int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
@@ -49,15 +71,20 @@ int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
 			g->pe.default_present = true; /* the kernel's own default window */
 			g->pe.eeh_enabled = true;
 		}
-		ret = emu_device_init(p, &p->devices[i], dc);
+		p->devices[i].group = g;
+		err[0] = '\0';
+		ret = emu_device_init(p, &p->devices[i], dc, err, errlen);
 		p->devices[i].group = g;
 		p->ndevices = i + 1;
 		if (ret) {
-			snprintf(err, errlen, "cannot create emulated device %s: %s", dc->addr,
-				 strerror(-ret));
 			emu_platform_destroy(p);
 			return ret;
 		}
+	}
+	ret = connect_wires(p, err, errlen);
+	if (ret) {
+		emu_platform_destroy(p);
+		return ret;
 	}
 	*out = p;
 	return 0;

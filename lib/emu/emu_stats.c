@@ -118,7 +118,17 @@ int emu_write_stats(struct emu_platform *p, FILE *out)
 	KV("unfreezes", c.eeh_unfreezes);
 	KV("resets", c.eeh_resets);
 	sep = "";
-	fprintf(out, "},\n  \"irqs\": %" PRIu64 ",\n  \"at_exit\": {", c.irqs);
+	fprintf(out, "},\n  \"irqs\": %" PRIu64 ",\n  \"device_models\": [", c.irqs);
+	sep = "";
+	for (unsigned int i = 0; i < p->ndevices; i++) {
+		if (p->devices[i].model->write_stats == NULL)
+			continue;
+		fprintf(out, "%s\n    ", sep);
+		p->devices[i].model->write_stats(&p->devices[i], out);
+		sep = ",";
+	}
+	sep = "";
+	fprintf(out, "],\n  \"at_exit\": {");
 	KV("open_containers", p->open_containers);
 	KV("open_groups", p->open_groups);
 	KV("open_devices", p->open_devices);

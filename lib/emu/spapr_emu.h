@@ -46,7 +46,8 @@ struct emu_device_cfg {
 	char addr[EMU_ADDR_LEN];
 	unsigned int group;
 	int numa_node;
-	char model[16]; /* "none" for now */
+	char model[16];    /* "none", "virtio-net" */
+	char params[192];  /* the model's own options: "k=v,k=v" */
 };
 
 struct emu_config {
@@ -57,6 +58,7 @@ struct emu_config {
 	char sysfs_root[256];
 	/* Generator parameters kept so that devices can be (re)generated after overrides. */
 	unsigned int gen_devices, gen_group_size, gen_numa_nodes;
+	char gen_model[208];           /* "MODEL[,k=v...]" of generated devices */
 	bool explicit_devices;
 };
 

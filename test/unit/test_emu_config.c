@@ -40,7 +40,9 @@ static void options(void)
 	CHECK_ERR(emu_config_set(&cfg, "eeh", "maybe", err, sizeof(err)), EINVAL);
 	CHECK_ERR(emu_config_set(&cfg, "frobnicate", "1", err, sizeof(err)), EINVAL);
 	CHECK_ERR(emu_config_set(&cfg, "device", "00:01.0", err, sizeof(err)), EINVAL);
-	CHECK_ERR(emu_config_set(&cfg, "device", "0000:00:01.0,colour=red", err, sizeof(err)), EINVAL);
+	CHECK_ERR(emu_config_set(&cfg, "device", "0000:00:01.0,model=tokenring", err, sizeof(err)), EINVAL);
+	CHECK(strstr(err, "unknown device model 'tokenring'") != NULL);
+	CHECK_ERR(emu_config_set(&cfg, "device", "0000:00:01.0,group=x", err, sizeof(err)), EINVAL);
 	CHECK_EQ(emu_config_set(&cfg, "device", "0000:00:01.0,group=3,node=1", err, sizeof(err)), 0);
 	CHECK_ERR(emu_config_set(&cfg, "device", "0000:00:01.0", err, sizeof(err)), EINVAL);
 	CHECK_EQ(emu_config_set(&cfg, "device", "0000:00:02.0,group=3,node=0", err, sizeof(err)), 0);

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Split virtqueues, device side (see emu_virtq.h). Little-endian layout (virtio 1.x):
+ *   descriptor: le64 addr, le32 len, le16 flags, le16 next
+ *   avail: le16 flags, le16 idx, le16 ring[size]
+ *   used:  le16 flags, le16 idx, { le32 id, le32 len } ring[size]                     */
+#include <endian.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "emu_internal.h"
+#include "emu_virtq.h"
+
+#define VRING_DESC_F_NEXT 1
+#define VRING_DESC_F_WRITE 2
+#define VRING_DESC_F_INDIRECT 4
+#define VRING_AVAIL_F_NO_INTERRUPT 1
+
+struct vring_desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+
+void emu_vq_reset(struct emu_vq *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->msix = 0xffff; /* VIRTIO_MSI_NO_VECTOR */
+}
+
+static int read_desc(struct emu_device *d, uint64_t table, uint16_t i, struct vring_desc *out)
+{
+	int ret = emu_dma_read(d, table + 16ULL * i, out, sizeof(*out));
+
+	out->addr = le64toh(out->addr);
+	out->len = le32toh(out->len);
+	out->flags = le16toh(out->flags);
+	out->next = le16toh(out->next);
+	return ret;
+}
+
+/* Walk a chain (direct or one indirect table) into e's segments. */
+static int walk_chain(struct emu_device *d, struct emu_vq *q, uint16_t head, struct emu_vq_elem *e)
+{
+	uint64_t table = q->desc;
+	uint32_t limit = q->size;
+	uint16_t i = head;
+	struct vring_desc desc;
+	int ret;
+
+	e->head = head;
+	e->nseg = 0;
+	e->in_len = e->out_len = 0;
+	for (uint32_t n = 0;; n++) {
+		if (i >= limit || n >= limit)
+			return -EINVAL; /* out of the table, or a loop */
+		if ((ret = read_desc(d, table, i, &desc)) != 0)
+			return ret;
+		if (desc.flags & VRING_DESC_F_INDIRECT) {
+			if (table != q->desc || desc.len % 16 || desc.len == 0)
+				return -EINVAL; /* nested indirect, or a bad table */
+			table = desc.addr;
+			limit = desc.len / 16;
+			i = 0;
+			n = 0;
+			continue;
+		}
+		if (e->nseg == EMU_VQ_MAX_SEGS)
+			return -EINVAL;
+		e->seg[e->nseg++] = (struct emu_vq_seg){ desc.addr, desc.len, desc.flags & VRING_DESC_F_WRITE };
+		if (desc.flags & VRING_DESC_F_WRITE)
+			e->in_len += desc.len;
+		else if (e->in_len)
+			return -EINVAL; /* readable after writable */
+		else
+			e->out_len += desc.len;
+		if (!(desc.flags & VRING_DESC_F_NEXT))
+			return 0;
+		i = desc.next;
+	}
+}
+
+int emu_vq_pop(struct emu_device *d, struct emu_vq *q, struct emu_vq_elem *e)
+{
+	uint16_t avail_idx, head;
+	int ret;
+
+	if (!q->enabled || q->size == 0)
+		return 0;
+	if ((ret = emu_dma_read(d, q->avail + 2, &avail_idx, 2)) != 0)
+		return ret;
+	avail_idx = le16toh(avail_idx);
+	if (avail_idx == q->last_avail)
+		return 0;
+	/* the entries and descriptors were written before the index */
+	atomic_thread_fence(memory_order_acquire);
+	if ((ret = emu_dma_read(d, q->avail + 4 + 2ULL * (q->last_avail % q->size), &head, 2)) != 0)
+		return ret;
+	head = le16toh(head);
+	if ((ret = walk_chain(d, q, head, e)) != 0)
+		return ret;
+	q->last_avail++;
+	q->chains++;
+	return 1;
+}
+
+static int copy_segs(struct emu_device *d, const struct emu_vq_elem *e, bool write, uint32_t off,
+		     uint8_t *buf, uint32_t len)
+{
+	for (unsigned int s = 0; s < e->nseg && len; s++) {
+		const struct emu_vq_seg *g = &e->seg[s];
+		uint32_t n;
+		int ret;
+
+		if (g->write != write)
+			continue;
+		if (off >= g->len) {
+			off -= g->len;
+			continue;
+		}
+		n = g->len - off < len ? g->len - off : len;
+		ret = write ? emu_dma_write(d, g->addr + off, buf, n) : emu_dma_read(d, g->addr + off, buf, n);
+		if (ret)
+			return ret;
+		buf += n;
+		len -= n;
+		off = 0;
+	}
+	return len ? -EINVAL : 0;
+}
+
+int emu_vq_read(struct emu_device *d, const struct emu_vq_elem *e, uint32_t off, void *buf, uint32_t len)
+{
+	return copy_segs(d, e, false, off, buf, len);
+}
+
+int emu_vq_write(struct emu_device *d, const struct emu_vq_elem *e, uint32_t off, const void *buf,
+		 uint32_t len)
+{
+	return copy_segs(d, e, true, off, (uint8_t *)buf, len);
+}
+
+int emu_vq_push(struct emu_device *d, struct emu_vq *q, uint16_t head, uint32_t len)
+{
+	uint32_t elem[2] = { htole32(head), htole32(len) };
+	int ret = emu_dma_write(d, q->used + 4 + 8ULL * (q->used_idx % q->size), elem, sizeof(elem));
+
+	if (ret == 0) {
+		q->used_idx++;
+		q->bytes += len;
+	}
+	return ret;
+}
+
+int emu_vq_flush(struct emu_device *d, struct emu_vq *q)
+{
+	uint16_t idx = htole16(q->used_idx), flags;
+	int ret;
+
+	if (q->used_idx == q->used_published)
+		return 0;
+	atomic_thread_fence(memory_order_release); /* the entries before the index */
+	if ((ret = emu_dma_write(d, q->used + 2, &idx, 2)) != 0)
+		return ret;
+	q->used_published = q->used_idx;
+	atomic_thread_fence(memory_order_seq_cst);
+	if ((ret = emu_dma_read(d, q->avail, &flags, 2)) != 0)
+		return ret;
+	if (!(le16toh(flags) & VRING_AVAIL_F_NO_INTERRUPT) && q->msix != 0xffff &&
+	    emu_device_irq(d, VFIO_PCI_MSIX_IRQ_INDEX, q->msix) == 0)
+		q->irqs++;
+	return 0;
+}

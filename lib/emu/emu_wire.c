@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The wire behind an emulated NIC (see emu_wire.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "emu_wire.h"
+
+#define GEN_ETHERTYPE 0x88b5   /* IEEE local experimental */
+#define GEN_MAGIC 0x5350474eu  /* "SPGN" */
+#define ETH_HLEN 14
+
+/* What the generator puts after the Ethernet header, and the checker verifies. */
+struct gen_hdr {
+	uint32_t magic;
+	uint16_t flow, rsvd;
+	uint64_t seq;
+	uint32_t len;     /* frame length */
+	uint32_t csum;    /* FNV-1a of everything after this header */
+} __attribute__((packed));
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+static uint32_t fnv1a(const uint8_t *p, uint32_t n)
+{
+	uint32_t h = 2166136261u;
+	while (n--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+int emu_wire_init(struct emu_wire *w)
+{
+	memset(w, 0, sizeof(*w));
+	snprintf(w->backend, sizeof(w->backend), "loop");
+	w->rx = WIRE_RX_INBOX;
+	w->tx = WIRE_TX_SELF;
+	w->size_min = w->size_max = w->next_size = 64;
+	w->flows = 1;
+	pthread_mutex_init(&w->lock, NULL);
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return errno || end == s || *end ? -EINVAL : 0;
+}
+
+int emu_wire_option(struct emu_wire *w, const char *key, const char *val, char *err, size_t errlen)
+{
+	static const struct { const char *name; enum wire_rx rx; enum wire_tx tx; } backends[] = {
+		{ "loop", WIRE_RX_INBOX, WIRE_TX_SELF }, { "pair", WIRE_RX_INBOX, WIRE_TX_PEER },
+		{ "gen", WIRE_RX_GEN, WIRE_TX_DROP }, { "check", WIRE_RX_NONE, WIRE_TX_CHECK },
+		{ "gen-check", WIRE_RX_GEN, WIRE_TX_CHECK }, { "pcap", WIRE_RX_PCAP, WIRE_TX_DROP },
+		{ "none", WIRE_RX_NONE, WIRE_TX_DROP },
+	};
+	uint64_t v;
+
+	if (strcmp(key, "backend") == 0) {
+		for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+			if (strcmp(val, backends[i].name) == 0) {
+				snprintf(w->backend, sizeof(w->backend), "%s", val);
+				w->rx = backends[i].rx;
+				w->tx = backends[i].tx;
+				return 0;
+			}
+		snprintf(err, errlen, "unknown backend '%s' (loop, pair, gen, check, gen-check, pcap, none)", val);
+		return -EINVAL;
+	}
+	if (strcmp(key, "peer") == 0 && strlen(val) < sizeof(w->peer_addr)) {
+		snprintf(w->peer_addr, sizeof(w->peer_addr), "%s", val);
+		return 0;
+	}
+	if (strcmp(key, "size") == 0) {
+		unsigned int lo, hi;
+		char tail;
+		int n = sscanf(val, "%u-%u%c", &lo, &hi, &tail);
+		if (n == 1)
+			hi = lo;
+		if ((n != 1 && n != 2) || lo < 60 || hi > WIRE_MAX_FRAME || lo > hi) {
+			snprintf(err, errlen, "size=%s: frame sizes are 60..%d bytes, as SIZE or MIN-MAX", val,
+				 WIRE_MAX_FRAME);
+			return -EINVAL;
+		}
+		w->size_min = w->next_size = lo;
+		w->size_max = hi;
+		return 0;
+	}
+	if (strcmp(key, "flows") == 0) {
+		if (parse_u64(val, &v) || v == 0 || v > WIRE_MAX_FLOWS) {
+			snprintf(err, errlen, "flows=%s: 1..%d", val, WIRE_MAX_FLOWS);
+			return -EINVAL;
+		}
+		w->flows = (uint32_t)v;
+		return 0;
+	}
+	if (strcmp(key, "rate") == 0 || strcmp(key, "count") == 0) {
+		if (parse_u64(val, &v)) {
+			snprintf(err, errlen, "%s=%s: a number (0: unbounded)", key, val);
+			return -EINVAL;
+		}
+		*(key[0] == 'r' ? &w->rate_pps : &w->count) = v;
+		return 0;
+	}
+	if ((strcmp(key, "pcap-in") == 0 || strcmp(key, "pcap-out") == 0) && strlen(val) < sizeof(w->pcap_in)) {
+		snprintf(key[5] == 'i' ? w->pcap_in : w->pcap_out, sizeof(w->pcap_in), "%s", val);
+		return 0;
+	}
+	return 1;
+}
+
+/* --- pcap files ------------------------------------------------------------------- */
+
+struct pcap_file_hdr { uint32_t magic; uint16_t major, minor; int32_t zone; uint32_t sigfigs, snaplen, linktype; };
+struct pcap_rec_hdr { uint32_t sec, usec, incl, orig; };
+
+static int pcap_open(struct emu_wire *w, char *err, size_t errlen)
+{
+	struct pcap_file_hdr h = { 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1 /* Ethernet */ };
+
+	if (w->pcap_out[0]) {
+		w->out = fopen(w->pcap_out, "we");
+		if (w->out == NULL || fwrite(&h, sizeof(h), 1, w->out) != 1) {
+			snprintf(err, errlen, "cannot write pcap-out %s: %s", w->pcap_out, strerror(errno));
+			return -errno;
+		}
+	}
+	if (w->rx == WIRE_RX_PCAP) {
+		struct pcap_file_hdr in;
+		w->in = fopen(w->pcap_in, "re");
+		if (w->in == NULL || fread(&in, sizeof(in), 1, w->in) != 1 || in.magic != 0xa1b2c3d4) {
+			snprintf(err, errlen, "pcap-in %s: not a readable pcap file (microsecond, native order)",
+				 w->pcap_in[0] ? w->pcap_in : "(none given)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void pcap_record(struct emu_wire *w, const uint8_t *frame, uint32_t len)
+{
+	uint64_t t = now_ns();
+	struct pcap_rec_hdr r = { (uint32_t)(t / 1000000000u), (uint32_t)(t % 1000000000u / 1000), len, len };
+
+	fwrite(&r, sizeof(r), 1, w->out);
+	fwrite(frame, len, 1, w->out);
+}
+
+int emu_wire_start(struct emu_wire *w, const uint8_t mac[6], char *err, size_t errlen)
+{
+	memcpy(w->mac, mac, 6);
+	if (w->tx == WIRE_TX_PEER && w->peer_addr[0] == '\0') {
+		snprintf(err, errlen, "backend=pair needs peer=ADDR (the other device)");
+		return -EINVAL;
+	}
+	if (w->rx == WIRE_RX_INBOX) {
+		w->inbox = calloc(WIRE_INBOX, sizeof(*w->inbox));
+		if (w->inbox == NULL)
+			return -ENOMEM;
+	}
+	w->start_ns = now_ns();
+	return pcap_open(w, err, errlen);
+}
+
+void emu_wire_fini(struct emu_wire *w)
+{
+	if (w->out)
+		fclose(w->out);
+	if (w->in)
+		fclose(w->in);
+	free(w->inbox);
+	w->inbox = NULL;
+	w->in = w->out = NULL;
+}
+
+void emu_wire_connect(struct emu_wire *w, struct emu_wire *peer)
+{
+	w->peer = peer;
+}
+
+/* --- transmit: the device's TX ----------------------------------------------------- */
+
+static void inbox_put(struct emu_wire *w, const uint8_t *frame, uint32_t len)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->inbox == NULL || w->in_tail - w->in_head == WIRE_INBOX) {
+		w->inbox_full++;
+	} else {
+		struct wire_frame *f = &w->inbox[w->in_tail % WIRE_INBOX];
+		f->len = len;
+		memcpy(f->data, frame, len);
+		w->in_tail++;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void check(struct emu_wire *w, const uint8_t *frame, uint32_t len)
+{
+	struct gen_hdr h;
+	struct wire_flow *f;
+
+	if (len < ETH_HLEN + sizeof(h) || frame[12] != (GEN_ETHERTYPE >> 8) || frame[13] != (GEN_ETHERTYPE & 0xff)) {
+		w->foreign++;
+		return;
+	}
+	memcpy(&h, frame + ETH_HLEN, sizeof(h));
+	if (h.magic != GEN_MAGIC || h.flow >= WIRE_MAX_FLOWS || h.len != len ||
+	    h.csum != fnv1a(frame + ETH_HLEN + sizeof(h), len - ETH_HLEN - sizeof(h))) {
+		w->corrupt++;
+		return;
+	}
+	f = &w->flow[h.flow];
+	f->received++;
+	if (h.seq + 4096 > f->expected && h.seq < f->expected) {
+		/* seen before (duplicate) or a late arrival (reordered, not lost after all) */
+		uint64_t bit = 1ULL << (h.seq % 64), *word = &f->seen[(h.seq / 64) % 64];
+		if (*word & bit) {
+			f->duplicated++;
+		} else {
+			*word |= bit;
+			f->reordered++;
+			if (f->lost)
+				f->lost--;
+		}
+		return;
+	}
+	if (h.seq > f->expected)
+		f->lost += h.seq - f->expected;
+	for (uint64_t s = f->expected; s <= h.seq && s < f->expected + 4096; s++)
+		f->seen[(s / 64) % 64] &= ~(1ULL << (s % 64)); /* forget what left the window */
+	f->seen[(h.seq / 64) % 64] |= 1ULL << (h.seq % 64);
+	f->expected = h.seq + 1;
+}
+
+void emu_wire_tx(struct emu_wire *w, const uint8_t *frame, uint32_t len)
+{
+	w->tx_frames++;
+	w->tx_bytes += len;
+	if (w->out)
+		pcap_record(w, frame, len);
+	switch (w->tx) {
+	case WIRE_TX_SELF:
+		inbox_put(w, frame, len);
+		break;
+	case WIRE_TX_PEER:
+		if (w->peer)
+			inbox_put(w->peer, frame, len);
+		else
+			w->tx_dropped++;
+		break;
+	case WIRE_TX_CHECK:
+		check(w, frame, len);
+		break;
+	default:
+		w->tx_dropped++;
+	}
+}
+
+/* --- receive: frames for the device ------------------------------------------------ */
+
+static bool gen_due(struct emu_wire *w)
+{
+	if (w->count && w->generated >= w->count)
+		return false;
+	if (w->rate_pps == 0)
+		return true;
+	return w->generated < (now_ns() - w->start_ns) * w->rate_pps / 1000000000u + 1;
+}
+
+static uint32_t generate(struct emu_wire *w, uint8_t *buf, uint32_t *flow_out)
+{
+	uint32_t len = w->next_size, flow = (uint32_t)(w->generated % w->flows);
+	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	struct gen_hdr h = { GEN_MAGIC, (uint16_t)flow, 0, w->gen_seq[flow]++, len, 0 };
+	uint8_t *payload = buf + ETH_HLEN + sizeof(h);
+	uint32_t plen = len - ETH_HLEN - sizeof(h);
+
+	memcpy(buf, w->mac, 6);
+	memcpy(buf + 6, src, 6);
+	buf[12] = GEN_ETHERTYPE >> 8;
+	buf[13] = GEN_ETHERTYPE & 0xff;
+	for (uint32_t i = 0; i < plen; i++)
+		payload[i] = (uint8_t)(h.seq * 31 + i);
+	h.csum = fnv1a(payload, plen);
+	memcpy(buf + ETH_HLEN, &h, sizeof(h));
+	w->generated++;
+	w->next_size = w->next_size >= w->size_max ? w->size_min : w->next_size + 1;
+	*flow_out = flow;
+	return len;
+}
+
+static uint32_t pcap_next(struct emu_wire *w, uint8_t *buf)
+{
+	struct pcap_rec_hdr r;
+
+	if (w->in == NULL || fread(&r, sizeof(r), 1, w->in) != 1)
+		return 0;
+	if (r.incl > WIRE_MAX_FRAME || fread(buf, r.incl, 1, w->in) != 1) {
+		fclose(w->in);
+		w->in = NULL;
+		return 0;
+	}
+	return r.incl;
+}
+
+bool emu_wire_rx_ready(struct emu_wire *w)
+{
+	switch (w->rx) {
+	case WIRE_RX_INBOX:
+		return __atomic_load_n(&w->in_tail, __ATOMIC_ACQUIRE) != w->in_head;
+	case WIRE_RX_GEN:
+		return gen_due(w);
+	case WIRE_RX_PCAP:
+		return w->in != NULL;
+	default:
+		return false;
+	}
+}
+
+uint32_t emu_wire_rx(struct emu_wire *w, uint8_t *buf, uint32_t *flow)
+{
+	uint32_t len = 0;
+
+	*flow = 0;
+	switch (w->rx) {
+	case WIRE_RX_INBOX:
+		pthread_mutex_lock(&w->lock);
+		if (w->in_head != w->in_tail) {
+			struct wire_frame *f = &w->inbox[w->in_head % WIRE_INBOX];
+			len = f->len;
+			memcpy(buf, f->data, len);
+			*flow = fnv1a(buf, len < 34 ? len : 34); /* spread by headers */
+			w->in_head++;
+		}
+		pthread_mutex_unlock(&w->lock);
+		break;
+	case WIRE_RX_GEN:
+		len = gen_due(w) ? generate(w, buf, flow) : 0;
+		break;
+	case WIRE_RX_PCAP:
+		len = pcap_next(w, buf);
+		break;
+	default:
+		break;
+	}
+	if (len) {
+		w->rx_frames++;
+		w->rx_bytes += len;
+	}
+	return len;
+}
+
+void emu_wire_stats(struct emu_wire *w, FILE *out)
+{
+	uint64_t received = 0, lost = 0, reordered = 0, duplicated = 0;
+
+	for (int i = 0; i < WIRE_MAX_FLOWS; i++) {
+		received += w->flow[i].received;
+		lost += w->flow[i].lost;
+		reordered += w->flow[i].reordered;
+		duplicated += w->flow[i].duplicated;
+	}
+	fprintf(out, "\"wire\": {\"backend\": \"%s\", \"tx_frames\": %llu, \"tx_bytes\": %llu, "
+		"\"rx_frames\": %llu, \"rx_bytes\": %llu, \"tx_dropped\": %llu, \"inbox_full\": %llu, "
+		"\"generated\": %llu", w->backend, (unsigned long long)w->tx_frames,
+		(unsigned long long)w->tx_bytes, (unsigned long long)w->rx_frames,
+		(unsigned long long)w->rx_bytes, (unsigned long long)w->tx_dropped,
+		(unsigned long long)w->inbox_full, (unsigned long long)w->generated);
+	if (w->tx == WIRE_TX_CHECK)
+		fprintf(out, ", \"check\": {\"received\": %llu, \"lost\": %llu, \"reordered\": %llu, "
+			"\"duplicated\": %llu, \"corrupt\": %llu, \"foreign\": %llu, \"clean\": %s}",
+			(unsigned long long)received, (unsigned long long)lost,
+			(unsigned long long)reordered, (unsigned long long)duplicated,
+			(unsigned long long)w->corrupt, (unsigned long long)w->foreign,
+			lost + reordered + duplicated + w->corrupt == 0 ? "true" : "false");
+	fprintf(out, "}");
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The wire behind an emulated NIC: where transmitted frames go and where received
+ * frames come from. Back-ends (device option backend=...):
+ *   loop      TX comes back on the same port's RX
+ *   pair      TX goes to the RX of the device named by peer=ADDR
+ *   gen       RX is a traffic generator (size=64[-1518], flows=N, rate=PPS, count=N);
+ *             TX is counted and dropped
+ *   check     TX goes to a checker: loss, duplication, reordering (per flow), corruption
+ *   gen-check both on one port
+ *   pcap      RX replays pcap-in=FILE, TX is recorded to pcap-out=FILE
+ *   none      TX dropped, nothing received
+ * pcap-out=FILE also records the TX of any other back-end.
+ */
+#ifndef EMU_WIRE_H
+#define EMU_WIRE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define WIRE_MAX_FRAME 9728
+#define WIRE_MAX_FLOWS 64
+#define WIRE_INBOX 256
+
+struct emu_platform;
+
+enum wire_rx { WIRE_RX_NONE, WIRE_RX_INBOX, WIRE_RX_GEN, WIRE_RX_PCAP };
+enum wire_tx { WIRE_TX_DROP, WIRE_TX_SELF, WIRE_TX_PEER, WIRE_TX_CHECK };
+
+struct wire_frame { uint32_t len; uint8_t data[WIRE_MAX_FRAME]; };
+
+struct wire_flow {
+	uint64_t expected, received, lost, reordered, duplicated;
+	uint64_t seen[64];            /* the last 4096 sequence numbers, for duplicates */
+};
+
+struct emu_wire {
+	char backend[12];
+	enum wire_rx rx;
+	enum wire_tx tx;
+	char peer_addr[16];
+	struct emu_wire *peer;
+	/* frames waiting for the RX queues (loop, pair) */
+	pthread_mutex_t lock;
+	struct wire_frame *inbox;
+	uint32_t in_head, in_tail;
+	/* generator */
+	uint32_t size_min, size_max, next_size;
+	uint32_t flows;
+	uint64_t rate_pps, count, gen_seq[WIRE_MAX_FLOWS], generated;
+	uint64_t start_ns;
+	uint8_t mac[6];
+	/* checker */
+	struct wire_flow flow[WIRE_MAX_FLOWS];
+	uint64_t corrupt, foreign;
+	/* pcap */
+	char pcap_in[128], pcap_out[128];
+	FILE *in, *out;
+	/* counters */
+	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes, tx_dropped, inbox_full;
+};
+
+int emu_wire_init(struct emu_wire *w);
+/* One device option; -EINVAL with a message for a bad value, 1 if not a wire option. */
+int emu_wire_option(struct emu_wire *w, const char *key, const char *val, char *err, size_t errlen);
+/* Check the options once all are known; open files. */
+int emu_wire_start(struct emu_wire *w, const uint8_t mac[6], char *err, size_t errlen);
+void emu_wire_fini(struct emu_wire *w);
+/* Connect `pair` back-ends once every device exists. */
+void emu_wire_connect(struct emu_wire *w, struct emu_wire *peer);
+/* A frame leaving the device. */
+void emu_wire_tx(struct emu_wire *w, const uint8_t *frame, uint32_t len);
+/* Is a frame waiting for the device (the generator: is one due)? */
+bool emu_wire_rx_ready(struct emu_wire *w);
+/* Take the next frame for the device: its length (0: none); *flow says which flow
+ * (the RX queue is chosen from it). */
+uint32_t emu_wire_rx(struct emu_wire *w, uint8_t *buf, uint32_t *flow);
+void emu_wire_stats(struct emu_wire *w, FILE *out);
+
+#endif
