@@ -500,14 +500,17 @@ ssize_t emu_device_rw(struct emu_device *d, void *buf, size_t count, uint64_t of
 		return -EINVAL;
 	if (count > b->size - pos)
 		count = b->size - pos;
-	if (write) {
-		if (!frozen)
-			memcpy(b->mem + pos, buf, count);
-	} else if (frozen) {
-		memset(buf, 0xff, count);
-	} else {
-		memcpy(buf, b->mem + pos, count);
+	if (frozen) {
+		if (!write)
+			memset(buf, 0xff, count); /* a frozen PE reads all ones */
+		return count;
 	}
+	if (d->model->bar_access && d->model->bar_access(d, index, pos, buf, count, write))
+		return count; /* a register with semantics */
+	if (write)
+		memcpy(b->mem + pos, buf, count);
+	else
+		memcpy(buf, b->mem + pos, count);
 	return count;
 }
 

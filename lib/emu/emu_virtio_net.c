@@ -79,7 +79,8 @@ struct vnet {
 	struct emu_vq vq[VNET_NQ];
 	/* the wire and what is in flight */
 	struct emu_wire wire;
-	uint8_t frame[WIRE_MAX_FRAME];
+	uint8_t tx_frame[WIRE_MAX_FRAME];
+	uint8_t frame[WIRE_MAX_FRAME];      /* the RX frame waiting for buffers */
 	uint32_t pending_len, pending_flow;
 	/* counters */
 	uint64_t rx_nobuf_waits, rx_toolong, tx_toolong, bad_chains, ctrl_cmds, resets;
@@ -300,10 +301,10 @@ static int process_tx(struct vnet *v, struct emu_vq *q)
 		uint32_t len = e.out_len > HDR_LEN ? e.out_len - HDR_LEN : 0;
 		if (len > WIRE_MAX_FRAME || len == 0) {
 			v->tx_toolong++;
-		} else if ((ret = emu_vq_read(v->d, &e, HDR_LEN, v->frame, len)) != 0) {
+		} else if ((ret = emu_vq_read(v->d, &e, HDR_LEN, v->tx_frame, len)) != 0) {
 			return ring_error(v, q, ret);
 		} else {
-			emu_wire_tx(&v->wire, v->frame, len);
+			emu_wire_tx(&v->wire, v->tx_frame, len);
 		}
 		if ((ret = emu_vq_push(v->d, q, e.head, 0)) != 0)
 			return ring_error(v, q, ret);

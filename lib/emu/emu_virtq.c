@@ -18,10 +18,17 @@
 
 struct vring_desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
 
+/* The ring state goes; the counters stay (they are the device's lifetime totals). */
 void emu_vq_reset(struct emu_vq *q)
 {
+	uint64_t chains = q->chains, bytes = q->bytes, faults = q->faults, irqs = q->irqs;
+
 	memset(q, 0, sizeof(*q));
 	q->msix = 0xffff; /* VIRTIO_MSI_NO_VECTOR */
+	q->chains = chains;
+	q->bytes = bytes;
+	q->faults = faults;
+	q->irqs = irqs;
 }
 
 static int read_desc(struct emu_device *d, uint64_t table, uint16_t i, struct vring_desc *out)

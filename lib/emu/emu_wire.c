@@ -134,6 +134,8 @@ static int pcap_open(struct emu_wire *w, char *err, size_t errlen)
 			return -errno;
 		}
 	}
+	if (w->rx == WIRE_RX_PCAP && w->pcap_in[0] == '\0')
+		w->rx = WIRE_RX_NONE; /* backend=pcap with pcap-out only: record TX */
 	if (w->rx == WIRE_RX_PCAP) {
 		struct pcap_file_hdr in;
 		w->in = fopen(w->pcap_in, "re");
