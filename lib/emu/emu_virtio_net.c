@@ -522,7 +522,7 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 		return 0;
 	}
 	snprintf(err, errlen, "virtio-net option %s=%s is not valid (mac, queues=1..%d, qsize=power of 2,"
-		 " mtu, poll-us, backend, peer, size, flows, rate, count, pcap-in, pcap-out)", key, val, VNET_MAX_QP);
+		 " mtu, poll-us, backend, peer, tap, size, flows, rate, count, pcap-in, pcap-out)", key, val, VNET_MAX_QP);
 	return -EINVAL;
 }
 
@@ -576,7 +576,7 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 		}
 	}
 	char sub[400];
-	if ((ret = emu_wire_start(&v->wire, v->mac_default, sub, sizeof(sub))) != 0) {
+	if ((ret = emu_wire_start(&v->wire, v->mac_default, index, sub, sizeof(sub))) != 0) {
 		snprintf(err, errlen, "device %s: %s", d->addr, sub);
 		return ret;
 	}

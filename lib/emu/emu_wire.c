@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The wire behind an emulated NIC (see emu_wire.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +49,7 @@ int emu_wire_init(struct emu_wire *w)
 	w->tx = WIRE_TX_SELF;
 	w->size_min = w->size_max = w->next_size = 64;
 	w->flows = 1;
+	w->tap_fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	return 0;
 }
@@ -61,7 +68,7 @@ int emu_wire_option(struct emu_wire *w, const char *key, const char *val, char *
 		{ "loop", WIRE_RX_INBOX, WIRE_TX_SELF }, { "pair", WIRE_RX_INBOX, WIRE_TX_PEER },
 		{ "gen", WIRE_RX_GEN, WIRE_TX_DROP }, { "check", WIRE_RX_NONE, WIRE_TX_CHECK },
 		{ "gen-check", WIRE_RX_GEN, WIRE_TX_CHECK }, { "pcap", WIRE_RX_PCAP, WIRE_TX_DROP },
-		{ "none", WIRE_RX_NONE, WIRE_TX_DROP },
+		{ "tap", WIRE_RX_TAP, WIRE_TX_TAP }, { "none", WIRE_RX_NONE, WIRE_TX_DROP },
 	};
 	uint64_t v;
 
@@ -73,8 +80,12 @@ int emu_wire_option(struct emu_wire *w, const char *key, const char *val, char *
 				w->tx = backends[i].tx;
 				return 0;
 			}
-		snprintf(err, errlen, "unknown backend '%s' (loop, pair, gen, check, gen-check, pcap, none)", val);
+		snprintf(err, errlen, "unknown backend '%s' (loop, pair, gen, check, gen-check, pcap, tap, none)", val);
 		return -EINVAL;
+	}
+	if (strcmp(key, "tap") == 0 && strlen(val) > 0 && strlen(val) < sizeof(w->tap_name)) {
+		snprintf(w->tap_name, sizeof(w->tap_name), "%s", val);
+		return 0;
 	}
 	if (strcmp(key, "peer") == 0 && strlen(val) < sizeof(w->peer_addr)) {
 		snprintf(w->peer_addr, sizeof(w->peer_addr), "%s", val);
@@ -157,9 +168,40 @@ static void pcap_record(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 	fwrite(frame, len, 1, w->out);
 }
 
-int emu_wire_start(struct emu_wire *w, const uint8_t mac[6], char *err, size_t errlen)
+/* A TAP interface, non-blocking, brought up. */
+static int tap_open(struct emu_wire *w, unsigned int index, char *err, size_t errlen)
 {
+	struct ifreq ifr;
+	int s;
+
+	if (w->tap_name[0] == '\0')
+		snprintf(w->tap_name, sizeof(w->tap_name), "spapr-tap%u", index);
+	w->tap_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", w->tap_name);
+	if (w->tap_fd < 0 || ioctl(w->tap_fd, TUNSETIFF, &ifr) != 0) {
+		snprintf(err, errlen, "cannot create TAP interface %s: %s (needs /dev/net/tun and CAP_NET_ADMIN)",
+			 w->tap_name, strerror(errno));
+		return -errno;
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	if (s >= 0)
+		close(s);
+	return 0;
+}
+
+int emu_wire_start(struct emu_wire *w, const uint8_t mac[6], unsigned int index, char *err, size_t errlen)
+{
+	int ret;
+
 	memcpy(w->mac, mac, 6);
+	if (w->rx == WIRE_RX_TAP && (ret = tap_open(w, index, err, errlen)) != 0)
+		return ret;
 	if (w->tx == WIRE_TX_PEER && w->peer_addr[0] == '\0') {
 		snprintf(err, errlen, "backend=pair needs peer=ADDR (the other device)");
 		return -EINVAL;
@@ -175,6 +217,9 @@ int emu_wire_start(struct emu_wire *w, const uint8_t mac[6], char *err, size_t e
 
 void emu_wire_fini(struct emu_wire *w)
 {
+	if (w->tap_fd >= 0)
+		close(w->tap_fd);
+	w->tap_fd = -1;
 	if (w->out)
 		fclose(w->out);
 	if (w->in)
@@ -262,6 +307,10 @@ void emu_wire_tx(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 	case WIRE_TX_CHECK:
 		check(w, frame, len);
 		break;
+	case WIRE_TX_TAP:
+		if (write(w->tap_fd, frame, len) != (ssize_t)len)
+			w->tx_dropped++;
+		break;
 	default:
 		w->tx_dropped++;
 	}
@@ -323,6 +372,12 @@ bool emu_wire_rx_ready(struct emu_wire *w)
 		return gen_due(w);
 	case WIRE_RX_PCAP:
 		return w->in != NULL;
+	case WIRE_RX_TAP:
+		if (w->tap_pending.len == 0) {
+			ssize_t n = read(w->tap_fd, w->tap_pending.data, sizeof(w->tap_pending.data));
+			w->tap_pending.len = n > 0 ? (uint32_t)n : 0;
+		}
+		return w->tap_pending.len != 0;
 	default:
 		return false;
 	}
@@ -350,6 +405,13 @@ uint32_t emu_wire_rx(struct emu_wire *w, uint8_t *buf, uint32_t *flow)
 		break;
 	case WIRE_RX_PCAP:
 		len = pcap_next(w, buf);
+		break;
+	case WIRE_RX_TAP:
+		if (emu_wire_rx_ready(w)) {
+			len = w->tap_pending.len;
+			memcpy(buf, w->tap_pending.data, len);
+			w->tap_pending.len = 0;
+		}
 		break;
 	default:
 		break;

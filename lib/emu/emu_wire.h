@@ -9,6 +9,8 @@
  *   check     TX goes to a checker: loss, duplication, reordering (per flow), corruption
  *   gen-check both on one port
  *   pcap      RX replays pcap-in=FILE, TX is recorded to pcap-out=FILE
+ *   tap       a Linux TAP interface (tap=NAME, default spapr-tapN), created up: what
+ *             the host sends on it is received, what the device sends comes out of it
  *   none      TX dropped, nothing received
  * pcap-out=FILE also records the TX of any other back-end.
  */
@@ -26,8 +28,8 @@
 
 struct emu_platform;
 
-enum wire_rx { WIRE_RX_NONE, WIRE_RX_INBOX, WIRE_RX_GEN, WIRE_RX_PCAP };
-enum wire_tx { WIRE_TX_DROP, WIRE_TX_SELF, WIRE_TX_PEER, WIRE_TX_CHECK };
+enum wire_rx { WIRE_RX_NONE, WIRE_RX_INBOX, WIRE_RX_GEN, WIRE_RX_PCAP, WIRE_RX_TAP };
+enum wire_tx { WIRE_TX_DROP, WIRE_TX_SELF, WIRE_TX_PEER, WIRE_TX_CHECK, WIRE_TX_TAP };
 
 struct wire_frame { uint32_t len; uint8_t data[WIRE_MAX_FRAME]; };
 
@@ -55,6 +57,10 @@ struct emu_wire {
 	/* checker */
 	struct wire_flow flow[WIRE_MAX_FLOWS];
 	uint64_t corrupt, foreign;
+	/* tap */
+	char tap_name[16];
+	int tap_fd;
+	struct wire_frame tap_pending;
 	/* pcap */
 	char pcap_in[128], pcap_out[128];
 	FILE *in, *out;
@@ -66,7 +72,7 @@ int emu_wire_init(struct emu_wire *w);
 /* One device option; -EINVAL with a message for a bad value, 1 if not a wire option. */
 int emu_wire_option(struct emu_wire *w, const char *key, const char *val, char *err, size_t errlen);
 /* Check the options once all are known; open files. */
-int emu_wire_start(struct emu_wire *w, const uint8_t mac[6], char *err, size_t errlen);
+int emu_wire_start(struct emu_wire *w, const uint8_t mac[6], unsigned int index, char *err, size_t errlen);
 void emu_wire_fini(struct emu_wire *w);
 /* Connect `pair` back-ends once every device exists. */
 void emu_wire_connect(struct emu_wire *w, struct emu_wire *peer);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The emulated virtio-net device with its wire back-ends, driven by the test-only
 virtio driver (test/unit/test_virtio_net.c) through the real VFIO calls."""
+import json
 import shutil
 import struct
 import subprocess
@@ -73,6 +74,31 @@ def test_pcap_recorded_by_the_device(run_emu, driver, tmp_path):
         assert p.returncode == 0, p.stderr
         frames = [l for l in p.stdout.splitlines() if l and not l[0].isspace()]
         assert len(frames) == 3 and "ff:ff:ff:ff:ff:ff" in frames[0]
+
+
+@pytest.mark.skipif(shutil.which("ping") is None or shutil.which("ip") is None,
+                    reason="needs iproute2 and iputils-ping (devtools/setup.sh installs them)")
+def test_frame_from_the_tap_side_reaches_the_driver(spapr_emu, driver, tmp_path):
+    """`ping` on the host sends an ARP request out of the TAP interface: the emulated
+    NIC receives it and the driver finds it in its RX queue."""
+    import os
+    import time
+    tap = f"spt{os.getpid() % 10000}"
+    stats = tmp_path / "stats.json"
+    proc = subprocess.Popen([spapr_emu, "run", "--stats", str(stats), "--device",
+                             VNET + f"backend=tap,tap={tap}", "--", driver, "tap"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        subprocess.run(["ip", "addr", "add", "192.0.2.1/24", "dev", tap], check=True)
+        subprocess.run(["ping", "-c", "2", "-W", "1", "-I", tap, "192.0.2.2"], capture_output=True)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out + err
+    assert "ethertype 0x0806" in out
+    assert json.loads(stats.read_text())["device_models"][0]["wire"]["rx_frames"] >= 1
 
 
 def test_bad_device_options_exit_2(run_emu, driver):
