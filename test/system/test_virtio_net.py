@@ -76,6 +76,18 @@ def test_pcap_recorded_by_the_device(run_emu, driver, tmp_path):
         assert len(frames) == 3 and "ff:ff:ff:ff:ff:ff" in frames[0]
 
 
+def test_pcap_replayed_into_rx(run_emu, driver, tmp_path):
+    pcap = tmp_path / "in.pcap"
+    frames = [bytes([0xff] * 6 + [2, 0, 0, 0, 0, 9]) + b"\x08\x00" + bytes(n) for n in (46, 100, 1000)]
+    data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    for f in frames:
+        data += struct.pack("<IIII", 1, 0, len(f), len(f)) + f
+    pcap.write_bytes(data)
+    r = run_emu([driver, "rx3"], "--device", VNET + f"backend=pcap,pcap-in={pcap}")
+    assert r.rc == 0, r.out + r.err
+    assert r.out.split("\n")[:3] == [f"rx len {len(f)}" for f in frames]
+
+
 @pytest.mark.skipif(shutil.which("ping") is None or shutil.which("ip") is None,
                     reason="needs iproute2 and iputils-ping (devtools/setup.sh installs them)")
 def test_frame_from_the_tap_side_reaches_the_driver(spapr_emu, driver, tmp_path):
