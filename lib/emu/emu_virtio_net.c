@@ -11,9 +11,9 @@
  *   - features: VERSION_1 and ACCESS_PLATFORM (required: all DMA goes through the
  *     IOMMU), MAC, STATUS, MTU, MRG_RXBUF, CTRL_VQ, CTRL_RX, MQ;
  *   - split virtqueues: rx0, tx0, rx1, tx1, ..., then the control queue;
- *   - a thread per device polls the queues; every ring and buffer access is a DMA
+ *   - threads=N device threads poll the queue pairs (qp % N); every ring and buffer access is a DMA
  *     through the TCE tables (emu_virtq.c); frames go to and come from a wire back-end.
- * Options: mac=, queues= (pairs, 1..8), qsize= (max ring size), mtu=, poll-us= (sleep
+ * Options: mac=, queues= (pairs, 1..8), qsize= (max ring size), mtu=, threads=, poll-us= (sleep
  * when idle, 0: busy poll), and the wire's (emu_wire.h).
  */
 #include <endian.h>
@@ -59,12 +59,28 @@
 #define S_NEEDS_RESET 64
 #define S_FAILED 128
 
+struct vnet;
+
+/* A device thread polls the queue pairs qp with qp % nthreads == index. */
+struct vnet_thread {
+	struct vnet *v;
+	unsigned int index;
+	pthread_t tid;
+	bool started;
+	uint8_t tx_frame[WIRE_MAX_FRAME];
+};
+
+/* An RX frame taken from the wire, waiting for buffers of its queue pair. */
+struct vnet_stage { uint32_t len; uint8_t frame[WIRE_MAX_FRAME]; };
+
 struct vnet {
 	struct emu_device *d;
-	pthread_mutex_t lock;       /* device state vs. the register accesses */
-	pthread_t thread;
+	pthread_rwlock_t state;     /* register accesses (exclusive) vs. the device threads */
+	pthread_mutex_t rx_lock;    /* the wire's RX side and the staging slots */
+	pthread_mutex_t tx_lock;    /* the wire's TX side */
+	struct vnet_thread thr[VNET_MAX_QP];
+	unsigned int nthreads;
 	atomic_bool stop;
-	bool thread_started;
 	unsigned int poll_us;
 	/* configuration */
 	uint8_t mac[6], mac_default[6];
@@ -79,9 +95,7 @@ struct vnet {
 	struct emu_vq vq[VNET_NQ];
 	/* the wire and what is in flight */
 	struct emu_wire wire;
-	uint8_t tx_frame[WIRE_MAX_FRAME];
-	uint8_t frame[WIRE_MAX_FRAME];      /* the RX frame waiting for buffers */
-	uint32_t pending_len, pending_flow;
+	struct vnet_stage stage[VNET_MAX_QP];
 	/* counters */
 	uint64_t rx_nobuf_waits, rx_toolong, tx_toolong, bad_chains, ctrl_cmds, resets;
 };
@@ -104,7 +118,8 @@ static void vnet_reset_locked(struct vnet *v)
 	memcpy(v->mac, v->mac_default, 6);
 	for (unsigned int i = 0; i < VNET_NQ; i++)
 		emu_vq_reset(&v->vq[i]);
-	v->pending_len = 0;
+	for (unsigned int qp = 0; qp < VNET_MAX_QP; qp++)
+		v->stage[qp].len = 0;
 	v->resets++;
 }
 
@@ -112,9 +127,9 @@ static void vnet_reset(struct emu_device *d)
 {
 	struct vnet *v = vnet_of(d);
 
-	pthread_mutex_lock(&v->lock);
+	pthread_rwlock_wrlock(&v->state);
 	vnet_reset_locked(v);
-	pthread_mutex_unlock(&v->lock);
+	pthread_rwlock_unlock(&v->state);
 }
 
 /* FEATURES_OK is refused for features not offered, without VERSION_1, or without
@@ -253,7 +268,7 @@ static bool vnet_bar_access(struct emu_device *d, unsigned int bar, uint64_t off
 
 	if (bar != 4 || off >= NOTIFY_OFF)
 		return false; /* the notify area and the MSI-X table: plain memory */
-	pthread_mutex_lock(&v->lock);
+	pthread_rwlock_wrlock(&v->state);
 	if (off < ISR_OFF) {
 		if (write) {
 			common_write(v, off, buf, len);
@@ -273,11 +288,13 @@ static bool vnet_bar_access(struct emu_device *d, unsigned int bar, uint64_t off
 	} else if (!write) {
 		devcfg_read(v, off - DEVCFG_OFF, buf, len);
 	}
-	pthread_mutex_unlock(&v->lock);
+	pthread_rwlock_unlock(&v->state);
 	return true;
 }
 
-/* --- the data path (device thread, lock held) ------------------------------------ */
+/* --- the data path (device threads, state read-locked) ----------------------------- */
+
+#define COUNT(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
 
 /* A DMA fault froze the PE (the device stops), or the driver broke the ring
  * (the device needs a reset: DEVICE_NEEDS_RESET). */
@@ -286,13 +303,13 @@ static int ring_error(struct vnet *v, struct emu_vq *q, int ret)
 	if (ret == -EIO) {
 		q->faults++;
 	} else {
-		v->bad_chains++;
-		v->status |= S_NEEDS_RESET;
+		COUNT(v->bad_chains);
+		__atomic_or_fetch(&v->status, S_NEEDS_RESET, __ATOMIC_RELAXED);
 	}
 	return ret;
 }
 
-static int process_tx(struct vnet *v, struct emu_vq *q)
+static int process_tx(struct vnet *v, struct vnet_thread *t, struct emu_vq *q)
 {
 	struct emu_vq_elem e;
 	int n = 0, ret;
@@ -300,11 +317,13 @@ static int process_tx(struct vnet *v, struct emu_vq *q)
 	while (n < TX_BATCH && (ret = emu_vq_pop(v->d, q, &e)) == 1) {
 		uint32_t len = e.out_len > HDR_LEN ? e.out_len - HDR_LEN : 0;
 		if (len > WIRE_MAX_FRAME || len == 0) {
-			v->tx_toolong++;
-		} else if ((ret = emu_vq_read(v->d, &e, HDR_LEN, v->tx_frame, len)) != 0) {
+			COUNT(v->tx_toolong);
+		} else if ((ret = emu_vq_read(v->d, &e, HDR_LEN, t->tx_frame, len)) != 0) {
 			return ring_error(v, q, ret);
 		} else {
-			emu_wire_tx(&v->wire, v->tx_frame, len);
+			pthread_mutex_lock(&v->tx_lock);
+			emu_wire_tx(&v->wire, t->tx_frame, len);
+			pthread_mutex_unlock(&v->tx_lock);
 		}
 		if ((ret = emu_vq_push(v->d, q, e.head, 0)) != 0)
 			return ring_error(v, q, ret);
@@ -317,11 +336,14 @@ static int process_tx(struct vnet *v, struct emu_vq *q)
 	return n;
 }
 
-/* Deliver the pending frame into one or (MRG_RXBUF) more chains of queue q. */
-static int deliver(struct vnet *v, struct emu_vq *q)
+/* Deliver the staged frame of a queue pair into one or (MRG_RXBUF) more chains of its
+ * RX queue: 1 done, 0 not now (no buffers, or dropped as too long), <0 error. */
+static int deliver(struct vnet *v, unsigned int qp)
 {
+	struct vnet_stage *st = &v->stage[qp];
+	struct emu_vq *q = &v->vq[2 * qp];
 	bool mrg = v->acked & BIT(F_MRG_RXBUF);
-	uint32_t need = HDR_LEN + v->pending_len, got = 0, off = 0;
+	uint32_t need = HDR_LEN + st->len, got = 0, off = 0;
 	struct emu_vq_elem e[16];
 	uint16_t first = q->last_avail, nbuf = 0;
 	int ret;
@@ -330,15 +352,15 @@ static int deliver(struct vnet *v, struct emu_vq *q)
 		if (nbuf == 16 || (nbuf && !mrg)) {
 			/* one chain too small without MRG_RXBUF (or a frame needing too many) */
 			q->last_avail = first;
-			v->rx_toolong++;
-			v->pending_len = 0;
-			return 0;
+			q->chains -= nbuf;
+			COUNT(v->rx_toolong);
+			return 2; /* dropped: the slot is free again */
 		}
 		ret = emu_vq_pop(v->d, q, &e[nbuf]);
 		if (ret == 0) {
 			q->last_avail = first; /* not enough buffers: keep the frame for later */
 			q->chains -= nbuf;
-			v->rx_nobuf_waits++;
+			COUNT(v->rx_nobuf_waits);
 			return 0;
 		}
 		if (ret < 0)
@@ -355,40 +377,55 @@ static int deliver(struct vnet *v, struct emu_vq *q)
 				return ring_error(v, q, ret);
 			used = HDR_LEN;
 		}
-		uint32_t chunk = room - used < v->pending_len - off ? room - used : v->pending_len - off;
-		if (chunk && (ret = emu_vq_write(v->d, &e[b], used, v->frame + off, chunk)) != 0)
+		uint32_t chunk = room - used < st->len - off ? room - used : st->len - off;
+		if (chunk && (ret = emu_vq_write(v->d, &e[b], used, st->frame + off, chunk)) != 0)
 			return ring_error(v, q, ret);
 		off += chunk;
 		if ((ret = emu_vq_push(v->d, q, e[b].head, used + chunk)) != 0)
 			return ring_error(v, q, ret);
 	}
-	v->pending_len = 0;
 	return 1;
 }
 
-static int process_rx(struct vnet *v)
+/* Take frames from the wire into the staging slots of their queue pairs (by flow),
+ * in wire order: a full slot blocks the frames behind it, so no flow is reordered. */
+static void stage_frames(struct vnet *v)
 {
-	int n = 0, ret;
-	bool touched[VNET_MAX_QP] = { false };
+	uint16_t active = v->active_qp;
+
+	pthread_mutex_lock(&v->rx_lock);
+	while (emu_wire_rx_ready(&v->wire)) {
+		unsigned int qp = emu_wire_next_flow(&v->wire) % active;
+		uint32_t flow;
+		if (v->stage[qp].len)
+			break;
+		v->stage[qp].len = emu_wire_rx(&v->wire, v->stage[qp].frame, &flow);
+		if (v->stage[qp].len == 0)
+			break;
+	}
+	pthread_mutex_unlock(&v->rx_lock);
+}
+
+static int process_rx(struct vnet *v, unsigned int qp)
+{
+	int n = 0, ret = 0;
 
 	while (n < TX_BATCH) {
-		if (v->pending_len == 0) {
-			if (!emu_wire_rx_ready(&v->wire))
-				break;
-			v->pending_len = emu_wire_rx(&v->wire, v->frame, &v->pending_flow);
-			if (v->pending_len == 0)
-				break;
-		}
-		unsigned int qp = v->pending_flow % v->active_qp;
-		ret = deliver(v, &v->vq[2 * qp]);
-		touched[qp] = true;
+		stage_frames(v);
+		if (__atomic_load_n(&v->stage[qp].len, __ATOMIC_ACQUIRE) == 0)
+			break;
+		ret = deliver(v, qp);
 		if (ret <= 0)
 			break;
-		n++;
+		pthread_mutex_lock(&v->rx_lock);
+		v->stage[qp].len = 0;
+		pthread_mutex_unlock(&v->rx_lock);
+		n += ret == 1;
 	}
-	for (unsigned int qp = 0; qp < v->active_qp; qp++)
-		if (touched[qp] && (ret = emu_vq_flush(v->d, &v->vq[2 * qp])) != 0)
-			return ring_error(v, &v->vq[2 * qp], ret);
+	if (ret < 0)
+		return ret;
+	if ((ret = emu_vq_flush(v->d, &v->vq[2 * qp])) != 0)
+		return ring_error(v, &v->vq[2 * qp], ret);
 	return n;
 }
 
@@ -417,14 +454,14 @@ static int process_ctrl(struct vnet *v)
 		} else if (cmd[0] == 4 && cmd[1] == 0 && len >= 4) {        /* MQ: VQ_PAIRS_SET */
 			uint16_t pairs = (uint16_t)(cmd[2] | cmd[3] << 8);
 			if (pairs >= 1 && pairs <= v->max_qp && (v->acked & BIT(F_MQ))) {
-				v->active_qp = pairs;
+				__atomic_store_n(&v->active_qp, pairs, __ATOMIC_RELEASE);
 				ack = 0;
 			}
 		}
 		if ((ret = emu_vq_write(v->d, &e, 0, &ack, 1)) != 0 ||
 		    (ret = emu_vq_push(v->d, q, e.head, 1)) != 0)
 			return ring_error(v, q, ret);
-		v->ctrl_cmds++;
+		COUNT(v->ctrl_cmds);
 		n++;
 	}
 	if (ret < 0)
@@ -434,35 +471,37 @@ static int process_ctrl(struct vnet *v)
 	return n;
 }
 
-static int poll_once(struct vnet *v)
+static int poll_once(struct vnet *v, struct vnet_thread *t)
 {
 	int work = 0, ret;
 
-	for (unsigned int qp = 0; qp < v->active_qp; qp++) {
-		if ((ret = process_tx(v, &v->vq[2 * qp + 1])) < 0)
+	for (unsigned int qp = t->index; qp < v->max_qp; qp += v->nthreads) {
+		if (qp >= v->active_qp)
+			break;
+		if ((ret = process_tx(v, t, &v->vq[2 * qp + 1])) < 0 || (work += ret,
+		    (ret = process_rx(v, qp)) < 0))
 			return 0;
 		work += ret;
 	}
-	if ((ret = process_rx(v)) < 0)
-		return 0;
-	work += ret;
-	if ((v->acked & BIT(F_CTRL_VQ)) && (ret = process_ctrl(v)) > 0)
+	if (t->index == 0 && (v->acked & BIT(F_CTRL_VQ)) && (ret = process_ctrl(v)) > 0)
 		work += ret;
 	return work;
 }
 
 static void *vnet_thread(void *arg)
 {
-	struct vnet *v = arg;
+	struct vnet_thread *t = arg;
+	struct vnet *v = t->v;
 	unsigned int idle = 0;
 
 	while (!atomic_load(&v->stop)) {
 		int work = 0;
 
-		pthread_mutex_lock(&v->lock);
-		if ((v->status & S_DRIVER_OK) && !(v->status & S_NEEDS_RESET) && !emu_device_frozen(v->d))
-			work = poll_once(v);
-		pthread_mutex_unlock(&v->lock);
+		pthread_rwlock_rdlock(&v->state);
+		uint8_t status = __atomic_load_n(&v->status, __ATOMIC_RELAXED);
+		if ((status & S_DRIVER_OK) && !(status & S_NEEDS_RESET) && !emu_device_frozen(v->d))
+			work = poll_once(v, t);
+		pthread_rwlock_unlock(&v->state);
 		if (work) {
 			idle = 0;
 		} else if (++idle > 64 && v->poll_us) {
@@ -517,12 +556,16 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 		v->mtu = (uint16_t)n;
 		return 0;
 	}
+	if (*end == '\0' && strcmp(key, "threads") == 0 && n >= 1 && n <= VNET_MAX_QP) {
+		v->nthreads = (unsigned int)n;
+		return 0;
+	}
 	if (*end == '\0' && strcmp(key, "poll-us") == 0 && n <= 1000000) {
 		v->poll_us = (unsigned int)n;
 		return 0;
 	}
 	snprintf(err, errlen, "virtio-net option %s=%s is not valid (mac, queues=1..%d, qsize=power of 2,"
-		 " mtu, poll-us, backend, peer, tap, size, flows, rate, count, pcap-in, pcap-out)", key, val, VNET_MAX_QP);
+		 " mtu, threads, poll-us, backend, peer, tap, size, flows, rate, count, pcap-in, pcap-out)", key, val, VNET_MAX_QP);
 	return -EINVAL;
 }
 
@@ -554,7 +597,10 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 		return -ENOMEM;
 	d->priv = v;
 	v->d = d;
-	pthread_mutex_init(&v->lock, NULL);
+	pthread_rwlock_init(&v->state, NULL);
+	pthread_mutex_init(&v->rx_lock, NULL);
+	pthread_mutex_init(&v->tx_lock, NULL);
+	v->nthreads = 1;
 	emu_wire_init(&v->wire);
 	v->max_qp = 1;
 	v->qsize_max = 256;
@@ -600,9 +646,17 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	virtio_cap(d, 3, 4, ISR_OFF, 0x1000, false);     /* ISR_CFG */
 	virtio_cap(d, 4, 4, DEVCFG_OFF, 0x1000, false);  /* DEVICE_CFG */
 	virtio_cap(d, 5, 0, 0, 0, false);                /* PCI_CFG */
-	if (pthread_create(&v->thread, NULL, vnet_thread, v) != 0)
-		return -EAGAIN;
-	v->thread_started = true;
+	if (v->nthreads > v->max_qp) {
+		snprintf(err, errlen, "device %s: threads=%u is more than the %u queue pairs", d->addr,
+			 v->nthreads, v->max_qp);
+		return -EINVAL;
+	}
+	for (unsigned int t = 0; t < v->nthreads; t++) {
+		v->thr[t] = (struct vnet_thread){ .v = v, .index = t };
+		if (pthread_create(&v->thr[t].tid, NULL, vnet_thread, &v->thr[t]) != 0)
+			return -EAGAIN;
+		v->thr[t].started = true;
+	}
 	return 0;
 }
 
@@ -612,10 +666,10 @@ static void vnet_fini(struct emu_device *d)
 
 	if (v == NULL)
 		return;
-	if (v->thread_started) {
-		atomic_store(&v->stop, true);
-		pthread_join(v->thread, NULL);
-	}
+	atomic_store(&v->stop, true);
+	for (unsigned int t = 0; t < v->nthreads; t++)
+		if (v->thr[t].started)
+			pthread_join(v->thr[t].tid, NULL);
 	emu_wire_fini(&v->wire);
 	free(v);
 	d->priv = NULL;
@@ -625,11 +679,11 @@ static void vnet_stats(struct emu_device *d, FILE *out)
 {
 	struct vnet *v = vnet_of(d);
 
-	pthread_mutex_lock(&v->lock);
-	fprintf(out, "{\"addr\": \"%s\", \"model\": \"virtio-net\", \"status\": %u, "
+	pthread_rwlock_rdlock(&v->state);
+	fprintf(out, "{\"addr\": \"%s\", \"model\": \"virtio-net\", \"threads\": %u, \"status\": %u, "
 		"\"features\": \"0x%llx\", \"active_queue_pairs\": %u, \"resets\": %llu, "
 		"\"rx_waits_for_buffers\": %llu, \"rx_dropped_too_long\": %llu, \"tx_dropped_too_long\": %llu, "
-		"\"bad_chains\": %llu, \"ctrl_commands\": %llu, \"queues\": [", d->addr, v->status,
+		"\"bad_chains\": %llu, \"ctrl_commands\": %llu, \"queues\": [", d->addr, v->nthreads, v->status,
 		(unsigned long long)v->acked, v->active_qp, (unsigned long long)v->resets,
 		(unsigned long long)v->rx_nobuf_waits, (unsigned long long)v->rx_toolong,
 		(unsigned long long)v->tx_toolong, (unsigned long long)v->bad_chains,
@@ -645,7 +699,7 @@ static void vnet_stats(struct emu_device *d, FILE *out)
 	fprintf(out, "], ");
 	emu_wire_stats(&v->wire, out);
 	fprintf(out, "}");
-	pthread_mutex_unlock(&v->lock);
+	pthread_rwlock_unlock(&v->state);
 }
 
 struct emu_wire *emu_virtio_net_wire(struct emu_device *d)

@@ -363,6 +363,26 @@ static uint32_t pcap_next(struct emu_wire *w, uint8_t *buf)
 	return r.incl;
 }
 
+static uint32_t frame_flow(const uint8_t *buf, uint32_t len)
+{
+	return fnv1a(buf, len < 34 ? len : 34); /* spread by the headers */
+}
+
+uint32_t emu_wire_next_flow(struct emu_wire *w)
+{
+	uint32_t flow = 0;
+
+	if (w->rx == WIRE_RX_GEN)
+		return (uint32_t)(w->generated % w->flows);
+	if (w->rx == WIRE_RX_INBOX) {
+		pthread_mutex_lock(&w->lock);
+		if (w->in_head != w->in_tail)
+			flow = frame_flow(w->inbox[w->in_head % WIRE_INBOX].data, w->inbox[w->in_head % WIRE_INBOX].len);
+		pthread_mutex_unlock(&w->lock);
+	}
+	return flow;
+}
+
 bool emu_wire_rx_ready(struct emu_wire *w)
 {
 	switch (w->rx) {
@@ -395,7 +415,7 @@ uint32_t emu_wire_rx(struct emu_wire *w, uint8_t *buf, uint32_t *flow)
 			struct wire_frame *f = &w->inbox[w->in_head % WIRE_INBOX];
 			len = f->len;
 			memcpy(buf, f->data, len);
-			*flow = fnv1a(buf, len < 34 ? len : 34); /* spread by headers */
+			*flow = frame_flow(buf, len);
 			w->in_head++;
 		}
 		pthread_mutex_unlock(&w->lock);

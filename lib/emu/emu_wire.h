@@ -80,6 +80,8 @@ void emu_wire_connect(struct emu_wire *w, struct emu_wire *peer);
 void emu_wire_tx(struct emu_wire *w, const uint8_t *frame, uint32_t len);
 /* Is a frame waiting for the device (the generator: is one due)? */
 bool emu_wire_rx_ready(struct emu_wire *w);
+/* The flow of the frame emu_wire_rx() would return next (its RX queue pair follows). */
+uint32_t emu_wire_next_flow(struct emu_wire *w);
 /* Take the next frame for the device: its length (0: none); *flow says which flow
  * (the RX queue is chosen from it). */
 uint32_t emu_wire_rx(struct emu_wire *w, uint8_t *buf, uint32_t *flow);

@@ -433,7 +433,7 @@ static void tap(void)
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } tests[] = {
-		{ "loop", loop }, { "pair", pair }, { "gen-check", gen_check }, { "mq", mq },
+		{ "loop", loop }, { "pair", pair }, { "gen-check", gen_check }, { "mq", mq }, { "mq-threads", mq },
 		{ "fault", fault }, { "pcap", pcap }, { "tap", tap }, { "rx3", rx3 },
 	};
 
