@@ -733,6 +733,10 @@ int emu_container_attach_group(struct emu_container *c, struct emu_group *g)
 	}
 	g->next_in_container = c->groups; /* list_add(): newest first */
 	c->groups = g;
+	if (c->idle) {
+		c->idle = false;
+		c->plat->idle_containers--;
+	}
 	g->container = c;
 	g->container_users = 1;
 	c->refs++;
@@ -756,6 +760,10 @@ void emu_container_detach_group(struct emu_container *c, struct emu_group *g)
 	g->container_users = 0;
 	if (c->driver_set && c->groups == NULL)
 		spapr_release(c);
+	if (c->groups == NULL && !c->idle) {
+		c->idle = true;
+		c->plat->idle_containers++;
+	}
 	emu_container_put(c);
 }
 
@@ -764,5 +772,7 @@ void emu_container_put(struct emu_container *c)
 	if (--c->refs > 0)
 		return;
 	c->plat->open_containers--;
+	if (c->idle)
+		c->plat->idle_containers--;
 	free(c);
 }

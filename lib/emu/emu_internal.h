@@ -136,6 +136,7 @@ struct emu_group {
 struct emu_container {
 	struct emu_platform *plat;
 	int refs;                       /* the fd + attached groups */
+	bool idle;                      /* no group: the fd holds nothing (leak report) */
 	struct emu_group *groups;       /* attached groups, first = list head */
 	bool driver_set;                /* VFIO_SET_IOMMU done */
 	bool v2;
@@ -221,6 +222,7 @@ struct emu_platform {
 	unsigned int ndevices;
 	struct emu_counters c;
 	unsigned int open_containers, open_groups, open_devices;
+	unsigned int idle_containers; /* open but never given a group: they hold nothing */
 };
 
 static inline struct emu_platform_cfg *emu_cfg(struct emu_pe *pe)

@@ -143,6 +143,8 @@ static int open_container(struct emu_platform *p, int flags)
 		return fd;
 	}
 	p->open_containers++;
+	p->idle_containers++;
+	c->idle = true;
 	return fd;
 }
 

@@ -130,6 +130,7 @@ int emu_write_stats(struct emu_platform *p, FILE *out)
 	sep = "";
 	fprintf(out, "],\n  \"at_exit\": {");
 	KV("open_containers", p->open_containers);
+	KV("idle_containers", p->idle_containers);
 	KV("open_groups", p->open_groups);
 	KV("open_devices", p->open_devices);
 	KV("windows", l.windows);
@@ -138,7 +139,7 @@ int emu_write_stats(struct emu_platform *p, FILE *out)
 	KV("registered_bytes", l.registered_bytes);
 	KV("locked_bytes", c.locked_bytes);
 	fprintf(out, ", \"clean\": %s}\n}\n",
-		p->open_containers + p->open_groups + p->open_devices + l.windows +
+		p->open_containers - p->idle_containers + p->open_groups + p->open_devices + l.windows +
 		l.mapped_tces + l.registrations + c.locked_bytes == 0 ? "true" : "false");
 	pthread_mutex_unlock(&p->lock);
 	return ferror(out) ? -1 : 0;

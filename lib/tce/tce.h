@@ -37,7 +37,8 @@ const struct tce_iommu_info *tce_container_info(const struct tce_container *c);
  * when it fails. Only once per container; add memory later with tce_dma_add(). */
 int tce_dma_map(struct tce_container *c, const struct tce_region *regions, unsigned int n,
 		const struct tce_plan_opts *opts);
-/* Add memory into the existing windows (memory hot-plug), or remove it again. */
+/* Add memory into the existing windows (memory hot-plug): after what is mapped, or at
+ * the region's own IOVA when it has one; or remove it again. */
 int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsigned int n);
 int tce_dma_remove(struct tce_container *c, uint64_t va, uint64_t len);
 

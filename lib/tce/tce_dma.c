@@ -352,6 +352,26 @@ int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsig
 		}
 		win = &c->win[w];
 		align = 1ULL << win->page_shift;
+		if (r->iova != TCE_IOVA_ANY) {
+			/* the caller's IOVA: it must lie inside that window */
+			w = -1;
+			for (unsigned int k = 0; k < c->nwin; k++)
+				if (r->iova >= c->win[k].start && r->iova + r->len <= c->win[k].start + c->win[k].size &&
+				    !((r->iova | r->va | r->len) & ((1ULL << c->win[k].page_shift) - 1)))
+					w = (int)k;
+			if (w < 0) {
+				tce_log(TCE_LOG_ERR, "IOVA 0x%" PRIx64 "+0x%" PRIx64 " is outside the DMA windows"
+					" (or not aligned to their pages): it cannot be mapped", r->iova, r->len);
+				ret = -ENOSPC;
+				break;
+			}
+			if (v2 && ((ret = do_register(c, r->va, r->len, true)) != 0 ||
+				   (ret = add_reg(c, r->va, r->len)) != 0))
+				break;
+			ret = do_map(c, r->va, r->iova, r->len, (unsigned int)w);
+			mapped += ret == 0;
+			continue;
+		}
 		off = (win->next_off + align - 1) & ~(align - 1);
 		if (off + r->len > win->size || off + r->len < off) {
 			tce_log(TCE_LOG_ERR, "the %" PRIu64 " MiB DMA window is full (%" PRIu64 " MiB used,"

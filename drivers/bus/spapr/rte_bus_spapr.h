@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The spapr bus: PCI functions bound to vfio-pci on POWER machines with the sPAPR TCE
+ * IOMMU, handed to the poll-mode drivers registered here. The bus keeps every byte of
+ * DPDK memory DMA-mapped (lib/tce) before a driver's probe runs: drivers never map.
+ */
+#ifndef RTE_BUS_SPAPR_H
+#define RTE_BUS_SPAPR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <dev_driver.h>
+
+#define SPAPR_NAME_LEN 16 /* "dddd:bb:dd.f" */
+
+struct rte_spapr_id {
+	uint16_t vendor_id, device_id;   /* vendor_id 0 ends a table */
+};
+
+struct spapr_iommu;
+
+struct rte_spapr_device {
+	TAILQ_ENTRY(rte_spapr_device) next;
+	struct rte_device device;        /* device.name is the PCI address */
+	char name[SPAPR_NAME_LEN];
+	struct rte_spapr_id id;
+	uint32_t class_id;
+	unsigned int group;              /* IOMMU group */
+	int vfio_fd;                     /* the VFIO device fd, once probed (else -1) */
+	struct spapr_iommu *iommu;       /* the container its group is in */
+	struct rte_spapr_driver *driver;
+};
+
+struct rte_spapr_driver {
+	TAILQ_ENTRY(rte_spapr_driver) next;
+	struct rte_driver driver;
+	const struct rte_spapr_id *id_table;
+	int (*probe)(struct rte_spapr_driver *drv, struct rte_spapr_device *dev);
+	int (*remove)(struct rte_spapr_device *dev);
+};
+
+#define RTE_DEV_TO_SPAPR(d) container_of(d, struct rte_spapr_device, device)
+
+void rte_spapr_register(struct rte_spapr_driver *drv);
+void rte_spapr_unregister(struct rte_spapr_driver *drv);
+
+#define RTE_SPAPR_REGISTER_DRIVER(nm, drv)            \
+	RTE_INIT(spapr_register_##nm)                 \
+	{                                             \
+		(drv).driver.name = RTE_STR(nm);      \
+		rte_spapr_register(&(drv));           \
+	}
+
+/* Region access (VFIO_PCI_*_REGION_INDEX): size and whether [off, off+len) can be
+ * mmap'ed; read/write through the device fd; a mapping where the region allows it. */
+int rte_spapr_region_info(struct rte_spapr_device *dev, unsigned int index, uint64_t *size,
+			  bool *mappable);
+ssize_t rte_spapr_region_read(struct rte_spapr_device *dev, unsigned int index, void *buf,
+			      size_t len, uint64_t off);
+ssize_t rte_spapr_region_write(struct rte_spapr_device *dev, unsigned int index, const void *buf,
+			       size_t len, uint64_t off);
+void *rte_spapr_region_map(struct rte_spapr_device *dev, unsigned int index, uint64_t off,
+			   size_t len);
+int rte_spapr_reset(struct rte_spapr_device *dev);
+/* The IOVA the device must use for memory at va (-ENOENT if not DMA-mapped). */
+int rte_spapr_iova(struct rte_spapr_device *dev, const void *va, uint64_t *iova);
+
+#endif

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The spapr bus: scan of vfio-pci devices, names and devargs, driver matching, probe
+ * (container, memory, device fd, driver), hot-unplug, cleanup, DMA map ops.
+ * A device is handed to this bus with `-a spapr:<PCI address>[,options]` (or
+ * `-a bus=spapr,addr=<PCI address>`); give DPDK's own bus/pci `--no-pci` or `-b <addr>`
+ * so that it leaves the device alone.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <linux/vfio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bus_driver.h>
+#include <rte_devargs.h>
+#include <rte_errno.h>
+#include <rte_kvargs.h>
+#include <rte_string_fns.h>
+
+#include "spapr_private.h"
+
+RTE_LOG_REGISTER(spapr_logtype, bus.spapr, NOTICE);
+
+struct spapr_device_list spapr_devices = TAILQ_HEAD_INITIALIZER(spapr_devices);
+struct spapr_driver_list spapr_drivers = TAILQ_HEAD_INITIALIZER(spapr_drivers);
+static struct rte_bus spapr_bus;
+
+void rte_spapr_register(struct rte_spapr_driver *drv)
+{
+	TAILQ_INSERT_TAIL(&spapr_drivers, drv, next);
+}
+
+void rte_spapr_unregister(struct rte_spapr_driver *drv)
+{
+	TAILQ_REMOVE(&spapr_drivers, drv, next);
+}
+
+static struct rte_devargs *find_devargs(const char *name)
+{
+	struct rte_devargs *da;
+
+	RTE_EAL_DEVARGS_FOREACH("spapr", da)
+		if (strcmp(da->name, name) == 0)
+			return da;
+	return NULL;
+}
+
+/* Allow and block lists, as bus/pci applies them. */
+static bool ignored(const char *name)
+{
+	struct rte_devargs *da = find_devargs(name);
+
+	if (spapr_bus.conf.scan_mode == RTE_BUS_SCAN_ALLOWLIST)
+		return da == NULL || da->policy != RTE_DEV_ALLOWED;
+	return da != NULL && da->policy == RTE_DEV_BLOCKED;
+}
+
+static void insert_sorted(struct rte_spapr_device *dev)
+{
+	struct rte_spapr_device *it;
+
+	TAILQ_FOREACH(it, &spapr_devices, next)
+		if (strcmp(dev->name, it->name) < 0) {
+			TAILQ_INSERT_BEFORE(it, dev, next);
+			return;
+		}
+	TAILQ_INSERT_TAIL(&spapr_devices, dev, next);
+}
+
+static struct rte_spapr_device *find_by_name(const char *name)
+{
+	struct rte_spapr_device *dev;
+
+	TAILQ_FOREACH(dev, &spapr_devices, next)
+		if (strcmp(dev->name, name) == 0)
+			return dev;
+	return NULL;
+}
+
+static int spapr_scan(void)
+{
+	DIR *d = opendir(spapr_sysfs_devices());
+	struct dirent *e;
+
+	if (d == NULL)
+		return 0; /* no PCI on this machine */
+	while ((e = readdir(d)) != NULL) {
+		struct rte_spapr_device *dev;
+
+		if (e->d_name[0] == '.' || find_by_name(e->d_name) || !spapr_sysfs_is_vfio(e->d_name) ||
+		    ignored(e->d_name) || spapr_scan_device(e->d_name, &dev) != 0)
+			continue;
+		dev->device.bus = &spapr_bus;
+		dev->device.devargs = find_devargs(dev->name);
+		insert_sorted(dev);
+		SPAPR_LOG(DEBUG, "scan: %s %04x:%04x IOMMU group %u NUMA node %d", dev->name,
+			  dev->id.vendor_id, dev->id.device_id, dev->group, dev->device.numa_node);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Only names of devices this bus can own: PCI addresses bound to vfio-pci. */
+static int spapr_parse(const char *name, void *addr)
+{
+	if (!spapr_sysfs_is_vfio(name))
+		return 1;
+	if (addr != NULL)
+		strlcpy(addr, name, RTE_DEV_NAME_MAX_LEN);
+	return 0;
+}
+
+/* -a bus=spapr,addr=<PCI address> */
+static int spapr_devargs_parse(struct rte_devargs *da)
+{
+	struct rte_kvargs *kv;
+	const char *addr;
+	int ret = 0;
+
+	if (da->bus_str == NULL)
+		return 0;
+	kv = rte_kvargs_parse(da->bus_str, NULL);
+	if (kv == NULL)
+		return -EINVAL;
+	addr = rte_kvargs_get(kv, "addr");
+	if (addr == NULL || spapr_parse(addr, da->name) != 0) {
+		SPAPR_LOG(ERR, "devargs '%s': addr= must name a PCI function bound to vfio-pci", da->bus_str);
+		ret = -EINVAL;
+	}
+	rte_kvargs_free(kv);
+	return ret;
+}
+
+static const struct rte_spapr_id *match(const struct rte_spapr_driver *drv, const struct rte_spapr_device *dev)
+{
+	for (const struct rte_spapr_id *id = drv->id_table; id->vendor_id; id++)
+		if (id->vendor_id == dev->id.vendor_id && id->device_id == dev->id.device_id)
+			return id;
+	return NULL;
+}
+
+static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
+{
+	struct spapr_devopts o;
+	int gfd, ret;
+
+	ret = spapr_devopts_parse(dev->device.devargs, &o);
+	if (ret)
+		return ret;
+	ret = spapr_iommu_attach(dev, &o);
+	if (ret)
+		return ret < 0 ? ret : 0; /* >0: dry run, the device stays unprobed */
+	gfd = spapr_iommu_group_fd(dev);
+	dev->vfio_fd = gfd < 0 ? gfd : ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, dev->name);
+	if (dev->vfio_fd < 0) {
+		SPAPR_LOG(ERR, "%s: cannot get its VFIO device fd: %s", dev->name, strerror(errno));
+		spapr_iommu_detach(dev);
+		return -ENODEV;
+	}
+	dev->driver = drv;
+	dev->device.driver = &drv->driver;
+	ret = drv->probe(drv, dev);
+	if (ret) {
+		SPAPR_LOG(ERR, "%s: driver %s failed to probe it (%d)", dev->name, drv->driver.name, ret);
+		close(dev->vfio_fd);
+		dev->vfio_fd = -1;
+		dev->driver = NULL;
+		dev->device.driver = NULL;
+		spapr_iommu_detach(dev);
+		return ret;
+	}
+	SPAPR_LOG(INFO, "%s: probed by %s", dev->name, drv->driver.name);
+	return 0;
+}
+
+static int plug_dev(struct rte_spapr_device *dev)
+{
+	struct rte_spapr_driver *drv;
+
+	if (dev->driver)
+		return 0;
+	TAILQ_FOREACH(drv, &spapr_drivers, next)
+		if (match(drv, dev))
+			return probe_one(dev, drv);
+	SPAPR_LOG(DEBUG, "%s: no driver for %04x:%04x", dev->name, dev->id.vendor_id, dev->id.device_id);
+	return 1;
+}
+
+static int spapr_probe(void)
+{
+	struct rte_spapr_device *dev;
+	int failed = 0;
+
+	TAILQ_FOREACH(dev, &spapr_devices, next)
+		if (plug_dev(dev) < 0)
+			failed++;
+	return failed ? -1 : 0;
+}
+
+static int spapr_plug(struct rte_device *d)
+{
+	return plug_dev(RTE_DEV_TO_SPAPR(d));
+}
+
+static int spapr_unplug(struct rte_device *d)
+{
+	struct rte_spapr_device *dev = RTE_DEV_TO_SPAPR(d);
+	int ret = 0;
+
+	if (dev->driver == NULL)
+		return 0;
+	if (dev->driver->remove)
+		ret = dev->driver->remove(dev);
+	if (ret)
+		return ret;
+	close(dev->vfio_fd);
+	dev->vfio_fd = -1;
+	dev->driver = NULL;
+	dev->device.driver = NULL;
+	spapr_iommu_detach(dev);
+	return 0;
+}
+
+static struct rte_device *spapr_find_device(const struct rte_device *start, rte_dev_cmp_t cmp,
+					    const void *data)
+{
+	struct rte_spapr_device *dev = start ? TAILQ_NEXT(RTE_DEV_TO_SPAPR(start), next)
+					     : TAILQ_FIRST(&spapr_devices);
+
+	for (; dev; dev = TAILQ_NEXT(dev, next))
+		if (cmp(&dev->device, data) == 0)
+			return &dev->device;
+	return NULL;
+}
+
+static int spapr_cleanup(void)
+{
+	struct rte_spapr_device *dev;
+	int ret = 0;
+
+	while ((dev = TAILQ_FIRST(&spapr_devices)) != NULL) {
+		if (spapr_unplug(&dev->device) != 0)
+			ret = -1;
+		TAILQ_REMOVE(&spapr_devices, dev, next);
+		free(dev);
+	}
+	spapr_iommu_cleanup();
+	return ret;
+}
+
+static int spapr_dma_map(struct rte_device *d, void *addr, uint64_t iova, size_t len)
+{
+	return spapr_iommu_dma_map(RTE_DEV_TO_SPAPR(d), addr, iova, len);
+}
+
+static int spapr_dma_unmap(struct rte_device *d, void *addr, uint64_t iova, size_t len)
+{
+	return spapr_iommu_dma_unmap(RTE_DEV_TO_SPAPR(d), addr, iova, len);
+}
+
+/* The bus maps DPDK's own IOVAs, physical or virtual: either will do. */
+static enum rte_iova_mode spapr_iommu_class(void)
+{
+	return RTE_IOVA_DC;
+}
+
+static struct rte_bus spapr_bus = {
+	.scan = spapr_scan,
+	.probe = spapr_probe,
+	.find_device = spapr_find_device,
+	.plug = spapr_plug,
+	.unplug = spapr_unplug,
+	.parse = spapr_parse,
+	.devargs_parse = spapr_devargs_parse,
+	.dma_map = spapr_dma_map,
+	.dma_unmap = spapr_dma_unmap,
+	.get_iommu_class = spapr_iommu_class,
+	.cleanup = spapr_cleanup,
+};
+
+RTE_REGISTER_BUS(spapr, spapr_bus);
+
+/* --- region access for drivers ------------------------------------------------------ */
+
+int rte_spapr_region_info(struct rte_spapr_device *dev, unsigned int index, uint64_t *size, bool *mappable)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = index };
+
+	if (ioctl(dev->vfio_fd, VFIO_DEVICE_GET_REGION_INFO, &ri) != 0)
+		return -errno;
+	*size = ri.size;
+	*mappable = ri.flags & VFIO_REGION_INFO_FLAG_MMAP;
+	return 0;
+}
+
+ssize_t rte_spapr_region_read(struct rte_spapr_device *dev, unsigned int index, void *buf, size_t len,
+			      uint64_t off)
+{
+	ssize_t n = pread(dev->vfio_fd, buf, len, (off_t)(((uint64_t)index << 40) + off));
+
+	return n < 0 ? -errno : n;
+}
+
+ssize_t rte_spapr_region_write(struct rte_spapr_device *dev, unsigned int index, const void *buf,
+			       size_t len, uint64_t off)
+{
+	ssize_t n = pwrite(dev->vfio_fd, buf, len, (off_t)(((uint64_t)index << 40) + off));
+
+	return n < 0 ? -errno : n;
+}
+
+void *rte_spapr_region_map(struct rte_spapr_device *dev, unsigned int index, uint64_t off, size_t len)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dev->vfio_fd,
+		       (off_t)(((uint64_t)index << 40) + off));
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+int rte_spapr_reset(struct rte_spapr_device *dev)
+{
+	return ioctl(dev->vfio_fd, VFIO_DEVICE_RESET) == 0 ? 0 : -errno;
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One lib/tce container per IOMMU group, and all DPDK memory DMA-mapped in it before a
+ * driver probes: the memsegs at the first probe (memory does not exist at scan), memory
+ * added or freed later through a memory-event callback, and external memory through
+ * the bus's dma_map/dma_unmap. The IOVAs are DPDK's own (VA or PA), so that what the
+ * device is given (mbuf->buf_iova) is what the TCEs translate.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_memory.h>
+
+#include "spapr_private.h"
+#include "tce.h"
+
+struct spapr_iommu {
+	TAILQ_ENTRY(spapr_iommu) next;
+	unsigned int group;
+	struct tce_container *c;
+	unsigned int users;
+};
+
+static TAILQ_HEAD(, spapr_iommu) iommus = TAILQ_HEAD_INITIALIZER(iommus);
+static bool mem_callback;
+
+static void tce_to_rte_log(void *ctx, enum tce_log_level level, const char *msg)
+{
+	static const uint32_t levels[] = { RTE_LOG_ERR, RTE_LOG_WARNING, RTE_LOG_INFO, RTE_LOG_DEBUG };
+
+	(void)ctx;
+	rte_log(levels[level], spapr_logtype, "spapr: %s\n", msg);
+}
+
+/* --- DPDK memory as lib/tce regions ------------------------------------------------ */
+
+struct regions {
+	struct tce_region *r;
+	unsigned int n, cap;
+	uint64_t iova_end;          /* highest IOVA the window must cover */
+};
+
+static int add_region(struct regions *rs, uint64_t va, uint64_t len, uint64_t page, int node, uint64_t iova)
+{
+	struct tce_region *last = rs->n ? &rs->r[rs->n - 1] : NULL;
+
+	if (last && last->va + last->len == va && last->iova + last->len == iova && last->page_size == page) {
+		last->len += len; /* contiguous in VA and in IOVA */
+		return 0;
+	}
+	if (rs->n == rs->cap) {
+		struct tce_region *nr = realloc(rs->r, (rs->cap = rs->cap ? 2 * rs->cap : 64) * sizeof(*nr));
+		if (nr == NULL)
+			return -ENOMEM;
+		rs->r = nr;
+	}
+	rs->r[rs->n++] = (struct tce_region){ va, len, page, node, iova };
+	return 0;
+}
+
+static uint64_t seg_iova(const struct rte_memseg *ms)
+{
+	return rte_eal_iova_mode() == RTE_IOVA_VA ? (uintptr_t)ms->addr : ms->iova;
+}
+
+static int collect_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+{
+	if (msl->external)
+		return 0; /* user-managed: it comes through dma_map */
+	return add_region(arg, (uintptr_t)ms->addr, ms->len, ms->hugepage_sz, ms->socket_id, seg_iova(ms));
+}
+
+/* In VA mode all future memory lies inside the reserved memseg lists: size the window
+ * for all of it, so that memory added later never needs a new window. */
+static int reserved_end(const struct rte_memseg_list *msl, void *arg)
+{
+	struct regions *rs = arg;
+	uint64_t end = (uintptr_t)msl->base_va + msl->len;
+
+	if (!msl->external && rte_eal_iova_mode() == RTE_IOVA_VA && end > rs->iova_end)
+		rs->iova_end = end;
+	return 0;
+}
+
+/* --- memory added and freed at run time ---------------------------------------------- */
+
+static void mem_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
+{
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
+	struct regions rs = { 0 };
+	struct spapr_iommu *io;
+
+	(void)arg;
+	if (msl == NULL || msl->external)
+		return;
+	if (type == RTE_MEM_EVENT_ALLOC) {
+		for (uint64_t off = 0; off < len; off += msl->page_sz) {
+			const void *va = (const uint8_t *)addr + off;
+			uint64_t iova = rte_eal_iova_mode() == RTE_IOVA_VA ? (uintptr_t)va : rte_mem_virt2iova(va);
+			if (add_region(&rs, (uintptr_t)va, msl->page_sz, msl->page_sz, msl->socket_id, iova) != 0)
+				break;
+		}
+	}
+	TAILQ_FOREACH(io, &iommus, next) {
+		int ret = type == RTE_MEM_EVENT_ALLOC ? tce_dma_add(io->c, rs.r, rs.n)
+						      : tce_dma_remove(io->c, (uintptr_t)addr, len);
+		if (ret)
+			SPAPR_LOG(ERR, "%s %zu bytes at %p for IOMMU group %u failed (%s): devices of"
+				  " the group cannot DMA there", type == RTE_MEM_EVENT_ALLOC ? "mapping" : "unmapping",
+				  len, addr, io->group, strerror(-ret));
+		else
+			SPAPR_LOG(DEBUG, "%s %zu bytes at %p for IOMMU group %u",
+				  type == RTE_MEM_EVENT_ALLOC ? "mapped" : "unmapped", len, addr, io->group);
+	}
+	free(rs.r);
+}
+
+/* --- containers ------------------------------------------------------------------------ */
+
+static void print_plan(const char *name, const struct tce_plan *p)
+{
+	SPAPR_LOG(NOTICE, "%s: dry run: %s, %u window(s), %u REGISTER, %u MAP, %" PRIu64 " TCEs,"
+		  " %" PRIu64 " bytes locked, %" PRIu64 " bytes of TCE table, %" PRIu64 " hypercalls"
+		  " (pSeries) to map", name, p->type == 7 ? "v2" : "v1", p->nwindows, p->nregs, p->nmaps,
+		  p->cost.tces, p->cost.locked_bytes, p->cost.table_bytes, p->cost.hcalls_setup);
+	for (unsigned int w = 0; w < p->nwindows; w++)
+		SPAPR_LOG(NOTICE, "%s: window %u: 0x%" PRIx64 " bytes of %u KiB pages at 0x%" PRIx64 ", %u level(s)",
+			  name, w, p->windows[w].size, 1u << (p->windows[w].page_shift - 10),
+			  p->windows[w].start, p->windows[w].levels);
+}
+
+static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, const struct spapr_devopts *o)
+{
+	struct regions rs = { 0 };
+	struct tce_plan_opts po = { .page_shift = o->page_shift };
+	int ret;
+
+	ret = rte_memseg_walk(collect_seg, &rs);
+	if (ret == 0)
+		ret = rte_memseg_list_walk(reserved_end, &rs);
+	if (ret == 0 && rs.n == 0) {
+		SPAPR_LOG(ERR, "%s: DPDK has no memory to map", dev->name);
+		ret = -ENOMEM;
+	}
+	if (ret == 0) {
+		for (unsigned int i = 0; i < rs.n; i++)
+			if (rs.r[i].iova + rs.r[i].len > rs.iova_end)
+				rs.iova_end = rs.r[i].iova + rs.r[i].len;
+		po.window_min = rs.iova_end; /* windows for fixed IOVAs start at 0 */
+		if (o->dry_run) {
+			struct tce_plan p;
+			char err[400];
+			ret = tce_plan_build(rs.r, rs.n, tce_container_info(io->c), &po, &p, err, sizeof(err));
+			if (ret == 0) {
+				print_plan(dev->name, &p);
+				tce_plan_free(&p);
+				ret = 1;
+			} else {
+				SPAPR_LOG(ERR, "%s: dry run: %s", dev->name, err);
+			}
+		} else {
+			ret = tce_dma_map(io->c, rs.r, rs.n, &po);
+		}
+	}
+	free(rs.r);
+	return ret;
+}
+
+int spapr_iommu_attach(struct rte_spapr_device *dev, const struct spapr_devopts *o)
+{
+	struct spapr_iommu *io;
+	int ret;
+
+	TAILQ_FOREACH(io, &iommus, next)
+		if (io->group == dev->group) {
+			io->users++;
+			dev->iommu = io;
+			return 0;
+		}
+	tce_set_log(tce_to_rte_log, NULL);
+	io = calloc(1, sizeof(*io));
+	if (io == NULL)
+		return -ENOMEM;
+	io->group = dev->group;
+	ret = tce_container_open(&io->group, 1, (enum tce_iommu_choice)o->iommu, &io->c);
+	if (ret == 0)
+		ret = map_memory(io, dev, o);
+	if (ret) {
+		tce_container_close(io->c);
+		free(io);
+		return ret;
+	}
+	if (!mem_callback) {
+		ret = rte_mem_event_callback_register("spapr-bus", mem_event, NULL);
+		if (ret == 0 || rte_errno == EEXIST)
+			mem_callback = true;
+		else
+			SPAPR_LOG(WARNING, "no memory-event callback (%s): memory added later is not"
+				  " DMA-mapped (legacy memory or --no-huge)", rte_strerror(rte_errno));
+	}
+	io->users = 1;
+	dev->iommu = io;
+	TAILQ_INSERT_TAIL(&iommus, io, next);
+	const struct tce_plan *p = tce_container_plan(io->c);
+	SPAPR_LOG(INFO, "IOMMU group %u: %s, %u window(s), %u MAP for %" PRIu64 " bytes of DPDK memory",
+		  io->group, p->type == 7 ? "v2" : "v1", p->nwindows, p->nmaps, p->dma_bytes);
+	return 0;
+}
+
+void spapr_iommu_detach(struct rte_spapr_device *dev)
+{
+	struct spapr_iommu *io = dev->iommu;
+
+	dev->iommu = NULL;
+	if (io == NULL || --io->users)
+		return;
+	TAILQ_REMOVE(&iommus, io, next);
+	tce_container_close(io->c);
+	free(io);
+	if (TAILQ_EMPTY(&iommus) && mem_callback) {
+		rte_mem_event_callback_unregister("spapr-bus", NULL);
+		mem_callback = false;
+	}
+}
+
+void spapr_iommu_cleanup(void)
+{
+	struct spapr_iommu *io;
+
+	while ((io = TAILQ_FIRST(&iommus)) != NULL) {
+		TAILQ_REMOVE(&iommus, io, next);
+		tce_container_close(io->c);
+		free(io);
+	}
+	if (mem_callback) {
+		rte_mem_event_callback_unregister("spapr-bus", NULL);
+		mem_callback = false;
+	}
+}
+
+int spapr_iommu_group_fd(struct rte_spapr_device *dev)
+{
+	return dev->iommu ? tce_group_fd(dev->iommu->c, dev->group) : -ENODEV;
+}
+
+int spapr_iommu_dma_map(struct rte_spapr_device *dev, void *addr, uint64_t iova, size_t len)
+{
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
+	struct tce_region r = { (uintptr_t)addr, len, msl ? msl->page_sz : 4096, SOCKET_ID_ANY, iova };
+
+	if (dev->iommu == NULL) {
+		rte_errno = ENODEV;
+		return -1;
+	}
+	int ret = tce_dma_add(dev->iommu->c, &r, 1);
+	if (ret) {
+		rte_errno = -ret;
+		return -1;
+	}
+	return 0;
+}
+
+int spapr_iommu_dma_unmap(struct rte_spapr_device *dev, void *addr, uint64_t iova, size_t len)
+{
+	(void)iova;
+	if (dev->iommu == NULL) {
+		rte_errno = ENODEV;
+		return -1;
+	}
+	int ret = tce_dma_remove(dev->iommu->c, (uintptr_t)addr, len);
+	if (ret) {
+		rte_errno = -ret;
+		return -1;
+	}
+	return 0;
+}
+
+int rte_spapr_iova(struct rte_spapr_device *dev, const void *va, uint64_t *iova)
+{
+	return dev->iommu ? tce_iova_of(dev->iommu->c, (uintptr_t)va, iova) : -ENODEV;
+}

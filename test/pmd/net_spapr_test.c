@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A test-only PMD on the spapr bus, until the virtio-net PMD exists: it binds the
+ * emulated "none" functions (1b36:0005) and makes an ethdev port of each whose RX is
+ * empty and whose TX frees what it is given. It proves probe, the bus's memory
+ * mapping before a port starts, and teardown, with stock dpdk-testpmd.
+ */
+#include <ethdev_driver.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "rte_bus_spapr.h"
+
+struct tport { struct rte_ether_addr mac; };
+
+static uint16_t rx_none(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)q; (void)pkts; (void)n;
+	return 0;
+}
+
+static uint16_t tx_free(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)q;
+	rte_pktmbuf_free_bulk(pkts, n);
+	return n;
+}
+
+static int dev_configure(struct rte_eth_dev *dev) { (void)dev; return 0; }
+static int dev_start(struct rte_eth_dev *dev) { dev->data->dev_link.link_status = RTE_ETH_LINK_UP; return 0; }
+static int dev_stop(struct rte_eth_dev *dev) { dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN; return 0; }
+static int link_update(struct rte_eth_dev *dev, int wait) { (void)dev; (void)wait; return 0; }
+
+static int dev_close(struct rte_eth_dev *dev)
+{
+	dev->data->mac_addrs = NULL; /* it points into dev_private */
+	return 0;
+}
+
+static int infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
+{
+	(void)dev;
+	info->max_rx_queues = 1;
+	info->max_tx_queues = 1;
+	info->max_rx_pktlen = 9728;
+	info->max_mac_addrs = 1;
+	return 0;
+}
+
+static int rxq_setup(struct rte_eth_dev *dev, uint16_t id, uint16_t nb, unsigned int socket,
+		     const struct rte_eth_rxconf *conf, struct rte_mempool *mp)
+{
+	(void)nb; (void)socket; (void)conf; (void)mp;
+	dev->data->rx_queues[id] = dev;
+	return 0;
+}
+
+static int txq_setup(struct rte_eth_dev *dev, uint16_t id, uint16_t nb, unsigned int socket,
+		     const struct rte_eth_txconf *conf)
+{
+	(void)nb; (void)socket; (void)conf;
+	dev->data->tx_queues[id] = dev;
+	return 0;
+}
+
+static void queue_release(struct rte_eth_dev *dev, uint16_t id) { (void)dev; (void)id; }
+
+static const struct eth_dev_ops ops = {
+	.dev_configure = dev_configure, .dev_start = dev_start, .dev_stop = dev_stop,
+	.dev_close = dev_close, .dev_infos_get = infos_get, .link_update = link_update,
+	.rx_queue_setup = rxq_setup, .tx_queue_setup = txq_setup,
+	.rx_queue_release = queue_release, .tx_queue_release = queue_release,
+};
+
+static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
+{
+	struct rte_eth_dev *eth = rte_eth_dev_allocate(dev->name);
+	struct tport *p;
+
+	(void)drv;
+	if (eth == NULL)
+		return -ENOMEM;
+	p = rte_zmalloc_socket("spapr_test", sizeof(*p), 0, dev->device.numa_node);
+	if (p == NULL) {
+		rte_eth_dev_release_port(eth);
+		return -ENOMEM;
+	}
+	rte_eth_random_addr(p->mac.addr_bytes);
+	eth->data->dev_private = p;
+	eth->data->mac_addrs = &p->mac;
+	eth->device = &dev->device;
+	eth->dev_ops = &ops;
+	eth->rx_pkt_burst = rx_none;
+	eth->tx_pkt_burst = tx_free;
+	rte_eth_dev_probing_finish(eth);
+	return 0;
+}
+
+static int remove_dev(struct rte_spapr_device *dev)
+{
+	struct rte_eth_dev *eth = rte_eth_dev_allocated(dev->name);
+
+	if (eth == NULL)
+		return 0;
+	dev_close(eth);
+	rte_free(eth->data->dev_private);
+	eth->data->dev_private = NULL;
+	return rte_eth_dev_release_port(eth);
+}
+
+static const struct rte_spapr_id ids[] = { { 0x1b36, 0x0005 }, { 0, 0 } };
+
+static struct rte_spapr_driver drv = { .id_table = ids, .probe = probe, .remove = remove_dev };
+
+RTE_SPAPR_REGISTER_DRIVER(net_spapr_test, drv);
