@@ -5,13 +5,19 @@
  * empty and whose TX frees what it is given. It proves probe, the bus's memory
  * mapping before a port starts, and teardown, with stock dpdk-testpmd.
  */
+#include <inttypes.h>
+
 #include <ethdev_driver.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "rte_bus_spapr.h"
 
-struct tport { struct rte_ether_addr mac; };
+struct tport {
+	struct rte_ether_addr mac;
+	struct rte_spapr_device *dev;
+	uint64_t checked, wrong_iova;
+};
 
 static uint16_t rx_none(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -19,9 +25,19 @@ static uint16_t rx_none(void *q, struct rte_mbuf **pkts, uint16_t n)
 	return 0;
 }
 
+/* TX checks what a device would be given: each mbuf's IOVA must be what the bus's
+ * TCEs translate to its buffer. */
 static uint16_t tx_free(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
-	(void)q;
+	struct rte_eth_dev *eth = q;
+	struct tport *p = eth->data->dev_private;
+
+	for (uint16_t i = 0; i < n; i++) {
+		uint64_t iova;
+		p->checked++;
+		if (rte_spapr_iova(p->dev, pkts[i]->buf_addr, &iova) != 0 || iova != pkts[i]->buf_iova)
+			p->wrong_iova++;
+	}
 	rte_pktmbuf_free_bulk(pkts, n);
 	return n;
 }
@@ -33,6 +49,12 @@ static int link_update(struct rte_eth_dev *dev, int wait) { (void)dev; (void)wai
 
 static int dev_close(struct rte_eth_dev *dev)
 {
+	struct tport *p = dev->data->dev_private;
+
+	if (p && p->checked)
+		RTE_LOG(NOTICE, USER1, "net_spapr_test: %s: %" PRIu64 " mbufs sent, %" PRIu64
+			" with an IOVA the IOMMU does not translate to their buffer\n", p->dev->name,
+			p->checked, p->wrong_iova);
 	dev->data->mac_addrs = NULL; /* it points into dev_private */
 	return 0;
 }
@@ -86,6 +108,7 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 		return -ENOMEM;
 	}
 	rte_eth_random_addr(p->mac.addr_bytes);
+	p->dev = dev;
 	eth->data->dev_private = p;
 	eth->data->mac_addrs = &p->mac;
 	eth->device = &dev->device;
@@ -102,7 +125,8 @@ static int remove_dev(struct rte_spapr_device *dev)
 
 	if (eth == NULL)
 		return 0;
-	dev_close(eth);
+	if (eth->data->dev_private)
+		dev_close(eth);
 	rte_free(eth->data->dev_private);
 	eth->data->dev_private = NULL;
 	return rte_eth_dev_release_port(eth);

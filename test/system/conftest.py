@@ -54,11 +54,11 @@ class Run:
 def run_emu(spapr_emu, tmp_path):
     """run_emu(cmd, *options, prefix=[]) -> Run"""
 
-    def run(cmd, *options, prefix=(), timeout=120, env=None):
+    def run(cmd, *options, prefix=(), timeout=120, env=None, stdin=None):
         stats = tmp_path / "stats.json"
         argv = list(prefix) + [spapr_emu, "run", "--stats", str(stats), *options, "--", *cmd]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=env)
+                              env=env, stdin=stdin)
         return Run(proc, stats)
 
     return run

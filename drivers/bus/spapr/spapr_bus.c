@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/vfio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,9 @@ static int spapr_devargs_parse(struct rte_devargs *da)
 	if (addr == NULL || spapr_parse(addr, da->name) != 0) {
 		SPAPR_LOG(ERR, "devargs '%s': addr= must name a PCI function bound to vfio-pci", da->bus_str);
 		ret = -EINVAL;
+	} else {
+		struct spapr_devopts o; /* bad options stop EAL init here, before anything */
+		ret = spapr_devopts_parse_str(da->name, da->bus_str, &o);
 	}
 	rte_kvargs_free(kv);
 	return ret;
@@ -262,10 +266,22 @@ static int spapr_dma_unmap(struct rte_device *d, void *addr, uint64_t iova, size
 	return spapr_iommu_dma_unmap(RTE_DEV_TO_SPAPR(d), addr, iova, len);
 }
 
-/* The bus maps DPDK's own IOVAs, physical or virtual: either will do. */
+/* pSeries guests (no EEH through VFIO) place dynamic windows where no address can be:
+ * there the bus assigns the IOVAs itself, which DPDK allows only in PA mode. PowerNV
+ * maps DPDK's IOVAs as they are, PA or VA. */
 static enum rte_iova_mode spapr_iommu_class(void)
 {
-	return RTE_IOVA_DC;
+	int fd;
+	long eeh;
+
+	if (TAILQ_EMPTY(&spapr_devices))
+		return RTE_IOVA_DC;
+	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return RTE_IOVA_DC;
+	eeh = ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_EEH);
+	close(fd);
+	return eeh > 0 ? RTE_IOVA_DC : RTE_IOVA_PA;
 }
 
 static struct rte_bus spapr_bus = {

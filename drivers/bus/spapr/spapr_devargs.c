@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Device options: -a spapr:ADDR,iommu=auto|v1|v2,pagesize=auto|64K|2M|...,dry_run=0|1 */
+/* Device options, in the bus layer of the devargs (checked when EAL parses them, so a
+ * bad one stops EAL init):  -a bus=spapr,addr=ADDR,iommu=auto|v1|v2,pagesize=auto|SIZE,dry_run=0|1 */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "spapr_private.h"
 #include "tce.h"
 
-static const char *const keys[] = { "iommu", "pagesize", "dry_run", NULL };
+static const char *const keys[] = { "bus", "addr", "iommu", "pagesize", "dry_run", NULL };
 
 static int set_iommu(const char *key, const char *val, void *arg)
 {
@@ -63,31 +64,42 @@ static int set_dry_run(const char *key, const char *val, void *arg)
 	return 0;
 }
 
-int spapr_devopts_parse(const struct rte_devargs *da, struct spapr_devopts *o)
+int spapr_devopts_parse_str(const char *name, const char *str, struct spapr_devopts *o)
 {
 	struct rte_kvargs *kv;
 	int ret = 0;
 
 	memset(o, 0, sizeof(*o));
-	if (da == NULL || da->args == NULL || da->args[0] == '\0')
+	if (str == NULL || str[0] == '\0')
 		return 0;
-	kv = rte_kvargs_parse(da->args, keys);
+	kv = rte_kvargs_parse(str, keys);
 	if (kv == NULL) {
 		SPAPR_LOG(ERR, "%s: bad device options '%s' (known: iommu=auto|v1|v2, pagesize=auto|SIZE,"
-			  " dry_run=0|1)", da->name, da->args);
+			  " dry_run=0|1)", name, str);
 		return -EINVAL;
 	}
 	if (rte_kvargs_process(kv, "iommu", set_iommu, o) < 0) {
-		SPAPR_LOG(ERR, "%s: iommu= takes auto, v1 or v2", da->name);
+		SPAPR_LOG(ERR, "%s: iommu= takes auto, v1 or v2", name);
 		ret = -EINVAL;
 	} else if (rte_kvargs_process(kv, "pagesize", set_pagesize, o) < 0) {
-		SPAPR_LOG(ERR, "%s: pagesize= takes auto or a power of two of at least 4K (64K, 2M, 16M)",
-			  da->name);
+		SPAPR_LOG(ERR, "%s: pagesize= takes auto or a power of two of at least 4K (64K, 2M, 16M)", name);
 		ret = -EINVAL;
 	} else if (rte_kvargs_process(kv, "dry_run", set_dry_run, o) < 0) {
-		SPAPR_LOG(ERR, "%s: dry_run= takes 0 or 1", da->name);
+		SPAPR_LOG(ERR, "%s: dry_run= takes 0 or 1", name);
 		ret = -EINVAL;
 	}
 	rte_kvargs_free(kv);
 	return ret;
+}
+
+/* The options of a device: the bus layer (bus=spapr,addr=...,k=v) or, in the legacy
+ * syntax (spapr:ADDR,k=v), the rest of the string. */
+int spapr_devopts_parse(const struct rte_devargs *da, struct spapr_devopts *o)
+{
+	if (da == NULL) {
+		memset(o, 0, sizeof(*o));
+		return 0;
+	}
+	return spapr_devopts_parse_str(da->name, da->bus_str && strstr(da->bus_str, "bus=") ? da->bus_str
+				       : da->args, o);
 }

@@ -3,8 +3,17 @@
  * One lib/tce container per IOMMU group, and all DPDK memory DMA-mapped in it before a
  * driver probes: the memsegs at the first probe (memory does not exist at scan), memory
  * added or freed later through a memory-event callback, and external memory through
- * the bus's dma_map/dma_unmap. The IOVAs are DPDK's own (VA or PA), so that what the
- * device is given (mbuf->buf_iova) is what the TCEs translate.
+ * the bus's dma_map/dma_unmap.
+ *
+ * IOVAs: what the device is given (mbuf->buf_iova) must be what the TCEs translate.
+ *  - VA mode: DPDK's IOVA is the virtual address; the window covers them from 0
+ *    (possible where a dynamic window can start at 0: PowerNV).
+ *  - PA mode: DPDK reads each memseg's iova field; the bus assigns it: a compact layout
+ *    in the window the platform gives (pSeries puts dynamic windows at 1<<59, where no
+ *    physical or virtual address can be; the v1 window is small), written into the
+ *    memsegs before any mempool or memzone takes IOVAs from them, and into the memsegs
+ *    of memory added later from the memory-event callback. Physical addresses are never
+ *    used for DMA: the TCEs translate.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_memory.h>
 
 #include "spapr_private.h"
@@ -29,6 +40,8 @@ struct spapr_iommu {
 
 static TAILQ_HEAD(, spapr_iommu) iommus = TAILQ_HEAD_INITIALIZER(iommus);
 static bool mem_callback;
+static int validators;          /* sockets with an allocation validator */
+static uint64_t window_limit;   /* memory the windows can take (bus-assigned IOVAs) */
 
 static void tce_to_rte_log(void *ctx, enum tce_log_level level, const char *msg)
 {
@@ -43,14 +56,16 @@ static void tce_to_rte_log(void *ctx, enum tce_log_level level, const char *msg)
 struct regions {
 	struct tce_region *r;
 	unsigned int n, cap;
-	uint64_t iova_end;          /* highest IOVA the window must cover */
+	uint64_t iova_end;          /* highest IOVA the window must cover (VA mode) */
+	uint64_t reserved;          /* memory DPDK could still allocate (PA mode headroom) */
 };
 
 static int add_region(struct regions *rs, uint64_t va, uint64_t len, uint64_t page, int node, uint64_t iova)
 {
 	struct tce_region *last = rs->n ? &rs->r[rs->n - 1] : NULL;
 
-	if (last && last->va + last->len == va && last->iova + last->len == iova && last->page_size == page) {
+	if (last && last->va + last->len == va && last->page_size == page &&
+	    (iova == TCE_IOVA_ANY ? last->iova == TCE_IOVA_ANY : last->iova + last->len == iova)) {
 		last->len += len; /* contiguous in VA and in IOVA */
 		return 0;
 	}
@@ -64,9 +79,15 @@ static int add_region(struct regions *rs, uint64_t va, uint64_t len, uint64_t pa
 	return 0;
 }
 
+/* PA mode: the bus chooses the IOVAs (see above) */
+static bool bus_assigns_iova(void)
+{
+	return rte_eal_iova_mode() != RTE_IOVA_VA;
+}
+
 static uint64_t seg_iova(const struct rte_memseg *ms)
 {
-	return rte_eal_iova_mode() == RTE_IOVA_VA ? (uintptr_t)ms->addr : ms->iova;
+	return bus_assigns_iova() ? TCE_IOVA_ANY : (uintptr_t)ms->addr;
 }
 
 static int collect_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
@@ -83,9 +104,37 @@ static int reserved_end(const struct rte_memseg_list *msl, void *arg)
 	struct regions *rs = arg;
 	uint64_t end = (uintptr_t)msl->base_va + msl->len;
 
-	if (!msl->external && rte_eal_iova_mode() == RTE_IOVA_VA && end > rs->iova_end)
+	if (msl->external)
+		return 0;
+	if (!bus_assigns_iova() && end > rs->iova_end)
 		rs->iova_end = end;
+	rs->reserved += msl->len;
 	return 0;
+}
+
+/* Write the IOVAs the bus chose into DPDK's memsegs of [va, va+len). */
+static int assign_iovas(struct tce_container *c, uint64_t va, uint64_t len)
+{
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list((void *)(uintptr_t)va);
+
+	if (msl == NULL)
+		return -ENOENT;
+	for (uint64_t off = 0; off < len; off += msl->page_sz) {
+		struct rte_memseg *ms = rte_mem_virt2memseg((void *)(uintptr_t)(va + off), msl);
+		uint64_t iova;
+		int ret = tce_iova_of(c, (uintptr_t)ms->addr, &iova);
+		if (ret)
+			return ret;
+		ms->iova = iova;
+	}
+	return 0;
+}
+
+static int assign_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+{
+	if (msl->external)
+		return 0;
+	return assign_iovas(arg, (uintptr_t)ms->addr, ms->len) ? -1 : 0;
 }
 
 /* --- memory added and freed at run time ---------------------------------------------- */
@@ -102,7 +151,7 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 	if (type == RTE_MEM_EVENT_ALLOC) {
 		for (uint64_t off = 0; off < len; off += msl->page_sz) {
 			const void *va = (const uint8_t *)addr + off;
-			uint64_t iova = rte_eal_iova_mode() == RTE_IOVA_VA ? (uintptr_t)va : rte_mem_virt2iova(va);
+			uint64_t iova = bus_assigns_iova() ? TCE_IOVA_ANY : (uintptr_t)va;
 			if (add_region(&rs, (uintptr_t)va, msl->page_sz, msl->page_sz, msl->socket_id, iova) != 0)
 				break;
 		}
@@ -110,6 +159,10 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 	TAILQ_FOREACH(io, &iommus, next) {
 		int ret = type == RTE_MEM_EVENT_ALLOC ? tce_dma_add(io->c, rs.r, rs.n)
 						      : tce_dma_remove(io->c, (uintptr_t)addr, len);
+		/* every container lays memory out the same way: the first one's IOVAs are
+		 * those of all (checked when a container is opened) */
+		if (ret == 0 && type == RTE_MEM_EVENT_ALLOC && bus_assigns_iova() && io == TAILQ_FIRST(&iommus))
+			ret = assign_iovas(io->c, (uintptr_t)addr, len);
 		if (ret)
 			SPAPR_LOG(ERR, "%s %zu bytes at %p for IOMMU group %u failed (%s): devices of"
 				  " the group cannot DMA there", type == RTE_MEM_EVENT_ALLOC ? "mapping" : "unmapping",
@@ -119,6 +172,37 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 				  type == RTE_MEM_EVENT_ALLOC ? "mapped" : "unmapped", len, addr, io->group);
 	}
 	free(rs.r);
+}
+
+/* DPDK asks for more memory than the windows can take: refuse it before it is
+ * allocated, with the EAL options that avoid it. */
+static int alloc_validator(int socket_id, size_t cur_limit, size_t new_len)
+{
+	(void)cur_limit;
+	SPAPR_LOG(ERR, "socket %d: DPDK asks for %zu MiB of memory but the DMA window holds %" PRIu64
+		  " MiB: start with -m %" PRIu64 " (or --socket-mem) or less, or on a platform with"
+		  " dynamic DMA windows", socket_id, new_len >> 20, window_limit >> 20, window_limit >> 20);
+	return -1;
+}
+
+static void limit_allocations(struct spapr_iommu *io)
+{
+	const struct tce_plan *p = tce_container_plan(io->c);
+
+	if (!bus_assigns_iova() || validators)
+		return;
+	window_limit = p->windows[0].size;
+	for (unsigned int i = 0; i < rte_socket_count(); i++)
+		if (rte_mem_alloc_validator_register("spapr-bus", alloc_validator, rte_socket_id_by_idx(i),
+						     window_limit) == 0)
+			validators++;
+}
+
+static void unlimit_allocations(void)
+{
+	for (unsigned int i = 0; validators && i < rte_socket_count(); i++)
+		rte_mem_alloc_validator_unregister("spapr-bus", rte_socket_id_by_idx(i));
+	validators = 0;
 }
 
 /* --- containers ------------------------------------------------------------------------ */
@@ -133,6 +217,42 @@ static void print_plan(const char *name, const struct tce_plan *p)
 		SPAPR_LOG(NOTICE, "%s: window %u: 0x%" PRIx64 " bytes of %u KiB pages at 0x%" PRIx64 ", %u level(s)",
 			  name, w, p->windows[w].size, 1u << (p->windows[w].page_shift - 10),
 			  p->windows[w].start, p->windows[w].levels);
+}
+
+/* A second container must have laid memory out as the first did (IOVAs are global). */
+static int check_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+{
+	uint64_t iova;
+
+	if (msl->external)
+		return 0;
+	return tce_iova_of(arg, (uintptr_t)ms->addr, &iova) == 0 && iova == ms->iova ? 0 : -1;
+}
+
+static int same_layout(struct spapr_iommu *io)
+{
+	if (rte_memseg_walk(check_seg, io->c) == 0)
+		return 0;
+	SPAPR_LOG(ERR, "IOMMU group %u: its DMA window gives memory other IOVAs than the first"
+		  " group's: use one IOMMU group per process, or --iova-mode=va on PowerNV", io->group);
+	return -EINVAL;
+}
+
+/* The fixed v1 window is too small for DPDK's memory: say which EAL options fix it. */
+static void v1_advice(struct spapr_iommu *io, const struct regions *rs)
+{
+	const struct tce_iommu_info *info = tce_container_info(io->c);
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < rs->n; i++)
+		total += rs->r[i].len;
+	if (info->v2)
+		return;
+	SPAPR_LOG(ERR, "IOMMU group %u: DPDK has %" PRIu64 " MiB of memory but the platform's only DMA"
+		  " window (v1, no dynamic windows) holds %" PRIu64 " MiB: start with -m %" PRIu64
+		  " (or --socket-mem) or less, %" PRIu64 " MiB less than now", io->group, total >> 20,
+		  info->dma32_size >> 20, info->dma32_size >> 20,
+		  total > info->dma32_size ? (total - info->dma32_size + (1 << 20) - 1) >> 20 : 0);
 }
 
 static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, const struct spapr_devopts *o)
@@ -152,7 +272,13 @@ static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, cons
 		for (unsigned int i = 0; i < rs.n; i++)
 			if (rs.r[i].iova + rs.r[i].len > rs.iova_end)
 				rs.iova_end = rs.r[i].iova + rs.r[i].len;
-		po.window_min = rs.iova_end; /* windows for fixed IOVAs start at 0 */
+		if (bus_assigns_iova()) {
+			/* room for the memory DPDK may allocate later, as far as the machine has */
+			uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+			po.window_min = rs.reserved < ram ? rs.reserved : ram;
+		} else {
+			po.window_min = rs.iova_end; /* windows for fixed IOVAs start at 0 */
+		}
 		if (o->dry_run) {
 			struct tce_plan p;
 			char err[400];
@@ -166,6 +292,10 @@ static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, cons
 			}
 		} else {
 			ret = tce_dma_map(io->c, rs.r, rs.n, &po);
+			if (ret == -ENOSPC && bus_assigns_iova())
+				v1_advice(io, &rs);
+			if (ret == 0 && bus_assigns_iova())
+				ret = TAILQ_EMPTY(&iommus) ? rte_memseg_walk(assign_seg, io->c) : same_layout(io);
 		}
 	}
 	free(rs.r);
@@ -207,6 +337,7 @@ int spapr_iommu_attach(struct rte_spapr_device *dev, const struct spapr_devopts 
 	io->users = 1;
 	dev->iommu = io;
 	TAILQ_INSERT_TAIL(&iommus, io, next);
+	limit_allocations(io);
 	const struct tce_plan *p = tce_container_plan(io->c);
 	SPAPR_LOG(INFO, "IOMMU group %u: %s, %u window(s), %u MAP for %" PRIu64 " bytes of DPDK memory",
 		  io->group, p->type == 7 ? "v2" : "v1", p->nwindows, p->nmaps, p->dma_bytes);
@@ -227,6 +358,8 @@ void spapr_iommu_detach(struct rte_spapr_device *dev)
 		rte_mem_event_callback_unregister("spapr-bus", NULL);
 		mem_callback = false;
 	}
+	if (TAILQ_EMPTY(&iommus))
+		unlimit_allocations();
 }
 
 void spapr_iommu_cleanup(void)
@@ -242,6 +375,7 @@ void spapr_iommu_cleanup(void)
 		rte_mem_event_callback_unregister("spapr-bus", NULL);
 		mem_callback = false;
 	}
+	unlimit_allocations();
 }
 
 int spapr_iommu_group_fd(struct rte_spapr_device *dev)

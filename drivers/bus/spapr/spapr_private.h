@@ -22,6 +22,7 @@ struct spapr_devopts {
 	bool dry_run;
 };
 int spapr_devopts_parse(const struct rte_devargs *da, struct spapr_devopts *o);
+int spapr_devopts_parse_str(const char *name, const char *str, struct spapr_devopts *o);
 
 /* sysfs */
 const char *spapr_sysfs_devices(void);

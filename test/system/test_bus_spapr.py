@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Stock dpdk-testpmd with the spapr bus plugin (and, until the virtio-net PMD exists,
+the test PMD in test/pmd) on every emulated platform: probe, DPDK memory DMA-mapped
+before the port starts and at the IOVAs mbufs carry, clean teardown, and the errors."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BUILD
+
+TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
+DEV = "bus=spapr,addr=0000:00:01.0"
+
+
+def run_testpmd(run_emu, *emu_opts, devargs=DEV, eal=(), commands="set fwd txonly\nstart\nstop\nquit\n",
+            prefix=()):
+    """Run testpmd interactively with `commands` on stdin. EAL refuses plugins under a
+    world-writable directory: load them by name through LD_LIBRARY_PATH."""
+    env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers:{BUILD}/test/pmd")
+    cmd = [TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"spapr{os.getpid()}",
+           "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_test.so", "-a", devargs,
+           "--log-level=bus.spapr:info", *eal, "--", "--total-num-mbufs=2048", "-i"]
+    import tempfile
+    with tempfile.TemporaryFile("w+") as stdin:
+        stdin.write(commands)
+        stdin.seek(0)
+        return run_emu(cmd, *emu_opts, prefix=prefix, env=env, stdin=stdin)
+
+
+def checked(out):
+    m = re.search(r"(\d+) mbufs sent, (\d+) with an IOVA the IOMMU does not translate", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, -1)
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+@pytest.mark.parametrize("platform,iova", [("pseries-ddw", "pa"), ("pseries-noddw", "pa"),
+                                           ("powernv", "pa"), ("powernv", "va")])
+def test_testpmd_forwards_through_the_bus(run_emu, platform, iova):
+    r = run_testpmd(run_emu, "--platform", platform, eal=("--iova-mode", iova))
+    out = r.out + r.err
+    assert r.rc == 0, out
+    assert "spapr: 0000:00:01.0: probed by net_spapr_test" in out
+    assert f"Selected IOVA mode '{iova.upper()}'" in out
+    sent, wrong = checked(out)
+    assert sent > 0 and wrong == 0, out       # every mbuf's IOVA is what the TCEs map
+    assert "Bye..." in out
+    s = r.stats
+    assert s["tces"]["mapped"] > 0 and s["windows"]["created"] >= 1
+    assert s["dma"]["faults"] == 0
+    assert s["at_exit"]["clean"] is True, s["at_exit"]
+    # memory testpmd's mempools allocated after probe went through the memory-event
+    # callback: more than one MAP
+    assert s["ioctls"]["VFIO_IOMMU_MAP_DMA"] > 1
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_pseries_bus_assigns_iovas_in_a_compact_window(run_emu):
+    r = run_testpmd(run_emu, "--platform", "pseries-ddw")
+    assert r.rc == 0, r.err
+    # no window from 0 to the highest physical address: a compact one at 1<<59
+    assert r.stats["rtas"]["ibm,create-pe-dma-window"] == 1
+    assert r.stats["memory"]["table_peak_bytes"] <= 2 * 1024 * 1024 + 256 * 1024
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_bad_devarg_stops_eal_and_leaks_nothing(run_emu):
+    r = run_testpmd(run_emu, devargs=DEV + ",iommu=v3", commands="quit\n")
+    assert r.rc != 0
+    assert "spapr: 0000:00:01.0: iommu= takes auto, v1 or v2" in r.err + r.out
+    assert r.stats["at_exit"]["clean"] is True
+    r = run_testpmd(run_emu, devargs="bus=spapr,addr=0000:00:07.0", commands="quit\n")
+    assert r.rc != 0
+    assert "addr= must name a PCI function bound to vfio-pci" in r.err + r.out
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_dry_run_prints_the_plan_and_maps_nothing(run_emu):
+    r = run_testpmd(run_emu, devargs=DEV + ",dry_run=1", commands="quit\n")
+    out = r.out + r.err
+    assert "spapr: 0000:00:01.0: dry run: v2, 1 window(s), 1 REGISTER, 1 MAP" in out, out
+    assert "window 0: 0x" in out
+    assert r.stats["ioctls"]["VFIO_IOMMU_MAP_DMA"] == 0
+    assert r.stats["ioctls"]["VFIO_IOMMU_SPAPR_REGISTER_MEMORY"] == 0
+    assert r.stats["at_exit"]["clean"] is True
+
+
+def _no_ipc_lock(limit):
+    prefix = ["prlimit", f"--memlock={limit}", "--"]
+    if os.geteuid() == 0:
+        prefix += ["setpriv", "--inh-caps=-ipc_lock", "--ambient-caps=-ipc_lock",
+                   "--bounding-set=-ipc_lock", "--"]
+    return prefix
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_memlock_refused_with_the_fix(run_emu):
+    r = run_testpmd(run_emu, "--platform", "pseries-noddw", commands="quit\n", prefix=_no_ipc_lock(64 * 1024))
+    out = r.out + r.err
+    assert re.search(r"spapr: DMA mapping needs 1026 MiB of locked memory \(\d+ bytes\) but "
+                     r"RLIMIT_MEMLOCK is 64 KiB \(hard limit 64 KiB\): raise it with 'ulimit -l \d+' "
+                     r"or a memlock line in /etc/security/limits.conf, or grant CAP_IPC_LOCK", out), out
+    assert r.stats["ioctls"]["VFIO_IOMMU_ENABLE"] == 0
+    assert r.stats["at_exit"]["clean"] is True
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_v1_window_too_small_says_which_eal_option(run_emu):
+    r = run_testpmd(run_emu, "--platform", "pseries-noddw", "--set", "tce32-size=4M", commands="quit\n")
+    out = r.out + r.err
+    # the first memory fits; what testpmd's mempools ask for later is refused up front
+    assert re.search(r"spapr: socket 0: DPDK asks for \d+ MiB of memory but the DMA window holds 4 MiB: "
+                     r"start with -m 4 \(or --socket-mem\) or less, or on a platform with dynamic DMA "
+                     r"windows", out), out
+    assert r.stats["at_exit"]["clean"] is True
