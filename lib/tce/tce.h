@@ -57,6 +57,16 @@ struct tce_stats {
 	unsigned int windows, registrations, maps;
 };
 void tce_get_stats(const struct tce_container *c, struct tce_stats *s);
+
+/* The live windows: where the platform put them. Returns how many (at most max). */
+struct tce_window_info {
+	uint64_t start, size, table_bytes;
+	unsigned int page_shift, levels;
+	uint64_t used;            /* IOVA space taken from the start (bump allocation) */
+};
+unsigned int tce_get_windows(const struct tce_container *c, struct tce_window_info *out,
+			     unsigned int max);
+int tce_container_type(const struct tce_container *c);
 const struct tce_plan *tce_container_plan(const struct tce_container *c);
 
 /* EEH: state (VFIO_EEH_PE_STATE_*), unfreeze, a hot reset with its deactivate and

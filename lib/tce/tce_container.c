@@ -237,3 +237,19 @@ void tce_get_stats(const struct tce_container *c, struct tce_stats *s)
 	s->registrations = c->nregs;
 	s->maps = c->nmaps;
 }
+
+unsigned int tce_get_windows(const struct tce_container *c, struct tce_window_info *out,
+			     unsigned int max)
+{
+	unsigned int n = c->nwin < max ? c->nwin : max;
+
+	for (unsigned int i = 0; i < n; i++)
+		out[i] = (struct tce_window_info){ c->win[i].start, c->win[i].size, c->win[i].table_bytes,
+						   c->win[i].page_shift, c->win[i].levels, c->win[i].next_off };
+	return n;
+}
+
+int tce_container_type(const struct tce_container *c)
+{
+	return c->type;
+}

@@ -115,3 +115,56 @@ def test_v1_window_too_small_says_which_eal_option(run_emu):
                      r"start with -m 4 \(or --socket-mem\) or less, or on a platform with dynamic DMA "
                      r"windows", out), out
     assert r.stats["at_exit"]["clean"] is True
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_detach_and_attach_return_everything(run_emu):
+    cycles = 5
+    cmds = "port stop 0\nport detach 0\nport attach " + DEV + "\nport start all\n"
+    r = run_testpmd(run_emu, "--platform", "pseries-ddw",
+                    commands=cmds * cycles + "set fwd txonly\nstart\nstop\nquit\n")
+    out = r.out + r.err
+    assert r.rc == 0, out
+    assert out.count("spapr: 0000:00:01.0: probed by net_spapr_test") == cycles + 1
+    sent, wrong = checked(out)
+    assert sent > 0 and wrong == 0
+    s = r.stats
+    # each detach closed the container: its window removed, the default restored
+    assert s["windows"]["created"] == s["windows"]["removed"] == cycles + 1
+    assert s["rtas"]["ibm,reset-pe-dma-windows"] == cycles + 1
+    assert s["at_exit"]["clean"] is True
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD) or shutil.which("dpdk-telemetry.py") is None,
+                    reason="dpdk-testpmd and dpdk-telemetry.py (Debian's dpdk package) needed")
+def test_telemetry_endpoints(spapr_emu, tmp_path):
+    """/spapr/containers, /spapr/windows and /spapr/stats, read with Debian's
+    dpdk-telemetry.py while testpmd runs."""
+    import json
+    import time
+    prefix = f"spaprtel{os.getpid()}"
+    env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers:{BUILD}/test/pmd")
+    proc = subprocess.Popen([spapr_emu, "run", "--platform", "pseries-ddw", "--", TESTPMD, "-l", "0-1",
+                             "-n", "1", "--no-pci", "--file-prefix", prefix, "-d", "librte_bus_spapr.so",
+                             "-d", "librte_net_spapr_test.so", "-a", DEV, "--", "--total-num-mbufs=2048", "-i"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    try:
+        sock = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.1)
+        time.sleep(1)  # probe done before the prompt
+        q = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="/spapr/stats\n/spapr/windows\n"
+                           "/spapr/containers\n", capture_output=True, text=True, timeout=30)
+        replies = [json.loads(l) for l in q.stdout.splitlines() if l.startswith('{"/spapr')]
+    finally:
+        proc.communicate("quit\n", timeout=30)
+    by_cmd = {k: v for r in replies for k, v in r.items()}
+    stats = by_cmd["/spapr/stats"]["group0"]
+    assert stats["maps"] >= 1 and stats["tces"] >= 1 and stats["dma_bytes"] > 0
+    win = by_cmd["/spapr/windows"]["group0"]["window0"]
+    assert win["start"] == 1 << 59 and win["page_size"] == 2 << 20
+    cont = by_cmd["/spapr/containers"]["group0"]
+    assert cont["iommu"] == "v2" and cont["platform"] == "pseries" and cont["devices"] == "0000:00:01.0"

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/queue.h>
 #include <unistd.h>
 
@@ -39,6 +40,11 @@ struct spapr_iommu {
 };
 
 static TAILQ_HEAD(, spapr_iommu) iommus = TAILQ_HEAD_INITIALIZER(iommus);
+/* the list and the containers' state: probe and unplug, memory events, telemetry */
+static pthread_mutex_t iommus_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void spapr_iommu_lock(void) { pthread_mutex_lock(&iommus_lock); }
+void spapr_iommu_unlock(void) { pthread_mutex_unlock(&iommus_lock); }
 static bool mem_callback;
 static int validators;          /* sockets with an allocation validator */
 static uint64_t window_limit;   /* memory the windows can take (bus-assigned IOVAs) */
@@ -148,6 +154,7 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 	(void)arg;
 	if (msl == NULL || msl->external)
 		return;
+	spapr_iommu_lock();
 	if (type == RTE_MEM_EVENT_ALLOC) {
 		for (uint64_t off = 0; off < len; off += msl->page_sz) {
 			const void *va = (const uint8_t *)addr + off;
@@ -171,6 +178,7 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 			SPAPR_LOG(DEBUG, "%s %zu bytes at %p for IOMMU group %u",
 				  type == RTE_MEM_EVENT_ALLOC ? "mapped" : "unmapped", len, addr, io->group);
 	}
+	spapr_iommu_unlock();
 	free(rs.r);
 }
 
@@ -336,7 +344,9 @@ int spapr_iommu_attach(struct rte_spapr_device *dev, const struct spapr_devopts 
 	}
 	io->users = 1;
 	dev->iommu = io;
+	spapr_iommu_lock();
 	TAILQ_INSERT_TAIL(&iommus, io, next);
+	spapr_iommu_unlock();
 	limit_allocations(io);
 	const struct tce_plan *p = tce_container_plan(io->c);
 	SPAPR_LOG(INFO, "IOMMU group %u: %s, %u window(s), %u MAP for %" PRIu64 " bytes of DPDK memory",
@@ -351,7 +361,9 @@ void spapr_iommu_detach(struct rte_spapr_device *dev)
 	dev->iommu = NULL;
 	if (io == NULL || --io->users)
 		return;
+	spapr_iommu_lock();
 	TAILQ_REMOVE(&iommus, io, next);
+	spapr_iommu_unlock();
 	tce_container_close(io->c);
 	free(io);
 	if (TAILQ_EMPTY(&iommus) && mem_callback) {
@@ -366,11 +378,13 @@ void spapr_iommu_cleanup(void)
 {
 	struct spapr_iommu *io;
 
+	spapr_iommu_lock();
 	while ((io = TAILQ_FIRST(&iommus)) != NULL) {
 		TAILQ_REMOVE(&iommus, io, next);
 		tce_container_close(io->c);
 		free(io);
 	}
+	spapr_iommu_unlock();
 	if (mem_callback) {
 		rte_mem_event_callback_unregister("spapr-bus", NULL);
 		mem_callback = false;
@@ -418,4 +432,19 @@ int spapr_iommu_dma_unmap(struct rte_spapr_device *dev, void *addr, uint64_t iov
 int rte_spapr_iova(struct rte_spapr_device *dev, const void *va, uint64_t *iova)
 {
 	return dev->iommu ? tce_iova_of(dev->iommu->c, (uintptr_t)va, iova) : -ENODEV;
+}
+
+static struct spapr_iommu_view view_of(const struct spapr_iommu *io)
+{
+	return (struct spapr_iommu_view){ io ? io->c : NULL, io ? io->group : 0, io };
+}
+
+struct spapr_iommu_view spapr_iommu_first(void)
+{
+	return view_of(TAILQ_FIRST(&iommus));
+}
+
+struct spapr_iommu_view spapr_iommu_next(struct spapr_iommu_view v)
+{
+	return view_of(TAILQ_NEXT(v.it, next));
 }

@@ -37,4 +37,12 @@ int spapr_iommu_dma_map(struct rte_spapr_device *dev, void *addr, uint64_t iova,
 int spapr_iommu_dma_unmap(struct rte_spapr_device *dev, void *addr, uint64_t iova, size_t len);
 int spapr_iommu_group_fd(struct rte_spapr_device *dev);
 
+/* iterating over the containers (telemetry) */
+struct tce_container;
+struct spapr_iommu_view { struct tce_container *c; unsigned int group; const struct spapr_iommu *it; };
+void spapr_iommu_lock(void);
+void spapr_iommu_unlock(void);
+struct spapr_iommu_view spapr_iommu_first(void);
+struct spapr_iommu_view spapr_iommu_next(struct spapr_iommu_view v);
+
 #endif

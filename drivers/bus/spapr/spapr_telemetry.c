@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Live counters through DPDK telemetry (dpdk-telemetry.py):
+ *   /spapr/containers  one entry per IOMMU group: IOMMU type, platform, devices
+ *   /spapr/windows     the DMA windows: bus address, size, IOMMU page, levels, table
+ *   /spapr/stats       ioctls by kind, TCEs, estimated hypercalls, locked and table
+ *                      bytes, bytes mapped, time spent mapping
+ */
+#include <stdio.h>
+
+#include <rte_telemetry.h>
+
+#include "spapr_private.h"
+#include "tce.h"
+
+typedef void (*fill_fn)(struct rte_tel_data *d, struct tce_container *c, unsigned int group);
+
+static void fill_container(struct rte_tel_data *d, struct tce_container *c, unsigned int group)
+{
+	const struct tce_iommu_info *info = tce_container_info(c);
+	struct rte_spapr_device *dev;
+	char devs[256] = "";
+	size_t n = 0;
+
+	TAILQ_FOREACH(dev, &spapr_devices, next)
+		if (dev->iommu && dev->group == group)
+			n += snprintf(devs + n, n < sizeof(devs) ? sizeof(devs) - n : 0, "%s%s", n ? " " : "", dev->name);
+	rte_tel_data_add_dict_u64(d, "group", group);
+	rte_tel_data_add_dict_string(d, "iommu", tce_container_type(c) == 7 ? "v2" : "v1");
+	rte_tel_data_add_dict_string(d, "platform", info->hv == TCE_HV_POWERNV ? "powernv" : "pseries");
+	rte_tel_data_add_dict_string(d, "devices", devs);
+	rte_tel_data_add_dict_u64(d, "dma32_window_size", info->dma32_size);
+	rte_tel_data_add_dict_u64(d, "dynamic_windows", info->usable_windows);
+}
+
+static void fill_windows(struct rte_tel_data *d, struct tce_container *c, unsigned int group)
+{
+	struct tce_window_info w[2];
+	unsigned int n = tce_get_windows(c, w, 2);
+	char key[32];
+
+	(void)group;
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_tel_data *wd = rte_tel_data_alloc();
+		if (wd == NULL)
+			return;
+		rte_tel_data_start_dict(wd);
+		rte_tel_data_add_dict_u64(wd, "start", w[i].start);
+		rte_tel_data_add_dict_u64(wd, "size", w[i].size);
+		rte_tel_data_add_dict_u64(wd, "page_size", 1ULL << w[i].page_shift);
+		rte_tel_data_add_dict_u64(wd, "levels", w[i].levels);
+		rte_tel_data_add_dict_u64(wd, "table_bytes", w[i].table_bytes);
+		rte_tel_data_add_dict_u64(wd, "used", w[i].used);
+		snprintf(key, sizeof(key), "window%u", i);
+		rte_tel_data_add_dict_container(d, key, wd, 0);
+	}
+}
+
+static void fill_stats(struct rte_tel_data *d, struct tce_container *c, unsigned int group)
+{
+	struct tce_stats s;
+
+	(void)group;
+	tce_get_stats(c, &s);
+	rte_tel_data_add_dict_u64(d, "ioctls", s.ioctls);
+	rte_tel_data_add_dict_u64(d, "ioctls_map_unmap", s.ioctl_maps);
+	rte_tel_data_add_dict_u64(d, "ioctls_register", s.ioctl_registers);
+	rte_tel_data_add_dict_u64(d, "ioctls_window", s.ioctl_windows);
+	rte_tel_data_add_dict_u64(d, "tces", s.tces);
+	rte_tel_data_add_dict_u64(d, "hypercalls_estimated", s.hcalls_est);
+	rte_tel_data_add_dict_u64(d, "locked_bytes", s.locked_bytes);
+	rte_tel_data_add_dict_u64(d, "table_bytes", s.table_bytes);
+	rte_tel_data_add_dict_u64(d, "dma_bytes", s.dma_bytes);
+	rte_tel_data_add_dict_u64(d, "map_ns", s.map_ns);
+	rte_tel_data_add_dict_u64(d, "windows", s.windows);
+	rte_tel_data_add_dict_u64(d, "registrations", s.registrations);
+	rte_tel_data_add_dict_u64(d, "maps", s.maps);
+}
+
+/* { "group<N>": { ... }, ... } */
+static int per_group(struct rte_tel_data *d, fill_fn fill)
+{
+	char key[32];
+
+	int ret = 0;
+
+	rte_tel_data_start_dict(d);
+	spapr_iommu_lock();
+	for (struct spapr_iommu_view v = spapr_iommu_first(); v.c; v = spapr_iommu_next(v)) {
+		struct rte_tel_data *g = rte_tel_data_alloc();
+		if (g == NULL) {
+			ret = -1;
+			break;
+		}
+		rte_tel_data_start_dict(g);
+		fill(g, v.c, v.group);
+		snprintf(key, sizeof(key), "group%u", v.group);
+		rte_tel_data_add_dict_container(d, key, g, 0);
+	}
+	spapr_iommu_unlock();
+	return ret;
+}
+
+static int tel_containers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd; (void)params;
+	return per_group(d, fill_container);
+}
+
+static int tel_windows(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd; (void)params;
+	return per_group(d, fill_windows);
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd; (void)params;
+	return per_group(d, fill_stats);
+}
+
+RTE_INIT(spapr_telemetry)
+{
+	rte_telemetry_register_cmd("/spapr/containers", tel_containers,
+				   "The spapr bus's IOMMU containers, one per IOMMU group.");
+	rte_telemetry_register_cmd("/spapr/windows", tel_windows,
+				   "The DMA windows of each IOMMU group.");
+	rte_telemetry_register_cmd("/spapr/stats", tel_stats,
+				   "sPAPR IOMMU counters of each IOMMU group.");
+}
