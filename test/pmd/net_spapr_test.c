@@ -10,6 +10,7 @@
 #include <ethdev_driver.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_memory.h>
 
 #include "rte_bus_spapr.h"
 
@@ -43,7 +44,35 @@ static uint16_t tx_free(void *q, struct rte_mbuf **pkts, uint16_t n)
 }
 
 static int dev_configure(struct rte_eth_dev *dev) { (void)dev; return 0; }
-static int dev_start(struct rte_eth_dev *dev) { dev->data->dev_link.link_status = RTE_ETH_LINK_UP; return 0; }
+struct mem_check { struct rte_spapr_device *dev; uint64_t bytes, unmapped; };
+
+static int check_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+{
+	struct mem_check *mc = arg;
+	uint64_t iova;
+
+	if (msl->external)
+		return 0;
+	mc->bytes += ms->len;
+	for (uint64_t off = 0; off < ms->len; off += 4096)
+		if (rte_spapr_iova(mc->dev, (const uint8_t *)ms->addr + off, &iova) != 0 ||
+		    iova != ms->iova + off)
+			mc->unmapped += 4096;
+	return 0;
+}
+
+/* At start every byte of DPDK memory must already be DMA-mapped at its IOVA. */
+static int dev_start(struct rte_eth_dev *dev)
+{
+	struct tport *p = dev->data->dev_private;
+	struct mem_check mc = { p->dev, 0, 0 };
+
+	rte_memseg_walk(check_seg, &mc);
+	RTE_LOG(NOTICE, USER1, "net_spapr_test: %s: start: %" PRIu64 " bytes of DPDK memory, %" PRIu64
+		" not DMA-mapped at their IOVA\n", p->dev->name, mc.bytes, mc.unmapped);
+	dev->data->dev_link.link_status = RTE_ETH_LINK_UP;
+	return 0;
+}
 static int dev_stop(struct rte_eth_dev *dev) { dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN; return 0; }
 static int link_update(struct rte_eth_dev *dev, int wait) { (void)dev; (void)wait; return 0; }
 

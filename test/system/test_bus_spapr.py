@@ -46,6 +46,9 @@ def test_testpmd_forwards_through_the_bus(run_emu, platform, iova):
     assert f"Selected IOVA mode '{iova.upper()}'" in out
     sent, wrong = checked(out)
     assert sent > 0 and wrong == 0, out       # every mbuf's IOVA is what the TCEs map
+    # at the first start, all DPDK memory (mempools included) was DMA-mapped already
+    m = re.search(r"start: (\d+) bytes of DPDK memory, (\d+) not DMA-mapped at their IOVA", out)
+    assert m and int(m.group(1)) > 0 and m.group(2) == "0", out
     assert "Bye..." in out
     s = r.stats
     assert s["tces"]["mapped"] > 0 and s["windows"]["created"] >= 1
@@ -168,3 +171,15 @@ def test_telemetry_endpoints(spapr_emu, tmp_path):
     assert win["start"] == 1 << 59 and win["page_size"] == 2 << 20
     cont = by_cmd["/spapr/containers"]["group0"]
     assert cont["iommu"] == "v2" and cont["platform"] == "pseries" and cont["devices"] == "0000:00:01.0"
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_va_mode_on_pseries_is_refused_with_the_fix(run_emu):
+    r = run_testpmd(run_emu, "--platform", "pseries-ddw", eal=("--iova-mode", "va"), commands="quit\n")
+    out = r.out + r.err
+    assert re.search(r"spapr: IOVAs 0x[0-9a-f]+-0x[0-9a-f]+ cannot be mapped: a dynamic DMA window on "
+                     r"this platform starts at 0x800000000000000", out), out
+    assert "spapr: IOMMU group 0: in VA mode DPDK's IOVAs are virtual addresses, which this platform's" \
+           " DMA windows cannot hold: start with --iova-mode=pa (the bus then chooses the IOVAs)" in out
+    assert "probed by" not in out
+    assert r.stats["at_exit"]["clean"] is True

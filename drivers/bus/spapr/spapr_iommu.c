@@ -302,6 +302,10 @@ static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, cons
 			ret = tce_dma_map(io->c, rs.r, rs.n, &po);
 			if (ret == -ENOSPC && bus_assigns_iova())
 				v1_advice(io, &rs);
+			else if (ret == -ENOSPC)
+				SPAPR_LOG(ERR, "IOMMU group %u: in VA mode DPDK's IOVAs are virtual addresses, which"
+					  " this platform's DMA windows cannot hold: start with --iova-mode=pa (the"
+					  " bus then chooses the IOVAs)", io->group);
 			if (ret == 0 && bus_assigns_iova())
 				ret = TAILQ_EMPTY(&iommus) ? rte_memseg_walk(assign_seg, io->c) : same_layout(io);
 		}
