@@ -151,22 +151,6 @@ static int show_plan(const struct tce_iommu_info *info, uint64_t memory, uint64_
 	return 0;
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end || v == 0)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -184,10 +168,10 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'g': group = atoi(optarg); break;
 		case 'm':
-			if (parse_size(optarg, &memory)) { fprintf(stderr, "spapr-info: bad --memory %s\n", optarg); return 2; }
+			if (tce_parse_size(optarg, &memory)) { fprintf(stderr, "spapr-info: bad --memory %s\n", optarg); return 2; }
 			break;
 		case 'p':
-			if (parse_size(optarg, &page) || (page & (page - 1))) {
+			if (tce_parse_size(optarg, &page) || (page & (page - 1))) {
 				fprintf(stderr, "spapr-info: bad --hugepage %s (a power of two)\n", optarg);
 				return 2;
 			}

@@ -66,22 +66,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end != '\0' || v == 0)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
 
 static void *alloc_hugepages(uint64_t len, uint64_t page)
 {
@@ -327,10 +311,10 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
-			if (parse_size(optarg, &len)) { fprintf(stderr, "tce-bench: bad --memory %s\n", optarg); return 2; }
+			if (tce_parse_size(optarg, &len)) { fprintf(stderr, "tce-bench: bad --memory %s\n", optarg); return 2; }
 			break;
 		case 'p':
-			if (parse_size(optarg, &page) || (page & (page - 1))) {
+			if (tce_parse_size(optarg, &page) || (page & (page - 1))) {
 				fprintf(stderr, "tce-bench: bad --hugepage %s (a power of two: 2M, 1G)\n", optarg);
 				return 2;
 			}

@@ -5,7 +5,9 @@
  * past RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK (account_locked_vm()).
  * Knowing the need up front turns that ENOMEM into advice.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 
 #include "tce_plan.h"
@@ -42,4 +44,25 @@ enum tce_memlock_verdict tce_memlock_check(uint64_t need, const struct tce_memlo
 		 ml->locked ? ", with what the process already locked" : "", soft, hard,
 		 (total + 1023) >> 10);
 	return TCE_MEMLOCK_SHORT;
+}
+
+int tce_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || v == 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
 }

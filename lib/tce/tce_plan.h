@@ -115,6 +115,9 @@ uint64_t tce_table_bytes(enum tce_hv hv, unsigned int page_shift, uint64_t windo
  * allow; 0 if none. */
 unsigned int tce_best_page_shift(const struct tce_region *r, uint64_t mask);
 
+/* "4096", "0x1000", "64K", "2M", "1G": 0, or -EINVAL (also for 0). */
+int tce_parse_size(const char *s, uint64_t *out);
+
 /* --- locked memory ------------------------------------------------------------- */
 
 struct tce_memlock {

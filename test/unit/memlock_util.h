@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Run a check in a child without CAP_IPC_LOCK and with a small RLIMIT_MEMLOCK, as an
- * unprivileged user would (root bypasses the limit, as in the kernel). */
+/* Drop CAP_IPC_LOCK and lower RLIMIT_MEMLOCK in a child, as for an unprivileged user. */
 #ifndef MEMLOCK_UTIL_H
 #define MEMLOCK_UTIL_H
 
 #include <linux/capability.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static inline void drop_ipc_lock(uint64_t limit)
 {
@@ -22,14 +23,14 @@ static inline void drop_ipc_lock(uint64_t limit)
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 }
 
-/* fork, run fn() (which returns its own failure count) and collect it */
-static inline int in_child(int (*fn)(void))
+/* fork, reset the failure counter, run fn() and return its verdict */
+static inline int in_child(int (*fn)(void), int *failures)
 {
 	pid_t pid = fork();
 	int status;
 
 	if (pid == 0) {
-		failures = 0; /* count the child's own checks only */
+		*failures = 0;
 		_exit(fn() ? 1 : 0);
 	}
 	waitpid(pid, &status, 0);

@@ -196,7 +196,7 @@ static int enomem_child(void)
 /* account_locked_vm(): RLIMIT_MEMLOCK applies unless CAP_IPC_LOCK */
 static void memlock_limit(void)
 {
-	CHECK_EQ(in_child(enomem_child), 0);
+	CHECK_EQ(in_child(enomem_child, &failures), 0);
 }
 
 int main(void)

@@ -277,7 +277,7 @@ static int register_enomem_child(void)
 
 static void register_memlock(void)
 {
-	CHECK_EQ(in_child(register_enomem_child), 0);
+	CHECK_EQ(in_child(register_enomem_child, &failures), 0);
 }
 
 int main(void)

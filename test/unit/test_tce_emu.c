@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "memlock_util_tce.h"
+#include "memlock_util.h"
 #include "spapr_emu.h"
 #include "tce.h"
 

@@ -32,22 +32,14 @@ static int set_iommu(const char *key, const char *val, void *arg)
 static int set_pagesize(const char *key, const char *val, void *arg)
 {
 	struct spapr_devopts *o = arg;
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
 	(void)key;
 	if (strcmp(val, "auto") == 0) {
 		o->page_shift = 0;
 		return 0;
 	}
-	v = strtoull(val, &end, 0);
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end != '\0' || v < 4096 || (v & (v - 1)))
+	if (tce_parse_size(val, &v) != 0 || v < 4096 || (v & (v - 1)))
 		return -EINVAL;
 	o->page_shift = 63 - __builtin_clzll(v);
 	return 0;
