@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * net/spapr_virtio: a virtio-net (virtio 1.x, modern PCI, split ring) poll-mode driver
+ * on the spapr bus. The bus has DMA-mapped all DPDK memory: the rings live in memzones,
+ * the buffers are the application's mbufs, and nothing is ever mapped on the data path.
+ */
+#ifndef SPAPR_VIRTIO_H
+#define SPAPR_VIRTIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ethdev_driver.h>
+#include <rte_memzone.h>
+
+#include "rte_bus_spapr.h"
+
+extern int svnet_logtype;
+#define SVNET_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, svnet_logtype, "spapr_virtio: " fmt "\n", ##__VA_ARGS__)
+
+#define SVNET_HDR 12            /* struct virtio_net_hdr_v1 */
+#define SVNET_MAX_QP 8
+#define SVNET_RING_MAX 256
+
+/* feature bits */
+#define VF_MTU 3
+#define VF_MAC 5
+#define VF_MRG_RXBUF 15
+#define VF_STATUS 16
+#define VF_CTRL_VQ 17
+#define VF_CTRL_RX 18
+#define VF_MQ 22
+#define VF_VERSION_1 32
+#define VF_ACCESS_PLATFORM 33
+#define VBIT(n) (1ULL << (n))
+
+struct svnet_desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+#define VDESC_NEXT 1
+#define VDESC_WRITE 2
+
+/* A split virtqueue in one IOVA-contiguous memzone. */
+struct svq {
+	uint16_t index, size, mask;
+	const struct rte_memzone *mz;
+	struct svnet_desc *desc;
+	volatile uint16_t *avail;       /* flags, idx, ring[size] */
+	volatile uint8_t *used;         /* flags, idx, {le32 id, le32 len}[size] */
+	uint64_t desc_iova, avail_iova, used_iova;
+	uint16_t avail_idx;             /* next avail slot the driver fills */
+	uint16_t used_cons;             /* next used entry the driver reads */
+	volatile uint16_t *doorbell;    /* in the mmap'ed notify area, or NULL: pwrite */
+	struct svnet *owner;
+};
+
+struct svnet_rxq {
+	struct svq vq;
+	struct rte_mempool *mp;
+	struct rte_mbuf **sw;           /* the mbuf behind each descriptor */
+	uint16_t port;
+	bool mrg;
+	uint64_t packets, bytes, errors, nombuf;
+};
+
+struct svnet_txq {
+	struct svq vq;
+	struct rte_mbuf **sw;           /* the packet whose chain starts at each descriptor */
+	uint16_t *free;                 /* free descriptor ids */
+	uint16_t nfree;
+	uint8_t *hdrs;                  /* a header slot per descriptor, for packets that */
+	uint64_t hdrs_iova;             /* have no headroom for it */
+	uint64_t packets, bytes, errors;
+};
+
+struct svnet {
+	struct rte_spapr_device *dev;
+	struct rte_eth_dev *eth;
+	/* where the virtio structures are: BAR index and offset */
+	unsigned int common_bar, devcfg_bar, notify_bar;
+	uint64_t common_off, devcfg_off, notify_off;
+	uint32_t notify_mult;
+	uint8_t *notify_map;            /* the mmap'ed notify area (page) */
+	uint64_t notify_map_off;        /* its page offset in the BAR */
+	uint64_t features;
+	uint16_t max_qp, mtu;
+	struct rte_ether_addr mac;
+	struct svq ctrl;                /* the control queue (CTRL_VQ) */
+	const struct rte_memzone *ctrl_buf;
+	bool started, frozen;
+	uint64_t eeh_events;
+};
+
+/* transport (spapr_virtio_pci.c) */
+int svnet_find_caps(struct svnet *v);
+int svnet_negotiate(struct svnet *v);
+int svnet_set_status(struct svnet *v, uint8_t status);
+int svnet_driver_ok(struct svnet *v);
+uint8_t svnet_get_status(struct svnet *v);
+int svnet_devcfg_read(struct svnet *v, uint64_t off, void *buf, size_t len);
+int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t size);
+int svnet_ring_alloc(struct svnet *v, struct svq *q, const char *name, uint16_t size, int socket);
+void svnet_ring_free(struct svq *q);
+void svnet_kick(struct svq *q);
+int svnet_ctrl(struct svnet *v, uint8_t class, uint8_t cmd, const void *data, size_t len);
+bool svnet_check_frozen(struct svnet *v);
+
+/* data path (spapr_virtio_rxtx.c) */
+uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);
+uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
+int svnet_rx_fill(struct svnet_rxq *q);
+void svnet_rx_drain(struct svnet_rxq *q);
+void svnet_tx_drain(struct svnet_txq *q);
+
+#endif

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The ethdev of net/spapr_virtio: probe on the spapr bus, configuration, queues, start
+ * and stop (each start negotiates again: a stop resets the device), link, MAC,
+ * promiscuous and all-multicast through the control queue, statistics.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <rte_malloc.h>
+
+#include "spapr_virtio.h"
+
+RTE_LOG_REGISTER(svnet_logtype, pmd.net.spapr_virtio, NOTICE);
+
+static struct svnet *priv(struct rte_eth_dev *eth)
+{
+	return eth->data->dev_private;
+}
+
+static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
+{
+	struct svnet *v = priv(eth);
+	bool mrg = v->features & VBIT(VF_MRG_RXBUF);
+
+	info->max_rx_queues = v->max_qp;
+	info->max_tx_queues = v->max_qp;
+	info->max_mac_addrs = 1;
+	info->min_rx_bufsize = 64;
+	info->max_rx_pktlen = mrg ? 9728 : RTE_MBUF_DEFAULT_DATAROOM;
+	info->max_mtu = info->max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN;
+	info->min_mtu = RTE_ETHER_MIN_MTU;
+	info->rx_desc_lim = (struct rte_eth_desc_lim){ .nb_max = SVNET_RING_MAX, .nb_min = 32, .nb_align = 32 };
+	info->tx_desc_lim = info->rx_desc_lim;
+	info->rx_offload_capa = mrg ? RTE_ETH_RX_OFFLOAD_SCATTER : 0;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->default_rxportconf.ring_size = SVNET_RING_MAX;
+	info->default_txportconf.ring_size = SVNET_RING_MAX;
+	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
+	return 0;
+}
+
+static int configure(struct rte_eth_dev *eth)
+{
+	struct svnet *v = priv(eth);
+
+	if (eth->data->nb_rx_queues != eth->data->nb_tx_queues || eth->data->nb_rx_queues > v->max_qp) {
+		SVNET_LOG(ERR, "%s: %u RX and %u TX queues asked, the device has %u pairs: ask the same"
+			  " number of each, at most %u", v->dev->name, eth->data->nb_rx_queues,
+			  eth->data->nb_tx_queues, v->max_qp, v->max_qp);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static uint16_t ring_size(uint16_t nb_desc)
+{
+	return nb_desc == 0 || nb_desc > SVNET_RING_MAX ? SVNET_RING_MAX : rte_align32prevpow2(nb_desc);
+}
+
+static void rxq_release(struct rte_eth_dev *eth, uint16_t id)
+{
+	struct svnet_rxq *q = eth->data->rx_queues[id];
+
+	if (q == NULL)
+		return;
+	svnet_rx_drain(q);
+	svnet_ring_free(&q->vq);
+	rte_free(q->sw);
+	rte_free(q);
+	eth->data->rx_queues[id] = NULL;
+}
+
+static void txq_release(struct rte_eth_dev *eth, uint16_t id)
+{
+	struct svnet_txq *q = eth->data->tx_queues[id];
+
+	if (q == NULL)
+		return;
+	svnet_tx_drain(q);
+	svnet_ring_free(&q->vq);
+	rte_free(q->sw);
+	rte_free(q->free);
+	rte_free(q);
+	eth->data->tx_queues[id] = NULL;
+}
+
+static int rxq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, unsigned int socket,
+		     const struct rte_eth_rxconf *conf, struct rte_mempool *mp)
+{
+	struct svnet *v = priv(eth);
+	struct svnet_rxq *q;
+	char name[RTE_MEMZONE_NAMESIZE];
+	uint16_t size = ring_size(nb_desc);
+
+	(void)conf;
+	rxq_release(eth, id);
+	q = rte_zmalloc_socket("svnet_rxq", sizeof(*q), RTE_CACHE_LINE_SIZE, (int)socket);
+	if (q == NULL)
+		return -ENOMEM;
+	q->sw = rte_zmalloc_socket("svnet_rxsw", size * sizeof(*q->sw), RTE_CACHE_LINE_SIZE, (int)socket);
+	snprintf(name, sizeof(name), "svnet_%u_rx%u", eth->data->port_id, id);
+	if (q->sw == NULL || svnet_ring_alloc(v, &q->vq, name, size, (int)socket) != 0) {
+		rte_free(q->sw);
+		rte_free(q);
+		return -ENOMEM;
+	}
+	q->mp = mp;
+	q->port = eth->data->port_id;
+	q->mrg = v->features & VBIT(VF_MRG_RXBUF);
+	eth->data->rx_queues[id] = q;
+	return 0;
+}
+
+static int txq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, unsigned int socket,
+		     const struct rte_eth_txconf *conf)
+{
+	struct svnet *v = priv(eth);
+	struct svnet_txq *q;
+	char name[RTE_MEMZONE_NAMESIZE];
+	uint16_t size = ring_size(nb_desc);
+	const struct rte_memzone *hz;
+
+	(void)conf;
+	txq_release(eth, id);
+	q = rte_zmalloc_socket("svnet_txq", sizeof(*q), RTE_CACHE_LINE_SIZE, (int)socket);
+	if (q == NULL)
+		return -ENOMEM;
+	q->sw = rte_zmalloc_socket("svnet_txsw", size * sizeof(*q->sw), RTE_CACHE_LINE_SIZE, (int)socket);
+	q->free = rte_zmalloc_socket("svnet_txfree", size * sizeof(*q->free), 0, (int)socket);
+	snprintf(name, sizeof(name), "svnet_%u_tx%u", eth->data->port_id, id);
+	if (q->sw == NULL || q->free == NULL || svnet_ring_alloc(v, &q->vq, name, size, (int)socket) != 0)
+		goto fail;
+	/* header slots for packets with no headroom: after the rings, in the same memzone
+	 * would change its layout; a small memzone of its own */
+	snprintf(name, sizeof(name), "svnet_%u_th%u", eth->data->port_id, id);
+	hz = rte_memzone_reserve_aligned(name, (size_t)size * SVNET_HDR, (int)socket, RTE_MEMZONE_IOVA_CONTIG, 64);
+	if (hz == NULL) {
+		svnet_ring_free(&q->vq);
+		goto fail;
+	}
+	q->hdrs = hz->addr;
+	q->hdrs_iova = hz->iova;
+	svnet_tx_drain(q); /* all descriptors free */
+	eth->data->tx_queues[id] = q;
+	return 0;
+fail:
+	rte_free(q->sw);
+	rte_free(q->free);
+	rte_free(q);
+	return -ENOMEM;
+}
+
+static int ctrl_setup(struct svnet *v)
+{
+	char name[RTE_MEMZONE_NAMESIZE];
+
+	if (!(v->features & VBIT(VF_CTRL_VQ)) || v->ctrl.mz)
+		return 0;
+	snprintf(name, sizeof(name), "svnet_%u_ctrl", v->eth->data->port_id);
+	if (svnet_ring_alloc(v, &v->ctrl, name, 64, v->dev->device.numa_node) != 0)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "svnet_%u_cbuf", v->eth->data->port_id);
+	v->ctrl_buf = rte_memzone_reserve_aligned(name, 256, v->dev->device.numa_node, RTE_MEMZONE_IOVA_CONTIG, 64);
+	return v->ctrl_buf ? 0 : -ENOMEM;
+}
+
+static int start(struct rte_eth_dev *eth)
+{
+	struct svnet *v = priv(eth);
+	uint16_t nq = eth->data->nb_rx_queues;
+	int ret;
+
+	v->frozen = false;
+	ret = svnet_negotiate(v);
+	if (ret == 0)
+		ret = ctrl_setup(v);
+	for (uint16_t i = 0; ret == 0 && i < nq; i++) {
+		struct svnet_rxq *rq = eth->data->rx_queues[i];
+		struct svnet_txq *tq = eth->data->tx_queues[i];
+		svnet_rx_drain(rq);
+		svnet_tx_drain(tq);
+		memset((void *)rq->vq.mz->addr, 0, rq->vq.mz->len);
+		memset((void *)tq->vq.mz->addr, 0, tq->vq.mz->len);
+		rq->mrg = v->features & VBIT(VF_MRG_RXBUF);
+		ret = svnet_queue_program(v, &rq->vq, 2 * i, rq->vq.size);
+		if (ret == 0)
+			ret = svnet_queue_program(v, &tq->vq, 2 * i + 1, tq->vq.size);
+		if (ret == 0)
+			ret = svnet_rx_fill(rq);
+	}
+	if (ret == 0 && v->ctrl.mz) {
+		memset((void *)v->ctrl.mz->addr, 0, v->ctrl.mz->len);
+		ret = svnet_queue_program(v, &v->ctrl, 2 * v->max_qp, v->ctrl.size);
+	}
+	if (ret == 0)
+		ret = svnet_driver_ok(v);
+	if (ret == 0 && nq > 1) {
+		uint16_t pairs = rte_cpu_to_le_16(nq);
+		ret = svnet_ctrl(v, 4 /* MQ */, 0 /* VQ_PAIRS_SET */, &pairs, sizeof(pairs));
+	}
+	if (ret) {
+		SVNET_LOG(ERR, "%s: cannot start the device (%s)", v->dev->name, strerror(-ret));
+		svnet_set_status(v, 0);
+		return ret;
+	}
+	for (uint16_t i = 0; i < nq; i++) {
+		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	}
+	eth->data->dev_link.link_status = RTE_ETH_LINK_UP;
+	v->started = true;
+	return 0;
+}
+
+static int stop(struct rte_eth_dev *eth)
+{
+	struct svnet *v = priv(eth);
+
+	svnet_set_status(v, 0); /* reset: the device lets go of every buffer */
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
+		if (eth->data->rx_queues[i])
+			svnet_rx_drain(eth->data->rx_queues[i]);
+		if (eth->data->tx_queues[i])
+			svnet_tx_drain(eth->data->tx_queues[i]);
+		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	}
+	eth->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
+	v->started = false;
+	return 0;
+}
+
+static int link_update(struct rte_eth_dev *eth, int wait)
+{
+	struct svnet *v = priv(eth);
+	struct rte_eth_link link = { .link_speed = RTE_ETH_SPEED_NUM_10G, .link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+				     .link_autoneg = RTE_ETH_LINK_FIXED };
+	uint16_t status = 1;
+
+	(void)wait;
+	if (v->features & VBIT(VF_STATUS))
+		svnet_devcfg_read(v, 6, &status, 2);
+	link.link_status = v->started && !svnet_check_frozen(v) && (rte_le_to_cpu_16(status) & 1) ?
+			   RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+	return rte_eth_linkstatus_set(eth, &link);
+}
+
+static int rx_mode(struct rte_eth_dev *eth, uint8_t cmd, uint8_t on)
+{
+	struct svnet *v = priv(eth);
+
+	if (!(v->features & VBIT(VF_CTRL_RX)))
+		return -ENOTSUP;
+	return svnet_ctrl(v, 0 /* RX */, cmd, &on, 1);
+}
+
+static int promisc_on(struct rte_eth_dev *eth) { return rx_mode(eth, 0, 1); }
+static int promisc_off(struct rte_eth_dev *eth) { return rx_mode(eth, 0, 0); }
+static int allmulti_on(struct rte_eth_dev *eth) { return rx_mode(eth, 1, 1); }
+static int allmulti_off(struct rte_eth_dev *eth) { return rx_mode(eth, 1, 0); }
+
+static int mac_set(struct rte_eth_dev *eth, struct rte_ether_addr *mac)
+{
+	struct svnet *v = priv(eth);
+	int ret = v->started ? svnet_ctrl(v, 1 /* MAC */, 1 /* ADDR_SET */, mac->addr_bytes, 6) : 0;
+
+	if (ret == 0)
+		v->mac = *mac;
+	return ret;
+}
+
+static int mtu_set(struct rte_eth_dev *eth, uint16_t mtu)
+{
+	struct svnet *v = priv(eth);
+	struct rte_eth_dev_info info;
+
+	infos_get(eth, &info);
+	if (mtu > info.max_mtu) {
+		SVNET_LOG(ERR, "%s: MTU %u is above %u%s", v->dev->name, mtu, info.max_mtu,
+			  v->features & VBIT(VF_MRG_RXBUF) ? "" : " (the device has no MRG_RXBUF: one buffer a frame)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *s)
+{
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
+		struct svnet_rxq *rq = eth->data->rx_queues[i];
+		struct svnet_txq *tq = eth->data->tx_queues[i];
+		if (rq) {
+			s->ipackets += rq->packets;
+			s->ibytes += rq->bytes;
+			s->ierrors += rq->errors;
+			s->rx_nombuf += rq->nombuf;
+			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+				s->q_ipackets[i] = rq->packets;
+				s->q_ibytes[i] = rq->bytes;
+			}
+		}
+		if (tq) {
+			s->opackets += tq->packets;
+			s->obytes += tq->bytes;
+			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+				s->q_opackets[i] = tq->packets;
+				s->q_obytes[i] = tq->bytes;
+			}
+		}
+	}
+	return 0;
+}
+
+static int stats_reset(struct rte_eth_dev *eth)
+{
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
+		struct svnet_rxq *rq = eth->data->rx_queues[i];
+		struct svnet_txq *tq = eth->data->tx_queues[i];
+		if (rq)
+			rq->packets = rq->bytes = rq->errors = rq->nombuf = 0;
+		if (tq)
+			tq->packets = tq->bytes = tq->errors = 0;
+	}
+	return 0;
+}
+
+static const char *const xstat_names[] = { "eeh_frozen_events" };
+
+static int xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *x, unsigned int n)
+{
+	if (n < RTE_DIM(xstat_names))
+		return RTE_DIM(xstat_names);
+	x[0] = (struct rte_eth_xstat){ 0, priv(eth)->eeh_events };
+	return RTE_DIM(xstat_names);
+}
+
+static int xstats_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names, unsigned int n)
+{
+	(void)eth;
+	if (names == NULL || n < RTE_DIM(xstat_names))
+		return RTE_DIM(xstat_names);
+	for (unsigned int i = 0; i < RTE_DIM(xstat_names); i++)
+		strlcpy(names[i].name, xstat_names[i], sizeof(names[i].name));
+	return RTE_DIM(xstat_names);
+}
+
+static int dev_close(struct rte_eth_dev *eth)
+{
+	struct svnet *v = priv(eth);
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY || v == NULL)
+		return 0;
+	if (v->started)
+		stop(eth);
+	svnet_set_status(v, 0);
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
+		rxq_release(eth, i);
+	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++)
+		txq_release(eth, i);
+	if (v->ctrl.mz)
+		svnet_ring_free(&v->ctrl);
+	rte_memzone_free(v->ctrl_buf);
+	v->ctrl_buf = NULL;
+	if (v->notify_map)
+		munmap(v->notify_map, 4096);
+	v->notify_map = NULL;
+	eth->data->mac_addrs = NULL; /* it points into dev_private */
+	return 0;
+}
+
+static const struct eth_dev_ops ops = {
+	.dev_configure = configure,
+	.dev_start = start,
+	.dev_stop = stop,
+	.dev_close = dev_close,
+	.dev_infos_get = infos_get,
+	.link_update = link_update,
+	.promiscuous_enable = promisc_on,
+	.promiscuous_disable = promisc_off,
+	.allmulticast_enable = allmulti_on,
+	.allmulticast_disable = allmulti_off,
+	.mac_addr_set = mac_set,
+	.mtu_set = mtu_set,
+	.stats_get = stats_get,
+	.stats_reset = stats_reset,
+	.xstats_get = xstats_get,
+	.xstats_get_names = xstats_names,
+	.rx_queue_setup = rxq_setup,
+	.tx_queue_setup = txq_setup,
+	.rx_queue_release = rxq_release,
+	.tx_queue_release = txq_release,
+};
+
+static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
+{
+	struct rte_eth_dev *eth = rte_eth_dev_allocate(dev->name);
+	struct svnet *v;
+	uint16_t pairs = 1, mtu = 1500;
+	int ret;
+
+	(void)drv;
+	if (eth == NULL)
+		return -ENOMEM;
+	v = rte_zmalloc_socket("svnet", sizeof(*v), RTE_CACHE_LINE_SIZE, dev->device.numa_node);
+	if (v == NULL) {
+		rte_eth_dev_release_port(eth);
+		return -ENOMEM;
+	}
+	eth->data->dev_private = v;
+	v->dev = dev;
+	v->eth = eth;
+	ret = svnet_find_caps(v);
+	if (ret == 0)
+		ret = svnet_negotiate(v);
+	if (ret) {
+		svnet_set_status(v, 0);
+		rte_free(v);
+		eth->data->dev_private = NULL;
+		rte_eth_dev_release_port(eth);
+		return ret;
+	}
+	if (v->features & VBIT(VF_MAC))
+		svnet_devcfg_read(v, 0, v->mac.addr_bytes, 6);
+	else
+		rte_eth_random_addr(v->mac.addr_bytes);
+	if (v->features & VBIT(VF_MQ))
+		svnet_devcfg_read(v, 8, &pairs, 2);
+	if (v->features & VBIT(VF_MTU))
+		svnet_devcfg_read(v, 10, &mtu, 2);
+	v->max_qp = RTE_MIN(RTE_MAX(rte_le_to_cpu_16(pairs), 1), SVNET_MAX_QP);
+	v->mtu = rte_le_to_cpu_16(mtu);
+	svnet_set_status(v, 0);
+	eth->data->mac_addrs = &v->mac;
+	eth->device = &dev->device;
+	eth->dev_ops = &ops;
+	eth->rx_pkt_burst = svnet_rx_burst;
+	eth->tx_pkt_burst = svnet_tx_burst;
+	eth->data->dev_flags |= RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
+	rte_eth_dev_probing_finish(eth);
+	SVNET_LOG(INFO, "%s: port %u, %u queue pair(s), features 0x%" PRIx64, dev->name, eth->data->port_id,
+		  v->max_qp, v->features);
+	return 0;
+}
+
+static int remove_dev(struct rte_spapr_device *dev)
+{
+	struct rte_eth_dev *eth = rte_eth_dev_allocated(dev->name);
+
+	if (eth == NULL)
+		return 0;
+	dev_close(eth);
+	rte_free(eth->data->dev_private);
+	eth->data->dev_private = NULL;
+	return rte_eth_dev_release_port(eth);
+}
+
+static const struct rte_spapr_id ids[] = {
+	{ 0x1af4, 0x1041 }, /* virtio-net, modern (virtio 1.x) */
+	{ 0, 0 },
+};
+
+static struct rte_spapr_driver drv = { .id_table = ids, .probe = probe, .remove = remove_dev };
+
+RTE_SPAPR_REGISTER_DRIVER(net_spapr_virtio, drv);

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The virtio modern PCI transport (virtio 1.x, 4.1), from the driver side, through the
+ * spapr bus: capabilities in config space, the common configuration and the device
+ * configuration with region reads and writes, doorbells in the mmap'ed notify area.
+ * Feature negotiation, queue programming, ring memory and the control queue.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <linux/vfio.h>
+#include <rte_cycles.h>
+#include <rte_io.h>
+
+#include "spapr_virtio.h"
+
+/* offsets in struct virtio_pci_common_cfg */
+#define C_DFSELECT 0x00
+#define C_DF 0x04
+#define C_GFSELECT 0x08
+#define C_GF 0x0c
+#define C_STATUS 0x14
+#define C_Q_SELECT 0x16
+#define C_Q_SIZE 0x18
+#define C_Q_MSIX 0x1a
+#define C_Q_ENABLE 0x1c
+#define C_Q_NOFF 0x1e
+#define C_Q_DESC 0x20
+#define C_Q_AVAIL 0x28
+#define C_Q_USED 0x30
+
+#define S_ACK 1
+#define S_DRIVER 2
+#define S_DRIVER_OK 4
+#define S_FEATURES_OK 8
+
+/* what this driver asks for; VERSION_1 and ACCESS_PLATFORM are required */
+#define WANTED (VBIT(VF_VERSION_1) | VBIT(VF_ACCESS_PLATFORM) | VBIT(VF_MAC) | VBIT(VF_STATUS) | \
+		VBIT(VF_MTU) | VBIT(VF_MRG_RXBUF) | VBIT(VF_CTRL_VQ) | VBIT(VF_CTRL_RX) | VBIT(VF_MQ))
+
+static int cw(struct svnet *v, uint64_t off, const void *buf, size_t len)
+{
+	ssize_t n = rte_spapr_region_write(v->dev, v->common_bar, buf, len, v->common_off + off);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+static int cr(struct svnet *v, uint64_t off, void *buf, size_t len)
+{
+	ssize_t n = rte_spapr_region_read(v->dev, v->common_bar, buf, len, v->common_off + off);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+static int cw16(struct svnet *v, uint64_t off, uint16_t x) { x = rte_cpu_to_le_16(x); return cw(v, off, &x, 2); }
+static int cw32(struct svnet *v, uint64_t off, uint32_t x) { x = rte_cpu_to_le_32(x); return cw(v, off, &x, 4); }
+static int cw64(struct svnet *v, uint64_t off, uint64_t x)
+{
+	return cw32(v, off, (uint32_t)x) || cw32(v, off + 4, (uint32_t)(x >> 32)) ? -EIO : 0;
+}
+
+int svnet_set_status(struct svnet *v, uint8_t status)
+{
+	return cw(v, C_STATUS, &status, 1);
+}
+
+uint8_t svnet_get_status(struct svnet *v)
+{
+	uint8_t s = 0xff;
+
+	cr(v, C_STATUS, &s, 1);
+	return s;
+}
+
+int svnet_devcfg_read(struct svnet *v, uint64_t off, void *buf, size_t len)
+{
+	ssize_t n = rte_spapr_region_read(v->dev, v->devcfg_bar, buf, len, v->devcfg_off + off);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* A frozen PE reads all ones (EEH): the port reports it instead of hanging. */
+bool svnet_check_frozen(struct svnet *v)
+{
+	uint32_t id = 0;
+
+	if (rte_spapr_region_read(v->dev, VFIO_PCI_CONFIG_REGION_INDEX, &id, 4, 0) == 4 && id != 0xffffffff)
+		return false;
+	if (!v->frozen) {
+		v->frozen = true;
+		v->eeh_events++;
+		SVNET_LOG(ERR, "%s: the device's PE is frozen (EEH): link down; recover it and restart the port",
+			  v->dev->name);
+	}
+	return true;
+}
+
+/* 4.1.4: vendor capabilities give each structure's BAR and offset. */
+int svnet_find_caps(struct svnet *v)
+{
+	uint8_t cfg[256];
+	int found = 0;
+
+	if (rte_spapr_region_read(v->dev, VFIO_PCI_CONFIG_REGION_INDEX, cfg, sizeof(cfg), 0) != sizeof(cfg))
+		return -EIO;
+	for (uint8_t p = cfg[0x34] & ~3u, hops = 0; p && hops < 48; p = cfg[p + 1] & ~3u, hops++) {
+		uint32_t off, mult;
+
+		if (cfg[p] != 0x09 || p > sizeof(cfg) - 16)
+			continue;
+		memcpy(&off, cfg + p + 8, 4);
+		off = rte_le_to_cpu_32(off);
+		switch (cfg[p + 3]) {
+		case 1:
+			v->common_bar = cfg[p + 4];
+			v->common_off = off;
+			found |= 1;
+			break;
+		case 2:
+			memcpy(&mult, cfg + p + 16, 4);
+			v->notify_bar = cfg[p + 4];
+			v->notify_off = off;
+			v->notify_mult = rte_le_to_cpu_32(mult);
+			found |= 2;
+			break;
+		case 4:
+			v->devcfg_bar = cfg[p + 4];
+			v->devcfg_off = off;
+			found |= 4;
+			break;
+		}
+	}
+	if (found != 7) {
+		SVNET_LOG(ERR, "%s: not a virtio 1.x modern device (capabilities missing)", v->dev->name);
+		return -ENODEV;
+	}
+	/* doorbells: plain memory where the region allows a mapping */
+	v->notify_map_off = v->notify_off & ~0xfffULL;
+	v->notify_map = rte_spapr_region_map(v->dev, v->notify_bar, v->notify_map_off, 4096);
+	if (v->notify_map == NULL)
+		SVNET_LOG(INFO, "%s: notify area not mappable: doorbells through region writes", v->dev->name);
+	return 0;
+}
+
+/* 3.1.1: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK. */
+int svnet_negotiate(struct svnet *v)
+{
+	uint32_t lo = 0, hi = 0;
+	uint64_t offered;
+
+	if (svnet_set_status(v, 0) || svnet_get_status(v) != 0)
+		return -EIO;
+	svnet_set_status(v, S_ACK);
+	svnet_set_status(v, S_ACK | S_DRIVER);
+	if (cw32(v, C_DFSELECT, 0) || cr(v, C_DF, &lo, 4) || cw32(v, C_DFSELECT, 1) || cr(v, C_DF, &hi, 4))
+		return -EIO;
+	offered = (uint64_t)rte_le_to_cpu_32(hi) << 32 | rte_le_to_cpu_32(lo);
+	if ((offered & (VBIT(VF_VERSION_1) | VBIT(VF_ACCESS_PLATFORM))) !=
+	    (VBIT(VF_VERSION_1) | VBIT(VF_ACCESS_PLATFORM))) {
+		SVNET_LOG(ERR, "%s: the device lacks VERSION_1 or ACCESS_PLATFORM (features 0x%" PRIx64 ")",
+			  v->dev->name, offered);
+		return -ENOTSUP;
+	}
+	v->features = offered & WANTED;
+	if (!(v->features & VBIT(VF_CTRL_VQ)))
+		v->features &= ~(VBIT(VF_MQ) | VBIT(VF_CTRL_RX));
+	if (cw32(v, C_GFSELECT, 0) || cw32(v, C_GF, (uint32_t)v->features) ||
+	    cw32(v, C_GFSELECT, 1) || cw32(v, C_GF, (uint32_t)(v->features >> 32)))
+		return -EIO;
+	svnet_set_status(v, S_ACK | S_DRIVER | S_FEATURES_OK);
+	if (!(svnet_get_status(v) & S_FEATURES_OK)) {
+		SVNET_LOG(ERR, "%s: the device refused features 0x%" PRIx64, v->dev->name, v->features);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int svnet_driver_ok(struct svnet *v)
+{
+	return svnet_set_status(v, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+}
+
+/* --- rings ----------------------------------------------------------------------------- */
+
+static size_t ring_bytes(uint16_t size, size_t *avail_off, size_t *used_off)
+{
+	*avail_off = 16u * size;
+	*used_off = RTE_ALIGN_CEIL(*avail_off + 6 + 2u * size, 4096);
+	return *used_off + RTE_ALIGN_CEIL(6 + 8u * size, 4096);
+}
+
+int svnet_ring_alloc(struct svnet *v, struct svq *q, const char *name, uint16_t size, int socket)
+{
+	size_t avail_off, used_off, bytes = ring_bytes(size, &avail_off, &used_off);
+
+	memset(q, 0, sizeof(*q));
+	q->mz = rte_memzone_reserve_aligned(name, bytes, socket, RTE_MEMZONE_IOVA_CONTIG, 4096);
+	if (q->mz == NULL)
+		return -ENOMEM;
+	memset(q->mz->addr, 0, bytes);
+	q->size = size;
+	q->mask = size - 1;
+	q->desc = q->mz->addr;
+	q->avail = (volatile uint16_t *)((uint8_t *)q->mz->addr + avail_off);
+	q->used = (volatile uint8_t *)q->mz->addr + used_off;
+	q->desc_iova = q->mz->iova;
+	q->avail_iova = q->mz->iova + avail_off;
+	q->used_iova = q->mz->iova + used_off;
+	q->owner = v;
+	return 0;
+}
+
+void svnet_ring_free(struct svq *q)
+{
+	rte_memzone_free(q->mz);
+	q->mz = NULL;
+}
+
+/* 4.1.4.3: select, size, vector (none: we poll), the three areas, enable. */
+int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t size)
+{
+	uint16_t max = 0, noff = 0;
+
+	q->index = index;
+	q->avail_idx = q->used_cons = 0;
+	if (cw16(v, C_Q_SELECT, index) || cr(v, C_Q_SIZE, &max, 2))
+		return -EIO;
+	if (rte_le_to_cpu_16(max) < size) {
+		SVNET_LOG(ERR, "%s: queue %u: ring of %u descriptors, the device takes %u at most",
+			  v->dev->name, index, size, rte_le_to_cpu_16(max));
+		return -EINVAL;
+	}
+	if (cw16(v, C_Q_SIZE, size) || cw16(v, C_Q_MSIX, 0xffff) || cw64(v, C_Q_DESC, q->desc_iova) ||
+	    cw64(v, C_Q_AVAIL, q->avail_iova) || cw64(v, C_Q_USED, q->used_iova) || cr(v, C_Q_NOFF, &noff, 2))
+		return -EIO;
+	uint64_t bell = v->notify_off + (uint64_t)rte_le_to_cpu_16(noff) * v->notify_mult;
+	q->doorbell = v->notify_map && bell - v->notify_map_off < 4096 ?
+		      (volatile uint16_t *)(v->notify_map + (bell - v->notify_map_off)) : NULL;
+	return cw16(v, C_Q_ENABLE, 1);
+}
+
+void svnet_kick(struct svq *q)
+{
+	uint16_t idx = rte_cpu_to_le_16(q->index);
+
+	if (q->doorbell)
+		rte_write16(idx, q->doorbell);
+	else
+		rte_spapr_region_write(q->owner->dev, q->owner->notify_bar, &idx, 2,
+				       q->owner->notify_off + (uint64_t)q->index * q->owner->notify_mult);
+}
+
+/* One control command, waited for (5.1.6.5): class, command, data; the device's ack. */
+int svnet_ctrl(struct svnet *v, uint8_t class, uint8_t cmd, const void *data, size_t len)
+{
+	struct svq *q = &v->ctrl;
+	uint8_t *buf = v->ctrl_buf->addr;
+	uint64_t iova = v->ctrl_buf->iova;
+	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz();
+
+	if (!(v->features & VBIT(VF_CTRL_VQ)) || q->mz == NULL || len > 64)
+		return -ENOTSUP;
+	buf[0] = class;
+	buf[1] = cmd;
+	memcpy(buf + 2, data, len);
+	buf[128] = 0xff;
+	q->desc[0] = (struct svnet_desc){ rte_cpu_to_le_64(iova), rte_cpu_to_le_32(2 + len),
+					  rte_cpu_to_le_16(VDESC_NEXT), rte_cpu_to_le_16(1) };
+	q->desc[1] = (struct svnet_desc){ rte_cpu_to_le_64(iova + 128), rte_cpu_to_le_32(1),
+					  rte_cpu_to_le_16(VDESC_WRITE), 0 };
+	q->avail[2 + (q->avail_idx & q->mask)] = 0;
+	rte_io_wmb();
+	q->avail[1] = rte_cpu_to_le_16(++q->avail_idx);
+	svnet_kick(q);
+	while (rte_le_to_cpu_16(*(volatile uint16_t *)(q->used + 2)) == q->used_cons) {
+		if (rte_get_timer_cycles() > deadline || svnet_check_frozen(v)) {
+			SVNET_LOG(ERR, "%s: control command %u.%u got no answer", v->dev->name, class, cmd);
+			return -ETIMEDOUT;
+		}
+		rte_pause();
+	}
+	rte_io_rmb();
+	q->used_cons++;
+	return buf[128] == 0 ? 0 : -EIO;
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The data path: split rings, one descriptor per RX buffer (mbufs posted with the
+ * virtio-net header just before their headroom end), TX with the header pushed into the
+ * packet's headroom where it can be (else a per-descriptor header slot), chains for
+ * multi-segment packets, MRG_RXBUF for frames larger than one buffer. Batched index
+ * updates and one doorbell per burst; no locks, no system calls, no mapping: the bus
+ * DMA-mapped the mempools, mbuf->buf_iova is the IOVA the device uses.
+ */
+#include <string.h>
+
+#include <rte_io.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "spapr_virtio.h"
+
+static inline uint16_t used_idx(const struct svq *q)
+{
+	return rte_le_to_cpu_16(*(volatile const uint16_t *)(q->used + 2));
+}
+
+static inline void used_elem(const struct svq *q, uint16_t slot, uint32_t *id, uint32_t *len)
+{
+	const volatile uint32_t *e = (const volatile uint32_t *)(q->used + 4 + 8u * (slot & q->mask));
+
+	*id = rte_le_to_cpu_32(e[0]);
+	*len = rte_le_to_cpu_32(e[1]);
+}
+
+static inline void publish(struct svq *q)
+{
+	rte_io_wmb(); /* descriptors and ring entries before the index */
+	q->avail[1] = rte_cpu_to_le_16(q->avail_idx);
+}
+
+/* --- RX ----------------------------------------------------------------------------- */
+
+static inline void post_rx(struct svnet_rxq *q, uint16_t id, struct rte_mbuf *m)
+{
+	struct svq *vq = &q->vq;
+
+	q->sw[id] = m;
+	vq->desc[id].addr = rte_cpu_to_le_64(m->buf_iova + RTE_PKTMBUF_HEADROOM - SVNET_HDR);
+	vq->desc[id].len = rte_cpu_to_le_32(m->buf_len - RTE_PKTMBUF_HEADROOM + SVNET_HDR);
+	vq->desc[id].flags = rte_cpu_to_le_16(VDESC_WRITE);
+	vq->avail[2 + (vq->avail_idx & vq->mask)] = rte_cpu_to_le_16(id);
+	vq->avail_idx++;
+}
+
+int svnet_rx_fill(struct svnet_rxq *q)
+{
+	struct rte_mbuf *m[SVNET_RING_MAX];
+
+	if (rte_pktmbuf_alloc_bulk(q->mp, m, q->vq.size) != 0)
+		return -ENOMEM;
+	for (uint16_t i = 0; i < q->vq.size; i++)
+		post_rx(q, i, m[i]);
+	publish(&q->vq);
+	return 0;
+}
+
+void svnet_rx_drain(struct svnet_rxq *q)
+{
+	for (uint16_t i = 0; q->sw && i < q->vq.size; i++) {
+		rte_pktmbuf_free(q->sw[i]);
+		q->sw[i] = NULL;
+	}
+}
+
+uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct svnet_rxq *q = rxq;
+	struct svq *vq = &q->vq;
+	uint16_t avail = used_idx(vq) - vq->used_cons, got = 0, posted = 0;
+
+	if (avail == 0)
+		return 0;
+	rte_io_rmb(); /* the used entries after their index */
+	while (got < n && avail) {
+		uint32_t id, len;
+		used_elem(vq, vq->used_cons, &id, &len);
+		struct rte_mbuf *head = q->sw[id];
+		uint16_t nbuf = 1;
+
+		if (q->mrg) {
+			const uint8_t *hdr = rte_pktmbuf_mtod(head, const uint8_t *) - SVNET_HDR;
+			nbuf = (uint16_t)(hdr[10] | hdr[11] << 8);
+			if (nbuf == 0)
+				nbuf = 1;
+			if (nbuf > avail)
+				break; /* the rest of this frame is not in the ring yet */
+		}
+		/* a fresh buffer for every one taken, or the frame is dropped */
+		struct rte_mbuf *fresh[16];
+		if (nbuf > 16 || rte_pktmbuf_alloc_bulk(q->mp, fresh, nbuf) != 0) {
+			q->nombuf++;
+			for (uint16_t k = 0; k < nbuf; k++) {
+				used_elem(vq, vq->used_cons, &id, &len);
+				post_rx(q, (uint16_t)id, q->sw[id]);
+				vq->used_cons++;
+			}
+			avail -= nbuf;
+			posted += nbuf;
+			q->errors++;
+			continue;
+		}
+		struct rte_mbuf *prev = NULL;
+		uint32_t total = 0;
+		for (uint16_t k = 0; k < nbuf; k++) {
+			used_elem(vq, vq->used_cons, &id, &len);
+			struct rte_mbuf *m = q->sw[id];
+			uint32_t data = k == 0 ? len - SVNET_HDR : len;
+			m->data_off = RTE_PKTMBUF_HEADROOM - (k == 0 ? 0 : SVNET_HDR);
+			m->data_len = (uint16_t)data;
+			m->next = NULL;
+			if (prev)
+				prev->next = m;
+			prev = m;
+			total += data;
+			post_rx(q, (uint16_t)id, fresh[k]);
+			vq->used_cons++;
+		}
+		head->pkt_len = total;
+		head->nb_segs = nbuf;
+		head->port = q->port;
+		head->ol_flags = 0;
+		head->packet_type = 0;
+		pkts[got++] = head;
+		q->bytes += total;
+		avail -= nbuf;
+		posted += nbuf;
+	}
+	if (posted) {
+		publish(vq);
+		svnet_kick(vq);
+	}
+	q->packets += got;
+	return got;
+}
+
+/* --- TX ----------------------------------------------------------------------------- */
+
+/* Chains the device has finished with: their descriptors and packets go back. */
+static void tx_reclaim(struct svnet_txq *q)
+{
+	struct svq *vq = &q->vq;
+	uint16_t done = used_idx(vq) - vq->used_cons;
+
+	if (done == 0)
+		return;
+	rte_io_rmb();
+	while (done--) {
+		uint32_t id, len;
+		used_elem(vq, vq->used_cons++, &id, &len);
+		uint16_t d = (uint16_t)id;
+		for (;;) {
+			q->free[q->nfree++] = d;
+			if (!(rte_le_to_cpu_16(vq->desc[d].flags) & VDESC_NEXT))
+				break;
+			d = rte_le_to_cpu_16(vq->desc[d].next);
+		}
+		rte_pktmbuf_free(q->sw[id]);
+		q->sw[id] = NULL;
+	}
+}
+
+static inline bool can_push_header(const struct rte_mbuf *m)
+{
+	return RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 && rte_pktmbuf_headroom(m) >= SVNET_HDR;
+}
+
+uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct svnet_txq *q = txq;
+	struct svq *vq = &q->vq;
+	uint16_t sent = 0;
+
+	tx_reclaim(q);
+	for (; sent < n; sent++) {
+		struct rte_mbuf *m = pkts[sent];
+		bool push = can_push_header(m);
+		uint16_t need = m->nb_segs + !push;
+
+		if (need > q->nfree)
+			break;
+		uint16_t head = q->free[--q->nfree], d = head;
+		if (push) {
+			memset(rte_pktmbuf_mtod(m, uint8_t *) - SVNET_HDR, 0, SVNET_HDR);
+			vq->desc[d].addr = rte_cpu_to_le_64(rte_pktmbuf_iova(m) - SVNET_HDR);
+			vq->desc[d].len = rte_cpu_to_le_32(m->data_len + SVNET_HDR);
+		} else {
+			memset(q->hdrs + SVNET_HDR * d, 0, SVNET_HDR);
+			vq->desc[d].addr = rte_cpu_to_le_64(q->hdrs_iova + SVNET_HDR * d);
+			vq->desc[d].len = rte_cpu_to_le_32(SVNET_HDR);
+		}
+		struct rte_mbuf *seg = push ? m->next : m;
+		for (; seg; seg = seg->next) {
+			uint16_t nd = q->free[--q->nfree];
+			vq->desc[d].flags = rte_cpu_to_le_16(VDESC_NEXT);
+			vq->desc[d].next = rte_cpu_to_le_16(nd);
+			d = nd;
+			vq->desc[d].addr = rte_cpu_to_le_64(rte_pktmbuf_iova(seg));
+			vq->desc[d].len = rte_cpu_to_le_32(seg->data_len);
+		}
+		vq->desc[d].flags = 0;
+		q->sw[head] = m;
+		vq->avail[2 + (vq->avail_idx & vq->mask)] = rte_cpu_to_le_16(head);
+		vq->avail_idx++;
+		q->bytes += m->pkt_len;
+	}
+	if (sent) {
+		publish(vq);
+		svnet_kick(vq);
+		q->packets += sent;
+	}
+	return sent;
+}
+
+void svnet_tx_drain(struct svnet_txq *q)
+{
+	for (uint16_t i = 0; q->sw && i < q->vq.size; i++) {
+		rte_pktmbuf_free(q->sw[i]);
+		q->sw[i] = NULL;
+	}
+	q->nfree = 0;
+	for (uint16_t i = 0; i < q->vq.size; i++)
+		q->free[q->nfree++] = (uint16_t)(q->vq.size - 1 - i);
+}
