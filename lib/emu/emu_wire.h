@@ -34,6 +34,8 @@ enum wire_tx { WIRE_TX_DROP, WIRE_TX_SELF, WIRE_TX_PEER, WIRE_TX_CHECK, WIRE_TX_
 struct wire_frame { uint32_t len; uint8_t data[WIRE_MAX_FRAME]; };
 
 struct wire_flow {
+	bool started;                 /* loss is counted from the first frame seen */
+	uint64_t first;               /* the sequence number the flow started at */
 	uint64_t expected, received, lost, reordered, duplicated;
 	uint64_t seen[64];            /* the last 4096 sequence numbers, for duplicates */
 };
@@ -53,6 +55,7 @@ struct emu_wire {
 	uint32_t flows;
 	uint64_t rate_pps, count, gen_seq[WIRE_MAX_FLOWS], generated;
 	uint64_t start_ns;
+	uint64_t next_ns;             /* rate: when the next frame is due */
 	uint8_t mac[6];
 	/* checker */
 	struct wire_flow flow[WIRE_MAX_FLOWS];

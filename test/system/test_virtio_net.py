@@ -28,8 +28,8 @@ def test_generator_to_checker_is_clean(run_emu, driver):
     m = model(r.stats)
     wire = m["wire"]
     assert wire["generated"] == 1000
-    assert wire["check"] == {"received": 1000, "lost": 0, "reordered": 0, "duplicated": 0,
-                             "corrupt": 0, "foreign": 0, "clean": True}
+    assert wire["check"] == {"received": 1000, "before_first": 0, "lost": 0, "reordered": 0,
+                             "duplicated": 0, "corrupt": 0, "foreign": 0, "clean": True}
     assert m["features"] != "0x0" or m["resets"] > 0
     rx, tx = m["queues"][0], m["queues"][1]
     assert rx["chains"] >= 1000 and tx["chains"] == 1000
