@@ -21,7 +21,9 @@ extern int svnet_logtype;
 
 #define SVNET_HDR 12            /* struct virtio_net_hdr_v1 */
 #define SVNET_MAX_QP 8
-#define SVNET_RING_MAX 256
+/* Ring sizes: the virtio limit; a device offers at most this (QEMU: 256 or 1024). */
+#define SVNET_RING_MAX 32768
+#define SVNET_FILL_CHUNK 64
 
 /* feature bits */
 #define VF_MTU 3
@@ -82,7 +84,7 @@ struct svnet {
 	uint8_t *notify_map;            /* the mmap'ed notify area (page) */
 	uint64_t notify_map_off;        /* its page offset in the BAR */
 	uint64_t features;
-	uint16_t max_qp, mtu;
+	uint16_t max_qp, mtu, ring_max;
 	struct rte_ether_addr mac;
 	struct svq ctrl;                /* the control queue (CTRL_VQ) */
 	const struct rte_memzone *ctrl_buf;
@@ -97,6 +99,7 @@ int svnet_set_status(struct svnet *v, uint8_t status);
 int svnet_driver_ok(struct svnet *v);
 uint8_t svnet_get_status(struct svnet *v);
 int svnet_devcfg_read(struct svnet *v, uint64_t off, void *buf, size_t len);
+uint16_t svnet_queue_max(struct svnet *v, uint16_t index);
 int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t size);
 int svnet_ring_alloc(struct svnet *v, struct svq *q, const char *name, uint16_t size, int socket);
 void svnet_ring_free(struct svq *q);

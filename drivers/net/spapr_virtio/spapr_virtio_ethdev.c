@@ -31,12 +31,12 @@ static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 	info->max_rx_pktlen = mrg ? 9728 : RTE_MBUF_DEFAULT_DATAROOM;
 	info->max_mtu = info->max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN;
 	info->min_mtu = RTE_ETHER_MIN_MTU;
-	info->rx_desc_lim = (struct rte_eth_desc_lim){ .nb_max = SVNET_RING_MAX, .nb_min = 32, .nb_align = 32 };
+	info->rx_desc_lim = (struct rte_eth_desc_lim){ .nb_max = v->ring_max, .nb_min = 32, .nb_align = 32 };
 	info->tx_desc_lim = info->rx_desc_lim;
 	info->rx_offload_capa = mrg ? RTE_ETH_RX_OFFLOAD_SCATTER : 0;
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	info->default_rxportconf.ring_size = SVNET_RING_MAX;
-	info->default_txportconf.ring_size = SVNET_RING_MAX;
+	info->default_rxportconf.ring_size = RTE_MIN(v->ring_max, 256);
+	info->default_txportconf.ring_size = RTE_MIN(v->ring_max, 256);
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
 	return 0;
 }
@@ -54,9 +54,12 @@ static int configure(struct rte_eth_dev *eth)
 	return 0;
 }
 
-static uint16_t ring_size(uint16_t nb_desc)
+/* Rings are powers of two (split ring index arithmetic); 0 asks for the default. */
+static uint16_t ring_size(const struct svnet *v, uint16_t nb_desc)
 {
-	return nb_desc == 0 || nb_desc > SVNET_RING_MAX ? SVNET_RING_MAX : rte_align32prevpow2(nb_desc);
+	if (nb_desc == 0)
+		return RTE_MIN(v->ring_max, 256);
+	return nb_desc > v->ring_max ? v->ring_max : rte_align32prevpow2(nb_desc);
 }
 
 static void rxq_release(struct rte_eth_dev *eth, uint16_t id)
@@ -92,7 +95,7 @@ static int rxq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, uns
 	struct svnet *v = priv(eth);
 	struct svnet_rxq *q;
 	char name[RTE_MEMZONE_NAMESIZE];
-	uint16_t size = ring_size(nb_desc);
+	uint16_t size = ring_size(v, nb_desc);
 
 	(void)conf;
 	rxq_release(eth, id);
@@ -119,7 +122,7 @@ static int txq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, uns
 	struct svnet *v = priv(eth);
 	struct svnet_txq *q;
 	char name[RTE_MEMZONE_NAMESIZE];
-	uint16_t size = ring_size(nb_desc);
+	uint16_t size = ring_size(v, nb_desc);
 	const struct rte_memzone *hz;
 
 	(void)conf;
@@ -430,7 +433,16 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 		svnet_devcfg_read(v, 10, &mtu, 2);
 	v->max_qp = RTE_MIN(RTE_MAX(rte_le_to_cpu_16(pairs), 1), SVNET_MAX_QP);
 	v->mtu = rte_le_to_cpu_16(mtu);
+	v->ring_max = rte_align32prevpow2(RTE_MIN(svnet_queue_max(v, 0), SVNET_RING_MAX));
 	svnet_set_status(v, 0);
+	if (v->ring_max < 32) {
+		SVNET_LOG(ERR, "%s: the device takes rings of %u descriptors at most, the driver needs 32",
+			  dev->name, v->ring_max);
+		rte_free(v);
+		eth->data->dev_private = NULL;
+		rte_eth_dev_release_port(eth);
+		return -ENOTSUP;
+	}
 	eth->data->mac_addrs = &v->mac;
 	eth->device = &dev->device;
 	eth->dev_ops = &ops;

@@ -213,6 +213,16 @@ void svnet_ring_free(struct svq *q)
 	q->mz = NULL;
 }
 
+/* The largest ring the device takes on queue `index` (0: unreadable). */
+uint16_t svnet_queue_max(struct svnet *v, uint16_t index)
+{
+	uint16_t max = 0;
+
+	if (cw16(v, C_Q_SELECT, index) || cr(v, C_Q_SIZE, &max, 2))
+		return 0;
+	return rte_le_to_cpu_16(max);
+}
+
 /* 4.1.4.3: select, size, vector (none: we poll), the three areas, enable. */
 int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t size)
 {

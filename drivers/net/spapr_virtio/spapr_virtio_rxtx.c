@@ -50,12 +50,18 @@ static inline void post_rx(struct svnet_rxq *q, uint16_t id, struct rte_mbuf *m)
 
 int svnet_rx_fill(struct svnet_rxq *q)
 {
-	struct rte_mbuf *m[SVNET_RING_MAX];
+	struct rte_mbuf *m[SVNET_FILL_CHUNK];
 
-	if (rte_pktmbuf_alloc_bulk(q->mp, m, q->vq.size) != 0)
-		return -ENOMEM;
-	for (uint16_t i = 0; i < q->vq.size; i++)
-		post_rx(q, i, m[i]);
+	for (uint16_t i = 0; i < q->vq.size; i += SVNET_FILL_CHUNK) {
+		uint16_t n = RTE_MIN(SVNET_FILL_CHUNK, q->vq.size - i);
+
+		if (rte_pktmbuf_alloc_bulk(q->mp, m, n) != 0) {
+			svnet_rx_drain(q);	/* the caller sees the port start fail, nothing held */
+			return -ENOMEM;
+		}
+		for (uint16_t j = 0; j < n; j++)
+			post_rx(q, i + j, m[j]);
+	}
 	publish(&q->vq);
 	return 0;
 }

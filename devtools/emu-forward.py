@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Stock dpdk-testpmd forwarding on the emulated POWER platform, through two emulated
+virtio-net devices driven by our PMD: port 0's device generates numbered frames, port
+1's device checks every frame testpmd sends it (loss, order, duplicates, payload).
+
+    devtools/emu-forward.py [--platform P] [--seconds S] [--size N|MIN-MAX] [--queues Q]
+                            [--mode io|mac|macswap|5tswap] [--rate PPS] [--allow-drops]
+                            [--build DIR] [--json]
+
+Prints the forwarding rate, testpmd's CPU cycles per packet, the checker's verdict and
+what the emulated kernel and hypervisor did (ioctls, hypercalls, TCEs); exit 1 if the
+checker saw anything wrong, testpmd dropped frames (unless --allow-drops; then they
+must be exactly the checker's losses) or anything was left mapped or locked at exit.
+"""
+import argparse
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = pathlib.Path(__file__).resolve().parents[1]
+TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
+GEN, CHK = "0000:00:01.0", "0000:00:02.0"
+
+
+def _device(addr, group, backend, opts):
+    return f"{addr},group={group},model=virtio-net,backend={backend}" + "".join(f",{o}" for o in opts)
+
+
+def forward(build, platform="pseries-ddw", seconds=2.0, size="64", queues=1, mode="io", rate=0,
+            ring=4096, extra_eal=(), extra_testpmd=(), script=None):
+    """Run one forwarding session; returns a dict (see main for the fields). `script`
+    replaces the testpmd commands (set fwd, start, sleep, stop); "sleep S" lines wait,
+    and the rate is computed over their sum."""
+    build = pathlib.Path(build)
+    big = "-" in size or int(size) > 1514
+    dev_opts = [f"qsize={ring}", f"queues={queues}", "poll-us=20"] + (["mtu=9000"] if big else [])
+    gen_opts = dev_opts + [f"size={size}", f"flows={max(queues, 1) * 4}"] + ([f"rate={rate}"] if rate else [])
+    with tempfile.TemporaryDirectory(prefix="spapr-fwd.") as tmp:
+        stats = pathlib.Path(tmp) / "stats.json"
+        mbufs = max(8192, 4 * ring * queues + 4096)
+        cmd = [str(build / "app/spapr-emu/spapr-emu"), "run", "--platform", platform, "--stats", str(stats),
+               "--device", _device(GEN, 0, "gen", gen_opts), "--device", _device(CHK, 1, "check", dev_opts),
+               "--", TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"fwd{os.getpid()}",
+               "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so",
+               "-a", f"bus=spapr,addr={GEN}", "-a", f"bus=spapr,addr={CHK}", *extra_eal, "--",
+               "-i", f"--rxq={queues}", f"--txq={queues}", f"--rxd={ring}", f"--txd={ring}",
+               f"--total-num-mbufs={mbufs}", "--record-core-cycles", *extra_testpmd]
+        if big:
+            cmd += ["--max-pkt-len=9018", "--enable-scatter"]
+        env = dict(os.environ, LD_LIBRARY_PATH=f"{build}/drivers")
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=env)
+        script = list(script) if script else [f"set fwd {mode}", "start", f"sleep {seconds}", "stop"]
+        elapsed = 0.0
+        for line in script:
+            if line.startswith("sleep "):
+                time.sleep(float(line.split()[1]))
+                elapsed += float(line.split()[1])
+            elif proc.poll() is None:
+                try:
+                    proc.stdin.write(line + "\n")
+                    proc.stdin.flush()
+                except BrokenPipeError:  # testpmd exited: its output says why
+                    pass
+        try:
+            out, _ = proc.communicate("quit\n" if proc.poll() is None else None, timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        st = json.loads(stats.read_text()) if stats.exists() else None
+    return _summary(proc.returncode, out, st, elapsed, platform, size, queues, mode)
+
+
+def port_stats(out):
+    """{port: (RX-packets, TX-packets, TX-dropped)} from the last stop's per-port blocks."""
+    res = {}
+    for m in re.finditer(r"Forward statistics for port (\d+)\s+-+\s+RX-packets:\s+(\d+).*?TX-packets:\s+(\d+)\s+"
+                         r"TX-dropped:\s+(\d+)", out, re.S):
+        res[int(m.group(1))] = tuple(int(m.group(i)) for i in (2, 3, 4))
+    return res
+
+
+def _accumulated(out):
+    """testpmd's 'Accumulated forward statistics for all ports' block after stop."""
+    block = out.split("Accumulated forward statistics for all ports")[-1]
+    get = lambda key: int(re.search(key + r":\s+(\d+)", block).group(1)) if re.search(key + r":\s+(\d+)", block) else 0
+    return get("RX-packets"), get("TX-packets"), get("TX-dropped"), get("RX-dropped")
+
+
+def _summary(rc, out, st, elapsed, platform, size, queues, mode):
+    rx, tx, tx_dropped, rx_dropped = _accumulated(out)
+    cyc = re.search(r"CPU cycles/packet=([\d.]+)", out)
+    res = {"platform": platform, "size": size, "queues": queues, "mode": mode, "rc": rc,
+           "seconds": round(elapsed, 3), "rx": rx, "tx": tx, "tx_dropped": tx_dropped, "rx_dropped": rx_dropped,
+           "mpps": round(tx / elapsed / 1e6, 3), "cycles_per_packet": float(cyc.group(1)) if cyc else None,
+           "output": out, "stats": st}
+    if st:
+        models = {m["addr"]: m for m in st.get("device_models", [])}
+        res["generated"] = models.get(GEN, {}).get("wire", {}).get("generated", 0)
+        res["check"] = models.get(CHK, {}).get("wire", {}).get("check")
+        res["ioctls"] = st["ioctls"]["total"]
+        res["hcalls"] = st["hypercalls"]["total"]
+        hc = st["hypercalls"]
+        res["map_hcalls"] = hc["H_PUT_TCE"] + hc["H_PUT_TCE_INDIRECT"] + hc["H_STUFF_TCE"]
+        res["tces"] = st["tces"]["mapped"]
+        res["dma_faults"] = st["dma"]["faults"]
+        res["clean_exit"] = st["at_exit"]["clean"]
+    return res
+
+
+def ok(res, allow_drops=False):
+    """Nothing corrupt, reordered or duplicated, nothing left at exit; the only frames the
+    checker misses are the ones testpmd itself counted as TX-dropped (ring full), and
+    with allow_drops=False there are none."""
+    c = res.get("check") or {}
+    lost_as_counted = c.get("lost", -1) == res["tx_dropped"]
+    return res["rc"] == 0 and c.get("received", 0) > 0 and res.get("clean_exit") and res.get("dma_faults") == 0 \
+        and not (c.get("reordered") or c.get("duplicated") or c.get("corrupt") or c.get("foreign")) \
+        and lost_as_counted and (allow_drops or res["tx_dropped"] == 0)
+
+
+def report(res):
+    c = res.get("check") or {}
+    if c.get("clean"):
+        verdict = "clean"
+    elif ok(res, allow_drops=True):
+        verdict = "every frame missing is one testpmd counted as TX-dropped"
+    else:
+        verdict = "NOT CLEAN"
+    print(f"  {res['platform']}: {res['queues']} queue pair(s), {res['size']} B frames, fwd {res['mode']}:"
+          f" {res['tx']} frames in {res['seconds']:.1f} s = {res['mpps']:.3f} Mpps"
+          f" ({res['cycles_per_packet']} cycles/packet in testpmd)")
+    print(f"    checker: {c.get('received', 0)} received, {c.get('lost', 0)} lost, {c.get('reordered', 0)} reordered,"
+          f" {c.get('duplicated', 0)} duplicated, {c.get('corrupt', 0)} corrupt, "
+          f"testpmd TX-dropped {res['tx_dropped']}: {verdict}")
+    print(f"    kernel/hypervisor: {res.get('ioctls')} ioctls, {res.get('hcalls')} hypercalls,"
+          f" {res.get('tces')} TCEs, {res.get('dma_faults')} DMA faults, at exit "
+          f"{'clean' if res.get('clean_exit') else 'LEAKED'}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--platform", default="pseries-ddw")
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--size", default="64")
+    ap.add_argument("--queues", type=int, default=1)
+    ap.add_argument("--mode", default="io")
+    ap.add_argument("--rate", type=int, default=0, help="generator frames/s (0: as fast as the path takes)")
+    ap.add_argument("--build", default=os.environ.get("SPAPR_BUILD", TOP / "build"))
+    ap.add_argument("--allow-drops", action="store_true",
+                    help="frames testpmd drops on a full TX ring are not an error (they must match the checker's losses)")
+    ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    a = ap.parse_args()
+    res = forward(a.build, a.platform, a.seconds, a.size, a.queues, a.mode, a.rate)
+    if a.json:
+        print(json.dumps({k: v for k, v in res.items() if k not in ("output", "stats")}, indent=1))
+    else:
+        report(res)
+    if not ok(res, a.allow_drops):
+        sys.stderr.write(res["output"][-3000:])
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
