@@ -10,7 +10,8 @@ virtio-net devices driven by our PMD: port 0's device generates numbered frames,
 
 Prints the forwarding rate, testpmd's CPU cycles per packet, the checker's verdict and
 what the emulated kernel and hypervisor did (ioctls, hypercalls, TCEs); exit 1 if the
-checker saw anything wrong, testpmd dropped frames (unless --allow-drops; then they
+checker saw anything wrong, anything mapped or unmapped (ioctl, hypercall or TCE)
+between the first and the last frame checked, testpmd dropped frames (unless --allow-drops; then they
 must be exactly the checker's losses) or anything was left mapped or locked at exit.
 """
 import argparse
@@ -105,6 +106,7 @@ def _summary(rc, out, st, elapsed, platform, size, queues, mode):
         models = {m["addr"]: m for m in st.get("device_models", [])}
         res["generated"] = models.get(GEN, {}).get("wire", {}).get("generated", 0)
         res["check"] = models.get(CHK, {}).get("wire", {}).get("check")
+        res["during"] = models.get(CHK, {}).get("wire", {}).get("between_first_and_last_frame")
         res["ioctls"] = st["ioctls"]["total"]
         res["hcalls"] = st["hypercalls"]["total"]
         hc = st["hypercalls"]
@@ -121,9 +123,10 @@ def ok(res, allow_drops=False):
     with allow_drops=False there are none."""
     c = res.get("check") or {}
     lost_as_counted = c.get("lost", -1) == res["tx_dropped"]
+    quiet = res.get("during") is not None and not any(res["during"].values())
     return res["rc"] == 0 and c.get("received", 0) > 0 and res.get("clean_exit") and res.get("dma_faults") == 0 \
         and not (c.get("reordered") or c.get("duplicated") or c.get("corrupt") or c.get("foreign")) \
-        and lost_as_counted and (allow_drops or res["tx_dropped"] == 0)
+        and lost_as_counted and quiet and (allow_drops or res["tx_dropped"] == 0)
 
 
 def report(res):
@@ -140,7 +143,10 @@ def report(res):
     print(f"    checker: {c.get('received', 0)} received, {c.get('lost', 0)} lost, {c.get('reordered', 0)} reordered,"
           f" {c.get('duplicated', 0)} duplicated, {c.get('corrupt', 0)} corrupt, "
           f"testpmd TX-dropped {res['tx_dropped']}: {verdict}")
-    print(f"    kernel/hypervisor: {res.get('ioctls')} ioctls, {res.get('hcalls')} hypercalls,"
+    d = res.get("during") or {}
+    print(f"    between the first and the last frame checked: {d.get('ioctls')} ioctls ({d.get('map_ioctls')}"
+          f" map/unmap/register/window), {d.get('hypercalls')} TCE hypercalls, {d.get('tces')} TCEs written")
+    print(f"    whole run, kernel/hypervisor: {res.get('ioctls')} ioctls, {res.get('hcalls')} hypercalls,"
           f" {res.get('tces')} TCEs, {res.get('dma_faults')} DMA faults, at exit "
           f"{'clean' if res.get('clean_exit') else 'LEAKED'}")
 

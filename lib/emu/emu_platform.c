@@ -332,6 +332,24 @@ void emu_get_counters(struct emu_platform *p, struct emu_counters *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
+void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a)
+{
+	static const enum emu_ioctl_kind map_kinds[] = {
+		EMU_IOC_MAP_DMA, EMU_IOC_UNMAP_DMA, EMU_IOC_REGISTER, EMU_IOC_UNREGISTER,
+		EMU_IOC_TCE_CREATE, EMU_IOC_TCE_REMOVE,
+	};
+
+	pthread_mutex_lock(&p->lock);
+	a->ioctls = a->map_ioctls = 0;
+	for (size_t i = 0; i < sizeof(p->c.ioctls) / sizeof(p->c.ioctls[0]); i++)
+		a->ioctls += p->c.ioctls[i];
+	for (size_t i = 0; i < sizeof(map_kinds) / sizeof(map_kinds[0]); i++)
+		a->map_ioctls += p->c.ioctls[map_kinds[i]];
+	a->hypercalls = emu_hypercalls(&p->c);
+	a->tces = p->c.tces_mapped + p->c.tces_cleared + p->c.tces_stuffed;
+	pthread_mutex_unlock(&p->lock);
+}
+
 uint64_t emu_hypercalls(const struct emu_counters *c)
 {
 	return c->h_get_tce + c->h_put_tce + c->h_put_tce_indirect + c->h_stuff_tce;

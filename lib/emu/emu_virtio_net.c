@@ -626,6 +626,7 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 		snprintf(err, errlen, "device %s: %s", d->addr, sub);
 		return ret;
 	}
+	v->wire.platform = d->plat;
 	v->offered = BIT(F_VERSION_1) | BIT(F_ACCESS_PLATFORM) | BIT(F_MAC) | BIT(F_STATUS) |
 		     BIT(F_MTU) | BIT(F_MRG_RXBUF) | BIT(F_CTRL_VQ) | BIT(F_CTRL_RX) | BIT(F_MQ);
 	vnet_reset_locked(v);

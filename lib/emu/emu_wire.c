@@ -265,6 +265,12 @@ static void check(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 		w->corrupt++;
 		return;
 	}
+	if (w->platform) {
+		emu_get_iommu_activity(w->platform, &w->at_last);
+		if (!w->sampled)
+			w->at_first = w->at_last;
+		w->sampled = true;
+	}
 	f = &w->flow[h.flow];
 	f->received++;
 	if (!f->started) {
@@ -486,5 +492,12 @@ void emu_wire_stats(struct emu_wire *w, FILE *out)
 			(unsigned long long)reordered, (unsigned long long)duplicated,
 			(unsigned long long)w->corrupt, (unsigned long long)w->foreign,
 			lost + reordered + duplicated + w->corrupt == 0 ? "true" : "false");
+	if (w->tx == WIRE_TX_CHECK && w->sampled)
+		fprintf(out, ", \"between_first_and_last_frame\": {\"ioctls\": %llu, \"map_ioctls\": %llu, "
+			"\"hypercalls\": %llu, \"tces\": %llu}",
+			(unsigned long long)(w->at_last.ioctls - w->at_first.ioctls),
+			(unsigned long long)(w->at_last.map_ioctls - w->at_first.map_ioctls),
+			(unsigned long long)(w->at_last.hypercalls - w->at_first.hypercalls),
+			(unsigned long long)(w->at_last.tces - w->at_first.tces));
 	fprintf(out, "}");
 }

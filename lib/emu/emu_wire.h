@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "spapr_emu.h"
+
 #define WIRE_MAX_FRAME 9728
 #define WIRE_MAX_FLOWS 64
 #define WIRE_INBOX 256
@@ -60,6 +62,11 @@ struct emu_wire {
 	/* checker */
 	struct wire_flow flow[WIRE_MAX_FLOWS];
 	uint64_t corrupt, foreign;
+	/* the platform's IOMMU activity at the first and the last generator frame checked:
+	 * the data path between them must not map anything */
+	struct emu_platform *platform;
+	bool sampled;
+	struct emu_iommu_activity at_first, at_last;
 	/* tap */
 	char tap_name[16];
 	int tap_fd;

@@ -125,6 +125,10 @@ struct emu_counters {
 };
 void emu_get_counters(struct emu_platform *p, struct emu_counters *c);
 uint64_t emu_hypercalls(const struct emu_counters *c);
+/* What changes the IOMMU: ioctls (all, and map/unmap/register/unregister/window
+ * ones), TCE hypercalls and TCEs written; cheap enough to sample per frame. */
+struct emu_iommu_activity { uint64_t ioctls, map_ioctls, hypercalls, tces; };
+void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a);
 int emu_write_stats(struct emu_platform *p, FILE *out);
 
 #endif /* SPAPR_EMU_H */
