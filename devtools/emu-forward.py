@@ -91,8 +91,8 @@ def port_stats(out):
 def _accumulated(out):
     """testpmd's 'Accumulated forward statistics for all ports' block after stop."""
     block = out.split("Accumulated forward statistics for all ports")[-1]
-    get = lambda key: int(re.search(key + r":\s+(\d+)", block).group(1)) if re.search(key + r":\s+(\d+)", block) else 0
-    return get("RX-packets"), get("TX-packets"), get("TX-dropped"), get("RX-dropped")
+    counts = dict(re.findall(r"([RT]X-(?:packets|dropped)):\s+(\d+)", block))
+    return tuple(int(counts.get(k, 0)) for k in ("RX-packets", "TX-packets", "TX-dropped", "RX-dropped"))
 
 
 def _summary(rc, out, st, elapsed, platform, size, queues, mode):
