@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = pathlib.Path(__file__).resolve().parents[1]
@@ -35,10 +36,12 @@ def _device(addr, group, backend, opts):
 
 
 def forward(build, platform="pseries-ddw", seconds=2.0, size="64", queues=1, mode="io", rate=0,
-            ring=4096, extra_eal=(), extra_testpmd=(), script=None):
+            ring=4096, extra_eal=(), extra_testpmd=(), script=None, command_timeout=60.0):
     """Run one forwarding session; returns a dict (see main for the fields). `script`
     replaces the testpmd commands (set fwd, start, sleep, stop); "sleep S" lines wait,
-    and the rate is computed over their sum."""
+    and the rate is computed over their sum. Each command is sent once testpmd has
+    finished the one before (its next prompt); one that takes longer than
+    command_timeout seconds ends the session (res["hung"] names it)."""
     build = pathlib.Path(build)
     big = "-" in size or int(size) > 1514
     dev_opts = [f"qsize={ring}", f"queues={queues}", "poll-us=20"] + (["mtu=9000"] if big else [])
@@ -48,7 +51,7 @@ def forward(build, platform="pseries-ddw", seconds=2.0, size="64", queues=1, mod
         mbufs = max(8192, 4 * ring * queues + 4096)
         cmd = [str(build / "app/spapr-emu/spapr-emu"), "run", "--platform", platform, "--stats", str(stats),
                "--device", _device(GEN, 0, "gen", gen_opts), "--device", _device(CHK, 1, "check", dev_opts),
-               "--", TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"fwd{os.getpid()}",
+               "--", "stdbuf", "-oL", TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"fwd{os.getpid()}",
                "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so",
                "-a", f"bus=spapr,addr={GEN}", "-a", f"bus=spapr,addr={CHK}", *extra_eal, "--",
                "-i", f"--rxq={queues}", f"--txq={queues}", f"--rxd={ring}", f"--txd={ring}",
@@ -56,27 +59,89 @@ def forward(build, platform="pseries-ddw", seconds=2.0, size="64", queues=1, mod
         if big:
             cmd += ["--max-pkt-len=9018", "--enable-scatter"]
         env = dict(os.environ, LD_LIBRARY_PATH=f"{build}/drivers")
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env=env)
+        session = Testpmd(cmd, env)
         script = list(script) if script else [f"set fwd {mode}", "start", f"sleep {seconds}", "stop"]
         elapsed = 0.0
         for line in script:
             if line.startswith("sleep "):
                 time.sleep(float(line.split()[1]))
                 elapsed += float(line.split()[1])
-            elif proc.poll() is None:
-                try:
-                    proc.stdin.write(line + "\n")
-                    proc.stdin.flush()
-                except BrokenPipeError:  # testpmd exited: its output says why
-                    pass
-        try:
-            out, _ = proc.communicate("quit\n" if proc.poll() is None else None, timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+            elif not session.command(line, command_timeout):
+                break
+        rc, out = session.finish(command_timeout)
         st = json.loads(stats.read_text()) if stats.exists() else None
-    return _summary(proc.returncode, out, st, elapsed, platform, size, queues, mode)
+    res = _summary(rc, out, st, elapsed, platform, size, queues, mode)
+    res["hung"] = session.hung
+    return res
+
+
+class Testpmd:
+    """testpmd in interactive mode on pipes. A thread drains its output all the time (a
+    full pipe would stop testpmd in the middle of a command), and each command waits for
+    testpmd's next prompt, so that "sleep" lines measure forwarding, not start-up."""
+    PROMPT = "testpmd> "
+
+    def __init__(self, cmd, env):
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=env)
+        self.chunks, self.cond, self.hung = [], threading.Condition(), None
+        self.sent, self.prompts, self.tail = 0, 0, ""
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+
+    def _drain(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):
+            text = chunk.decode(errors="replace")
+            with self.cond:
+                self.chunks.append(text)
+                # a prompt may straddle two reads: count it in the tail plus the new text
+                seen = self.tail + text
+                self.prompts += seen.count(self.PROMPT)
+                self.tail = seen[-(len(self.PROMPT) - 1):]
+                self.cond.notify_all()
+        with self.cond:
+            self.chunks.append("")
+            self.cond.notify_all()
+
+    def text(self):
+        with self.cond:
+            return "".join(self.chunks)
+
+    def command(self, line, timeout):
+        """Send one command when testpmd is ready for it; False if testpmd is gone or did
+        not come back to its prompt in time."""
+        with self.cond:
+            ready = self.cond.wait_for(lambda: self.prompts > self.sent or self.proc.poll() is not None, timeout)
+        if self.proc.poll() is not None:
+            return False
+        if not ready:
+            self.hung = f"no prompt {timeout:.0f} s after {'start-up' if self.sent == 0 else 'the command before'}" \
+                        f" {line!r}"
+            return False
+        self.sent += 1
+        try:
+            self.proc.stdin.write((line + "\n").encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:  # testpmd exited: its output says why
+            return False
+        return True
+
+    def finish(self, timeout):
+        """quit (unless testpmd is gone or hung), wait, and return (exit code, output)."""
+        if self.hung is None and self.proc.poll() is None:
+            self.command("quit", timeout)
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            self.proc.wait(timeout=0 if self.hung else timeout)
+        except subprocess.TimeoutExpired:
+            self.hung = self.hung or f"still running {timeout:.0f} s after quit"
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join()
+        return self.proc.returncode, self.text()
 
 
 def port_stats(out):
@@ -87,6 +152,42 @@ def port_stats(out):
         res[int(m.group(1))] = tuple(int(m.group(i)) for i in (2, 3, 4))
     return res
 
+
+
+def xstats_blocks(out):
+    """Every 'show port xstats' block, in order: [(port, {name: value})]."""
+    return [(int(m.group(1)), {k: int(v) for k, v in re.findall(r"(\S+): (\d+)", m.group(2))})
+            for m in re.finditer(r"#+ NIC extended statistics for port (\d+)\s*\n((?:\S+: \d+\n)+)", out)]
+
+
+def discarded_at_stop(blocks, port, kind):
+    """Frames the PMD counted as discarded by a port stop, summed over the blocks of
+    `port` ('rx' or 'tx', every queue)."""
+    return sum(v for p, x in blocks if p == port for k, v in x.items()
+               if k.startswith(f"{kind}_q") and k.endswith("_discarded_at_stop"))
+
+
+def mempool_in_use(out):
+    """Mbufs out of the pool at the last dump_mempool: neither in the common pool nor in
+    an lcore cache (with every port stopped, a leak)."""
+    block = out.split("testpmd> dump_mempool")[-1]
+    size = int(re.search(r"\n\s+size=(\d+)", block).group(1))
+    cached = int(re.search(r"total_cache_count=(\d+)", block).group(1))
+    common = int(re.search(r"common_pool_count=(\d+)", block).group(1))
+    return size - cached - common
+
+
+def memzones(out, which=-1):
+    """The memzone names of one dump_memzone (default: the last)."""
+    block = out.split("testpmd> dump_memzone")[which]
+    block = block.split("testpmd> ")[0]
+    return re.findall(r"^Zone \d+: name:<([^>]*)>", block, re.M)
+
+
+def tx_dropped_total(out):
+    """testpmd's TX-dropped summed over every forwarding session (each stop prints its own)."""
+    return sum(int(re.search(r"TX-dropped:\s+(\d+)", b).group(1))
+               for b in out.split("Accumulated forward statistics for all ports")[1:])
 
 def _accumulated(out):
     """testpmd's 'Accumulated forward statistics for all ports' block after stop."""
@@ -100,7 +201,7 @@ def _summary(rc, out, st, elapsed, platform, size, queues, mode):
     cyc = re.search(r"CPU cycles/packet=([\d.]+)", out)
     res = {"platform": platform, "size": size, "queues": queues, "mode": mode, "rc": rc,
            "seconds": round(elapsed, 3), "rx": rx, "tx": tx, "tx_dropped": tx_dropped, "rx_dropped": rx_dropped,
-           "mpps": round(tx / elapsed / 1e6, 3), "cycles_per_packet": float(cyc.group(1)) if cyc else None,
+           "mpps": round(tx / elapsed / 1e6, 3) if elapsed else None, "cycles_per_packet": float(cyc.group(1)) if cyc else None,
            "output": out, "stats": st}
     if st:
         models = {m["addr"]: m for m in st.get("device_models", [])}
@@ -124,7 +225,7 @@ def ok(res, allow_drops=False):
     c = res.get("check") or {}
     lost_as_counted = c.get("lost", -1) == res["tx_dropped"]
     quiet = res.get("during") is not None and not any(res["during"].values())
-    return res["rc"] == 0 and c.get("received", 0) > 0 and res.get("clean_exit") and res.get("dma_faults") == 0 \
+    return res["rc"] == 0 and not res.get("hung") and c.get("received", 0) > 0 and res.get("clean_exit") and res.get("dma_faults") == 0 \
         and not (c.get("reordered") or c.get("duplicated") or c.get("corrupt") or c.get("foreign")) \
         and lost_as_counted and quiet and (allow_drops or res["tx_dropped"] == 0)
 
@@ -143,6 +244,8 @@ def report(res):
     print(f"    checker: {c.get('received', 0)} received, {c.get('lost', 0)} lost, {c.get('reordered', 0)} reordered,"
           f" {c.get('duplicated', 0)} duplicated, {c.get('corrupt', 0)} corrupt, "
           f"testpmd TX-dropped {res['tx_dropped']}: {verdict}")
+    if res.get("hung"):
+        print(f"    testpmd HUNG: {res['hung']}")
     d = res.get("during") or {}
     print(f"    between the first and the last frame checked: {d.get('ioctls')} ioctls ({d.get('map_ioctls')}"
           f" map/unmap/register/window), {d.get('hypercalls')} TCE hypercalls, {d.get('tces')} TCEs written")

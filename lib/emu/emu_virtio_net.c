@@ -98,6 +98,7 @@ struct vnet {
 	struct vnet_stage stage[VNET_MAX_QP];
 	/* counters */
 	uint64_t rx_nobuf_waits, rx_toolong, tx_toolong, bad_chains, ctrl_cmds, resets;
+	uint64_t rx_dropped_at_reset;
 };
 
 static struct vnet *vnet_of(struct emu_device *d) { return d->priv; }
@@ -118,8 +119,13 @@ static void vnet_reset_locked(struct vnet *v)
 	memcpy(v->mac, v->mac_default, 6);
 	for (unsigned int i = 0; i < VNET_NQ; i++)
 		emu_vq_reset(&v->vq[i]);
-	for (unsigned int qp = 0; qp < VNET_MAX_QP; qp++)
+	/* a frame taken from the wire but not yet in guest memory: the generator takes it
+	 * back, anything else is lost with the device's state */
+	for (unsigned int qp = 0; qp < VNET_MAX_QP; qp++) {
+		if (v->stage[qp].len && !emu_wire_take_back(&v->wire, v->stage[qp].frame, v->stage[qp].len))
+			v->rx_dropped_at_reset++;
 		v->stage[qp].len = 0;
+	}
 	v->resets++;
 }
 
@@ -683,10 +689,12 @@ static void vnet_stats(struct emu_device *d, FILE *out)
 	pthread_rwlock_rdlock(&v->state);
 	fprintf(out, "{\"addr\": \"%s\", \"model\": \"virtio-net\", \"threads\": %u, \"status\": %u, "
 		"\"features\": \"0x%llx\", \"active_queue_pairs\": %u, \"resets\": %llu, "
-		"\"rx_waits_for_buffers\": %llu, \"rx_dropped_too_long\": %llu, \"tx_dropped_too_long\": %llu, "
+		"\"rx_waits_for_buffers\": %llu, \"rx_dropped_at_reset\": %llu, \"rx_dropped_too_long\": %llu, "
+		"\"tx_dropped_too_long\": %llu, "
 		"\"bad_chains\": %llu, \"ctrl_commands\": %llu, \"queues\": [", d->addr, v->nthreads, v->status,
 		(unsigned long long)v->acked, v->active_qp, (unsigned long long)v->resets,
-		(unsigned long long)v->rx_nobuf_waits, (unsigned long long)v->rx_toolong,
+		(unsigned long long)v->rx_nobuf_waits, (unsigned long long)v->rx_dropped_at_reset,
+		(unsigned long long)v->rx_toolong,
 		(unsigned long long)v->tx_toolong, (unsigned long long)v->bad_chains,
 		(unsigned long long)v->ctrl_cmds);
 	for (unsigned int i = 0; i < nqueues(v); i++) {

@@ -373,6 +373,25 @@ static uint32_t generate(struct emu_wire *w, uint8_t *buf, uint32_t *flow_out)
 	return len;
 }
 
+/* A generated frame the device took but never delivered (it was reset): the generator
+ * issues its sequence number again, as a source held back by flow control would. Only
+ * the newest frame of its flow can be taken back without leaving a gap. */
+bool emu_wire_take_back(struct emu_wire *w, const uint8_t *frame, uint32_t len)
+{
+	struct gen_hdr h;
+
+	if (w->rx != WIRE_RX_GEN || len < ETH_HLEN + sizeof(h))
+		return false;
+	memcpy(&h, frame + ETH_HLEN, sizeof(h));
+	if (h.magic != GEN_MAGIC || h.flow >= w->flows || w->gen_seq[h.flow] != h.seq + 1)
+		return false;
+	w->gen_seq[h.flow]--;
+	w->generated--;
+	w->rx_frames--;
+	w->rx_bytes -= len;
+	return true;
+}
+
 static uint32_t pcap_next(struct emu_wire *w, uint8_t *buf)
 {
 	struct pcap_rec_hdr r;

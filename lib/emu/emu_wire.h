@@ -95,6 +95,9 @@ uint32_t emu_wire_next_flow(struct emu_wire *w);
 /* Take the next frame for the device: its length (0: none); *flow says which flow
  * (the RX queue is chosen from it). */
 uint32_t emu_wire_rx(struct emu_wire *w, uint8_t *buf, uint32_t *flow);
+/* Give back a frame emu_wire_rx() returned that the device never delivered (reset):
+ * true if the wire takes it (the generator sends it again), false: it is lost. */
+bool emu_wire_take_back(struct emu_wire *w, const uint8_t *frame, uint32_t len);
 void emu_wire_stats(struct emu_wire *w, FILE *out);
 
 #endif

@@ -23,7 +23,16 @@ void tce_charge(struct tce_container *c, int64_t bytes)
 {
 	c->charged += bytes;
 	process_charged += bytes;
-	c->st.locked_bytes = c->charged;
+	c->st.locked_bytes = c->charged + c->reg_bytes;
+}
+
+/* Registrations: the kernel charges the process once per registration, whichever
+ * container made it first and whichever lets it go last; the container's own view
+ * counts the bytes of its registrations. */
+void tce_charge_shared(struct tce_container *c, int64_t bytes)
+{
+	process_charged += bytes;
+	c->st.locked_bytes = c->charged + c->reg_bytes;
 }
 
 long tce_ioctl(struct tce_container *c, unsigned long req, void *arg)

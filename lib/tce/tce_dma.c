@@ -19,6 +19,11 @@ static uint64_t trunc_pages(const struct tce_container *c, uint64_t bytes)
 	return bytes >> c->info.page_shift << c->info.page_shift;
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
 static uint64_t hcalls_per_tce(const struct tce_container *c)
 {
 	return c->info.hv == TCE_HV_PSERIES ? 2 : 0; /* H_GET_TCE + H_PUT_TCE */
@@ -31,13 +36,23 @@ static long do_register(struct tce_container *c, uint64_t va, uint64_t len, bool
 	struct vfio_iommu_spapr_register_memory r = { .argsz = sizeof(r), .vaddr = va, .size = len };
 	long ret = tce_ioctl(c, reg ? VFIO_IOMMU_SPAPR_REGISTER_MEMORY
 				    : VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, &r);
+	bool first = false;
 
-	if (ret)
+	if (ret) {
 		tce_log(TCE_LOG_ERR, "cannot %sregister memory 0x%" PRIx64 "+0x%" PRIx64 ": %s",
 			reg ? "" : "un", va, len, strerror((int)-ret));
-	else
-		tce_charge(c, reg ? (int64_t)len : -(int64_t)len);
-	return ret;
+		return ret;
+	}
+	if (reg && tce_prereg_take(va, len, &first) != 0)
+		first = true; /* no memory for the bookkeeping: count it as a charge of its own */
+	if (reg) {
+		c->reg_bytes += len;
+		tce_charge_shared(c, first ? (int64_t)len : 0);
+	} else {
+		c->reg_bytes -= len;
+		tce_charge_shared(c, tce_prereg_drop(va, len) ? -(int64_t)len : 0);
+	}
+	return 0;
 }
 
 static int add_reg(struct tce_container *c, uint64_t va, uint64_t len)
@@ -49,6 +64,33 @@ static int add_reg(struct tce_container *c, uint64_t va, uint64_t len)
 	c->regs = r;
 	c->regs[c->nregs++] = (struct tce_plan_reg){ va, len };
 	return 0;
+}
+
+static bool has_reg(const struct tce_container *c, uint64_t va, uint64_t len)
+{
+	for (unsigned int i = 0; i < c->nregs; i++)
+		if (c->regs[i].va == va && c->regs[i].len == len)
+			return true;
+	return false;
+}
+
+/* Register [va, va+len) in the pieces the process has registered already (another
+ * container's: the same registration, charged once) and the rest anew. */
+static long register_range(struct tce_container *c, uint64_t va, uint64_t len)
+{
+	struct tce_plan_reg *pieces = NULL;
+	unsigned int n = 0;
+	long ret = tce_prereg_plan(va, len, &pieces, &n);
+
+	for (unsigned int i = 0; ret == 0 && i < n; i++) {
+		if (has_reg(c, pieces[i].va, pieces[i].len))
+			continue;
+		ret = do_register(c, pieces[i].va, pieces[i].len, true);
+		if (ret == 0 && (ret = add_reg(c, pieces[i].va, pieces[i].len)) != 0)
+			do_register(c, pieces[i].va, pieces[i].len, false);
+	}
+	free(pieces);
+	return ret;
 }
 
 static long do_map(struct tce_container *c, uint64_t va, uint64_t iova, uint64_t len, unsigned int w)
@@ -224,13 +266,9 @@ static long exec_v2(struct tce_container *c)
 			return ret;
 		c->default_removed = true;
 	}
-	for (unsigned int i = 0; i < p->nregs; i++) {
-		ret = do_register(c, p->regs[i].va, p->regs[i].len, true);
-		if (ret == 0)
-			ret = add_reg(c, p->regs[i].va, p->regs[i].len);
-		if (ret)
+	for (unsigned int i = 0; i < p->nregs; i++)
+		if ((ret = register_range(c, p->regs[i].va, p->regs[i].len)) != 0)
 			return ret;
-	}
 	for (unsigned int w = 0; w < p->nwindows; w++)
 		if ((ret = create_window(c, &p->windows[w])) != 0)
 			return ret;
@@ -253,6 +291,18 @@ static void note_window_use(struct tce_container *c)
 	}
 }
 
+/* Pinned bytes of the plan the process registered already: charged once, not again. */
+static uint64_t shared_bytes(const struct tce_plan *p)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned int i = 0; i < p->nregs; i++) {
+		uint64_t b = tce_prereg_bytes_within(p->regs[i].va, p->regs[i].len);
+		bytes += min_u64(b, p->regs[i].len);
+	}
+	return min_u64(bytes, p->cost.locked_bytes);
+}
+
 int tce_dma_map(struct tce_container *c, const struct tce_region *regions, unsigned int n,
 		const struct tce_plan_opts *opts)
 {
@@ -272,7 +322,7 @@ int tce_dma_map(struct tce_container *c, const struct tce_region *regions, unsig
 	if (c->plan.unfit_bytes)
 		tce_log(TCE_LOG_WARN, "%" PRIu64 " MiB do not fit the DMA window and stay unmapped",
 			c->plan.unfit_bytes >> 20);
-	ret = check_memlock(c->plan.cost.locked_bytes);
+	ret = check_memlock(c->plan.cost.locked_bytes - shared_bytes(&c->plan));
 	if (ret)
 		return (int)ret;
 	ret = c->type == VFIO_SPAPR_TCE_v2_IOMMU ? exec_v2(c) : exec_v1(c);
@@ -335,7 +385,9 @@ int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsig
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < n; i++)
-		need += v2 ? regions[i].len : 0;
+		if (v2) /* what the process registered already is not charged again */
+			need += regions[i].len - min_u64(regions[i].len,
+							 tce_prereg_bytes_within(regions[i].va, regions[i].len));
 	if ((ret = check_memlock(need)) != 0)
 		return (int)ret;
 	for (unsigned int i = 0; i < n && ret == 0; i++) {
@@ -365,11 +417,16 @@ int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsig
 				ret = -ENOSPC;
 				break;
 			}
-			if (v2 && ((ret = do_register(c, r->va, r->len, true)) != 0 ||
-				   (ret = add_reg(c, r->va, r->len)) != 0))
+			if (v2 && (ret = register_range(c, r->va, r->len)) != 0)
 				break;
 			ret = do_map(c, r->va, r->iova, r->len, (unsigned int)w);
-			mapped += ret == 0;
+			if (ret == 0) {
+				/* memory added later without an IOVA goes after it */
+				uint64_t end = r->iova - c->win[w].start + r->len;
+				if (end > c->win[w].next_off)
+					c->win[w].next_off = end;
+				mapped++;
+			}
 			continue;
 		}
 		off = (win->next_off + align - 1) & ~(align - 1);
@@ -380,8 +437,7 @@ int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsig
 			ret = -ENOSPC;
 			break;
 		}
-		if (v2 && ((ret = do_register(c, r->va, r->len, true)) != 0 ||
-			   (ret = add_reg(c, r->va, r->len)) != 0))
+		if (v2 && (ret = register_range(c, r->va, r->len)) != 0)
 			break;
 		ret = do_map(c, r->va, win->start + off, r->len, (unsigned int)w);
 		if (ret == 0) {

@@ -36,6 +36,7 @@ struct tce_container {
 	unsigned int nmaps;
 	unsigned int *by_iova;      /* indexes into maps, sorted by IOVA */
 	uint64_t charged;           /* locked bytes this container made the kernel charge */
+	uint64_t reg_bytes;         /* bytes of its registrations (shared ones charged once) */
 	struct tce_stats st;
 };
 
@@ -44,6 +45,12 @@ long tce_ioctl(struct tce_container *c, unsigned long req, void *arg);
 void tce_charge(struct tce_container *c, int64_t bytes);
 uint64_t tce_process_charged(void);
 
+/* the process's pre-registrations (tce_prereg.c) */
+int tce_prereg_plan(uint64_t va, uint64_t len, struct tce_plan_reg **pieces, unsigned int *npieces);
+int tce_prereg_take(uint64_t va, uint64_t len, bool *first);
+bool tce_prereg_drop(uint64_t va, uint64_t len);
+uint64_t tce_prereg_bytes_within(uint64_t va, uint64_t len);
+void tce_charge_shared(struct tce_container *c, int64_t bytes);
 /* translation index */
 int tce_xlate_add(struct tce_container *c, uint64_t va, uint64_t iova, uint64_t len, unsigned int w);
 void tce_xlate_remove(struct tce_container *c, unsigned int i);

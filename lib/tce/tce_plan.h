@@ -106,6 +106,15 @@ int tce_plan_build(const struct tce_region *regions, unsigned int n,
 		   struct tce_plan *plan, char *err, size_t errlen);
 void tce_plan_free(struct tce_plan *plan);
 
+/* A pre-registration of the process (the kernel's mm_iommu list) and its users. */
+struct tce_prereg { uint64_t va, len; unsigned int users; };
+
+/* The ranges to register so that [va, va+len) is registered when the process already
+ * has `set` (sorted by VA, not overlapping): every registration it touches, whole, and
+ * the parts none covers, in VA order. 0 or -ENOMEM; *pieces is malloc'ed. */
+int tce_prereg_pieces(const struct tce_prereg *set, unsigned int n, uint64_t va, uint64_t len,
+		      struct tce_plan_reg **pieces, unsigned int *npieces);
+
 /* The TCE table bytes the kernel charges for a window (get_table_size of the
  * platform): pSeries 8 B per TCE, PowerNV every level and its userspace copy. */
 uint64_t tce_table_bytes(enum tce_hv hv, unsigned int page_shift, uint64_t window_size,

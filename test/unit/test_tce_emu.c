@@ -305,6 +305,64 @@ static void v1_window_too_small(void)
 	munmap(m.p, m.len);
 }
 
+/* Two containers (one per group) of one process, the second opened after the first
+ * added memory in a registration of its own: the kernel shares a registration only
+ * for the very same range and refuses a partial overlap (EINVAL), so the second
+ * registers the first's pieces, and the memory is charged once. Then the first goes
+ * and comes back (a hot-unplug): it maps at the IOVAs the second had. */
+static void two_containers_share_registrations(void)
+{
+	struct mem m = get_mem(32 * MiB);
+	struct tce_region r[16];
+	unsigned int n = to_regions(&m, r, 16), g0 = 0, g1 = 1;
+	struct tce_plan_opts o = { .window_min = 64 * MiB };
+	struct tce_container *a = NULL, *b = NULL;
+	uint64_t iova_a, iova_b;
+
+	CHECK_EQ(tce_container_open(&g0, 1, TCE_IOMMU_AUTO, &a), 0);
+	CHECK_EQ(tce_container_open(&g1, 1, TCE_IOMMU_AUTO, &b), 0);
+	if (a == NULL || b == NULL)
+		return;
+	CHECK_EQ(tce_dma_map(a, r, 8, &o), 0);          /* one REGISTER of 16 MiB */
+	CHECK_EQ(tce_dma_add(a, &r[8], 4), 0);          /* four of 2 MiB */
+	uint64_t locked = counters().locked_bytes;
+	CHECK_EQ(tce_dma_map(b, r, 12, &o), 0);         /* 24 MiB as one range */
+	CHECK_EQ(tce_iova_of(a, r[11].va, &iova_a), 0);
+	CHECK_EQ(tce_iova_of(b, r[11].va, &iova_b), 0);
+	CHECK_EQ(iova_a, iova_b);                       /* the same layout */
+	struct tce_stats sb;
+	tce_get_stats(b, &sb);
+	if (sb.registrations) {                         /* v2 */
+		CHECK_EQ(sb.registrations, 5);              /* a's five pieces */
+		/* only b's window and table are new: the pinned 24 MiB were charged once */
+		CHECK(counters().locked_bytes - locked < 24 * MiB);
+	}
+	/* memory added later: b registers what a registered */
+	CHECK_EQ(tce_dma_add(a, &r[12], 4), 0);
+	for (unsigned int i = 12; i < 16; i++)
+		r[i].iova = tce_iova_of(a, r[i].va, &iova_a) == 0 ? iova_a : 0;
+	CHECK_EQ(tce_dma_add(b, &r[12], 4), 0);
+	CHECK_EQ(tce_iova_of(b, r[15].va, &iova_b), 0);
+	CHECK_EQ(iova_b, r[15].iova);
+	/* a goes and comes back at b's IOVAs */
+	tce_container_close(a);
+	a = NULL;
+	for (unsigned int i = 0; i < n; i++)
+		CHECK_EQ(tce_iova_of(b, r[i].va, &r[i].iova), 0);
+	CHECK_EQ(tce_container_open(&g0, 1, TCE_IOMMU_AUTO, &a), 0);
+	if (a) {
+		struct tce_plan_opts fixed = { .window_min = 64 * MiB };
+		CHECK_EQ(tce_dma_map(a, r, n, &fixed), 0);
+		CHECK_EQ(tce_iova_of(a, r[5].va, &iova_a), 0);
+		CHECK_EQ(iova_a, r[5].iova);
+		tce_container_close(a);
+	}
+	tce_container_close(b);
+	CHECK(clean());
+	CHECK_EQ(counters().locked_bytes, 0);
+	munmap(m.p, m.len);
+}
+
 int main(int argc, char **argv)
 {
 	platform = argc > 1 ? argv[1] : "pseries-ddw";
@@ -320,6 +378,10 @@ int main(int argc, char **argv)
 	tce_set_log(capture_log, NULL);
 	if (argc > 2 && strcmp(argv[2], "small-window") == 0) {
 		RUN(v1_window_too_small);
+		return failures ? 1 : 0;
+	}
+	if (argc > 2 && strcmp(argv[2], "two-groups") == 0) {
+		RUN(two_containers_share_registrations);
 		return failures ? 1 : 0;
 	}
 	RUN(map_translate_dma_close);

@@ -353,6 +353,44 @@ static void memlock(void)
 	CHECK_EQ(tce_memlock_check(768 * MiB, &ml, &raise, err, sizeof(err)), TCE_MEMLOCK_OK);
 }
 
+/* Registering along the process's registrations: whole ones touched, gaps anew. */
+static void prereg_pieces(void)
+{
+	const struct tce_prereg set[] = { { 0x100000, 0x100000, 1 }, { 0x300000, 0x200000, 2 } };
+	struct tce_plan_reg *p = NULL;
+	unsigned int n = 0;
+
+	/* nothing registered: the range itself */
+	CHECK_EQ(tce_prereg_pieces(set, 0, 0x100000, 0x400000, &p, &n), 0);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(p[0].va, 0x100000);
+	CHECK_EQ(p[0].len, 0x400000);
+	free(p);
+	/* the very same ranges and the gap between them */
+	CHECK_EQ(tce_prereg_pieces(set, 2, 0x100000, 0x400000, &p, &n), 0);
+	CHECK_EQ(n, 3);
+	CHECK_EQ(p[0].va, 0x100000);
+	CHECK_EQ(p[0].len, 0x100000);
+	CHECK_EQ(p[1].va, 0x200000);
+	CHECK_EQ(p[1].len, 0x100000);
+	CHECK_EQ(p[2].va, 0x300000);
+	CHECK_EQ(p[2].len, 0x200000);
+	free(p);
+	/* partly inside a registration: all of it (a part would be refused), then the rest */
+	CHECK_EQ(tce_prereg_pieces(set, 2, 0x400000, 0x300000, &p, &n), 0);
+	CHECK_EQ(n, 2);
+	CHECK_EQ(p[0].va, 0x300000);
+	CHECK_EQ(p[0].len, 0x200000);
+	CHECK_EQ(p[1].va, 0x500000);
+	CHECK_EQ(p[1].len, 0x200000);
+	free(p);
+	/* beside every registration: untouched */
+	CHECK_EQ(tce_prereg_pieces(set, 2, 0x200000, 0x100000, &p, &n), 0);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(p[0].va, 0x200000);
+	free(p);
+}
+
 int main(void)
 {
 	RUN(one_gib_of_2m_pages_pseries);
@@ -368,5 +406,6 @@ int main(void)
 	RUN(powernv_levels);
 	RUN(bad_input);
 	RUN(memlock);
+	RUN(prereg_pieces);
 	return failures ? 1 : 0;
 }

@@ -48,6 +48,12 @@ void spapr_iommu_unlock(void) { pthread_mutex_unlock(&iommus_lock); }
 static bool mem_callback;
 static int validators;          /* sockets with an allocation validator */
 static uint64_t window_limit;   /* memory the windows can take (bus-assigned IOVAs) */
+/* PA mode: once the bus has given DPDK's memory IOVAs (mbufs and rings hold them), they
+ * are final: every container opened later, a device attached again included, maps
+ * memory at those IOVAs, and memory added while no device is attached gets the next
+ * ones (iova_cursor: the end of the highest one given). */
+static bool iovas_assigned;
+static uint64_t iova_cursor;
 
 static void tce_to_rte_log(void *ctx, enum tce_log_level level, const char *msg)
 {
@@ -93,7 +99,9 @@ static bool bus_assigns_iova(void)
 
 static uint64_t seg_iova(const struct rte_memseg *ms)
 {
-	return bus_assigns_iova() ? TCE_IOVA_ANY : (uintptr_t)ms->addr;
+	if (!bus_assigns_iova())
+		return (uintptr_t)ms->addr;
+	return iovas_assigned ? ms->iova : TCE_IOVA_ANY;
 }
 
 static int collect_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
@@ -118,6 +126,13 @@ static int reserved_end(const struct rte_memseg_list *msl, void *arg)
 	return 0;
 }
 
+static void set_iova(struct rte_memseg *ms, uint64_t iova)
+{
+	ms->iova = iova;
+	if (iova + ms->len > iova_cursor)
+		iova_cursor = iova + ms->len;
+}
+
 /* Write the IOVAs the bus chose into DPDK's memsegs of [va, va+len). */
 static int assign_iovas(struct tce_container *c, uint64_t va, uint64_t len)
 {
@@ -131,9 +146,19 @@ static int assign_iovas(struct tce_container *c, uint64_t va, uint64_t len)
 		int ret = tce_iova_of(c, (uintptr_t)ms->addr, &iova);
 		if (ret)
 			return ret;
-		ms->iova = iova;
+		set_iova(ms, iova);
 	}
 	return 0;
+}
+
+/* Memory added while no container exists: the IOVAs after the highest given, aligned to
+ * its page (the IOMMU page of the window that will map it is never larger). */
+static void assign_iovas_unmapped(const struct rte_memseg_list *msl, uint64_t va, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += msl->page_sz) {
+		struct rte_memseg *ms = rte_mem_virt2memseg((void *)(uintptr_t)(va + off), msl);
+		set_iova(ms, RTE_ALIGN_CEIL(iova_cursor, msl->page_sz));
+	}
 }
 
 static int assign_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
@@ -145,6 +170,36 @@ static int assign_seg(const struct rte_memseg_list *msl, const struct rte_memseg
 
 /* --- memory added and freed at run time ---------------------------------------------- */
 
+/* Memory DPDK added: the first container chooses its IOVAs (PA mode) and every other
+ * container maps it at the same ones. */
+static int collect_added(const struct rte_memseg_list *msl, const void *addr, size_t len, bool fixed,
+			 struct regions *rs)
+{
+	rs->n = 0;
+	for (uint64_t off = 0; off < len; off += msl->page_sz) {
+		const void *va = (const uint8_t *)addr + off;
+		const struct rte_memseg *ms = rte_mem_virt2memseg(va, msl);
+		uint64_t iova = !bus_assigns_iova() ? (uintptr_t)va : fixed ? ms->iova : TCE_IOVA_ANY;
+		int ret = add_region(rs, (uintptr_t)va, msl->page_sz, msl->page_sz, msl->socket_id, iova);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int add_memory(struct spapr_iommu *io, const struct rte_memseg_list *msl, const void *addr,
+		      size_t len, struct regions *rs)
+{
+	bool first = io == TAILQ_FIRST(&iommus);
+	int ret = collect_added(msl, addr, len, !first, rs);
+
+	if (ret == 0)
+		ret = tce_dma_add(io->c, rs->r, rs->n);
+	if (ret == 0 && first && bus_assigns_iova())
+		ret = assign_iovas(io->c, (uintptr_t)addr, len);
+	return ret;
+}
+
 static void mem_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
 {
 	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
@@ -155,21 +210,11 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 	if (msl == NULL || msl->external)
 		return;
 	spapr_iommu_lock();
-	if (type == RTE_MEM_EVENT_ALLOC) {
-		for (uint64_t off = 0; off < len; off += msl->page_sz) {
-			const void *va = (const uint8_t *)addr + off;
-			uint64_t iova = bus_assigns_iova() ? TCE_IOVA_ANY : (uintptr_t)va;
-			if (add_region(&rs, (uintptr_t)va, msl->page_sz, msl->page_sz, msl->socket_id, iova) != 0)
-				break;
-		}
-	}
+	if (type == RTE_MEM_EVENT_ALLOC && TAILQ_EMPTY(&iommus) && iovas_assigned)
+		assign_iovas_unmapped(msl, (uintptr_t)addr, len);
 	TAILQ_FOREACH(io, &iommus, next) {
-		int ret = type == RTE_MEM_EVENT_ALLOC ? tce_dma_add(io->c, rs.r, rs.n)
+		int ret = type == RTE_MEM_EVENT_ALLOC ? add_memory(io, msl, addr, len, &rs)
 						      : tce_dma_remove(io->c, (uintptr_t)addr, len);
-		/* every container lays memory out the same way: the first one's IOVAs are
-		 * those of all (checked when a container is opened) */
-		if (ret == 0 && type == RTE_MEM_EVENT_ALLOC && bus_assigns_iova() && io == TAILQ_FIRST(&iommus))
-			ret = assign_iovas(io->c, (uintptr_t)addr, len);
 		if (ret)
 			SPAPR_LOG(ERR, "%s %zu bytes at %p for IOMMU group %u failed (%s): devices of"
 				  " the group cannot DMA there", type == RTE_MEM_EVENT_ALLOC ? "mapping" : "unmapping",
@@ -225,25 +270,6 @@ static void print_plan(const char *name, const struct tce_plan *p)
 		SPAPR_LOG(NOTICE, "%s: window %u: 0x%" PRIx64 " bytes of %u KiB pages at 0x%" PRIx64 ", %u level(s)",
 			  name, w, p->windows[w].size, 1u << (p->windows[w].page_shift - 10),
 			  p->windows[w].start, p->windows[w].levels);
-}
-
-/* A second container must have laid memory out as the first did (IOVAs are global). */
-static int check_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
-{
-	uint64_t iova;
-
-	if (msl->external)
-		return 0;
-	return tce_iova_of(arg, (uintptr_t)ms->addr, &iova) == 0 && iova == ms->iova ? 0 : -1;
-}
-
-static int same_layout(struct spapr_iommu *io)
-{
-	if (rte_memseg_walk(check_seg, io->c) == 0)
-		return 0;
-	SPAPR_LOG(ERR, "IOMMU group %u: its DMA window gives memory other IOVAs than the first"
-		  " group's: use one IOMMU group per process, or --iova-mode=va on PowerNV", io->group);
-	return -EINVAL;
 }
 
 /* The fixed v1 window is too small for DPDK's memory: say which EAL options fix it. */
@@ -306,8 +332,10 @@ static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, cons
 				SPAPR_LOG(ERR, "IOMMU group %u: in VA mode DPDK's IOVAs are virtual addresses, which"
 					  " this platform's DMA windows cannot hold: start with --iova-mode=pa (the"
 					  " bus then chooses the IOVAs)", io->group);
-			if (ret == 0 && bus_assigns_iova())
-				ret = TAILQ_EMPTY(&iommus) ? rte_memseg_walk(assign_seg, io->c) : same_layout(io);
+			if (ret == 0 && bus_assigns_iova() && !iovas_assigned) {
+				ret = rte_memseg_walk(assign_seg, io->c);
+				iovas_assigned = ret == 0;
+			}
 		}
 	}
 	free(rs.r);
@@ -370,7 +398,9 @@ void spapr_iommu_detach(struct rte_spapr_device *dev)
 	spapr_iommu_unlock();
 	tce_container_close(io->c);
 	free(io);
-	if (TAILQ_EMPTY(&iommus) && mem_callback) {
+	/* the memory-event callback stays: memory added before a device is attached again
+	 * gets its IOVAs now (PA mode), those of the memory mapped before are final */
+	if (TAILQ_EMPTY(&iommus) && !iovas_assigned && mem_callback) {
 		rte_mem_event_callback_unregister("spapr-bus", NULL);
 		mem_callback = false;
 	}

@@ -62,6 +62,7 @@ struct svnet_rxq {
 	uint16_t port;
 	bool mrg;
 	uint64_t packets, bytes, errors, nombuf;
+	uint64_t discarded;             /* frames received into the ring, never taken: the port stopped */
 };
 
 struct svnet_txq {
@@ -69,9 +70,11 @@ struct svnet_txq {
 	struct rte_mbuf **sw;           /* the packet whose chain starts at each descriptor */
 	uint16_t *free;                 /* free descriptor ids */
 	uint16_t nfree;
-	uint8_t *hdrs;                  /* a header slot per descriptor, for packets that */
-	uint64_t hdrs_iova;             /* have no headroom for it */
+	const struct rte_memzone *hdr_mz; /* a header slot per descriptor, for packets */
+	uint8_t *hdrs;                  /* that have no headroom for it */
+	uint64_t hdrs_iova;
 	uint64_t packets, bytes, errors;
+	uint64_t discarded;             /* packets the device had not sent when the port stopped */
 };
 
 struct svnet {
@@ -85,7 +88,8 @@ struct svnet {
 	uint64_t notify_map_off;        /* its page offset in the BAR */
 	uint64_t features;
 	uint16_t max_qp, mtu, ring_max;
-	struct rte_ether_addr mac;
+	struct rte_ether_addr mac;       /* the port's (ethdev's mac_addrs[0]) */
+	struct rte_ether_addr mac_hw;    /* the device's own, after a reset */
 	struct svq ctrl;                /* the control queue (CTRL_VQ) */
 	const struct rte_memzone *ctrl_buf;
 	bool started, frozen;
@@ -96,6 +100,7 @@ struct svnet {
 int svnet_find_caps(struct svnet *v);
 int svnet_negotiate(struct svnet *v);
 int svnet_set_status(struct svnet *v, uint8_t status);
+int svnet_reset(struct svnet *v);
 int svnet_driver_ok(struct svnet *v);
 uint8_t svnet_get_status(struct svnet *v);
 int svnet_devcfg_read(struct svnet *v, uint64_t off, void *buf, size_t len);
@@ -113,5 +118,8 @@ uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n);
 int svnet_rx_fill(struct svnet_rxq *q);
 void svnet_rx_drain(struct svnet_rxq *q);
 void svnet_tx_drain(struct svnet_txq *q);
+bool svnet_tx_pending(const struct svnet_txq *q);
+void svnet_rx_count_discarded(struct svnet_rxq *q);
+void svnet_tx_count_discarded(struct svnet_txq *q);
 
 #endif

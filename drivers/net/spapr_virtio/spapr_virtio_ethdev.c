@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 
 #include "spapr_virtio.h"
@@ -83,6 +84,7 @@ static void txq_release(struct rte_eth_dev *eth, uint16_t id)
 		return;
 	svnet_tx_drain(q);
 	svnet_ring_free(&q->vq);
+	rte_memzone_free(q->hdr_mz);
 	rte_free(q->sw);
 	rte_free(q->free);
 	rte_free(q);
@@ -143,6 +145,7 @@ static int txq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, uns
 		svnet_ring_free(&q->vq);
 		goto fail;
 	}
+	q->hdr_mz = hz;
 	q->hdrs = hz->addr;
 	q->hdrs_iova = hz->iova;
 	svnet_tx_drain(q); /* all descriptors free */
@@ -167,6 +170,23 @@ static int ctrl_setup(struct svnet *v)
 	snprintf(name, sizeof(name), "svnet_%u_cbuf", v->eth->data->port_id);
 	v->ctrl_buf = rte_memzone_reserve_aligned(name, 256, v->dev->device.numa_node, RTE_MEMZONE_IOVA_CONTIG, 64);
 	return v->ctrl_buf ? 0 : -ENOMEM;
+}
+
+/* A stop resets the device, which forgets the RX mode and the MAC: apply again what
+ * the application set, before the first start or while stopped included. */
+static int restore_rx_config(struct svnet *v, struct rte_eth_dev *eth)
+{
+	uint8_t promisc = eth->data->promiscuous, allmulti = eth->data->all_multicast;
+	int ret = 0;
+
+	if (v->features & VBIT(VF_CTRL_RX)) {
+		ret = svnet_ctrl(v, 0 /* RX */, 0 /* PROMISC */, &promisc, 1);
+		if (ret == 0)
+			ret = svnet_ctrl(v, 0 /* RX */, 1 /* ALLMULTI */, &allmulti, 1);
+	}
+	if (ret == 0 && v->ctrl.mz && !rte_is_same_ether_addr(&v->mac, &v->mac_hw))
+		ret = svnet_ctrl(v, 1 /* MAC */, 1 /* ADDR_SET */, v->mac.addr_bytes, 6);
+	return ret;
 }
 
 static int start(struct rte_eth_dev *eth)
@@ -203,6 +223,8 @@ static int start(struct rte_eth_dev *eth)
 		uint16_t pairs = rte_cpu_to_le_16(nq);
 		ret = svnet_ctrl(v, 4 /* MQ */, 0 /* VQ_PAIRS_SET */, &pairs, sizeof(pairs));
 	}
+	if (ret == 0)
+		ret = restore_rx_config(v, eth);
 	if (ret) {
 		SVNET_LOG(ERR, "%s: cannot start the device (%s)", v->dev->name, strerror(-ret));
 		svnet_set_status(v, 0);
@@ -217,16 +239,44 @@ static int start(struct rte_eth_dev *eth)
 	return 0;
 }
 
+/* Packets handed to the device before the stop are sent, not thrown away with the
+ * rings: wait for it to use every TX chain, 50 ms at most (a frozen device or one whose
+ * link is down never will; what it did not send is counted as discarded). */
+static void wait_tx_sent(struct svnet *v, struct rte_eth_dev *eth)
+{
+	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 20;
+
+	if (svnet_check_frozen(v))
+		return;
+	for (;;) {
+		bool pending = false;
+		for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++)
+			if (eth->data->tx_queues[i] && svnet_tx_pending(eth->data->tx_queues[i]))
+				pending = true;
+		if (!pending || rte_get_timer_cycles() > deadline)
+			return;
+		rte_delay_us_sleep(20);
+	}
+}
+
 static int stop(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
 
-	svnet_set_status(v, 0); /* reset: the device lets go of every buffer */
+	wait_tx_sent(v, eth);
+	if (svnet_reset(v) != 0) /* the device lets go of every buffer */
+		SVNET_LOG(WARNING, "%s: the device did not complete its reset in 100 ms", v->dev->name);
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
-		if (eth->data->rx_queues[i])
-			svnet_rx_drain(eth->data->rx_queues[i]);
-		if (eth->data->tx_queues[i])
-			svnet_tx_drain(eth->data->tx_queues[i]);
+		struct svnet_rxq *rq = eth->data->rx_queues[i];
+		struct svnet_txq *tq = eth->data->tx_queues[i];
+		if (rq && v->started)
+			svnet_rx_count_discarded(rq);
+		if (tq && v->started)
+			svnet_tx_count_discarded(tq);
+		if (rq)
+			svnet_rx_drain(rq);
+		if (tq)
+			svnet_tx_drain(tq);
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	}
@@ -256,7 +306,8 @@ static int rx_mode(struct rte_eth_dev *eth, uint8_t cmd, uint8_t on)
 
 	if (!(v->features & VBIT(VF_CTRL_RX)))
 		return -ENOTSUP;
-	return svnet_ctrl(v, 0 /* RX */, cmd, &on, 1);
+	/* stopped: the device is reset; start applies the mode ethdev records */
+	return v->started ? svnet_ctrl(v, 0 /* RX */, cmd, &on, 1) : 0;
 }
 
 static int promisc_on(struct rte_eth_dev *eth) { return rx_mode(eth, 0, 1); }
@@ -301,11 +352,13 @@ static int stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *s)
 			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 				s->q_ipackets[i] = rq->packets;
 				s->q_ibytes[i] = rq->bytes;
+				s->q_errors[i] = rq->errors;
 			}
 		}
 		if (tq) {
 			s->opackets += tq->packets;
 			s->obytes += tq->bytes;
+			s->oerrors += tq->errors;
 			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 				s->q_opackets[i] = tq->packets;
 				s->q_obytes[i] = tq->bytes;
@@ -321,31 +374,65 @@ static int stats_reset(struct rte_eth_dev *eth)
 		struct svnet_rxq *rq = eth->data->rx_queues[i];
 		struct svnet_txq *tq = eth->data->tx_queues[i];
 		if (rq)
-			rq->packets = rq->bytes = rq->errors = rq->nombuf = 0;
+			rq->packets = rq->bytes = rq->errors = rq->nombuf = rq->discarded = 0;
 		if (tq)
-			tq->packets = tq->bytes = tq->errors = 0;
+			tq->packets = tq->bytes = tq->errors = tq->discarded = 0;
 	}
 	return 0;
 }
 
-static const char *const xstat_names[] = { "eeh_frozen_events" };
+/* Extended statistics beyond the per-queue ones ethdev makes of the basic statistics:
+ * the device's EEH freezes, mbuf shortages and what a stop threw away, per queue. */
+struct xstat_field { const char *name; size_t off; };
+static const struct xstat_field rxq_xstats[] = {
+	{ "nombuf", offsetof(struct svnet_rxq, nombuf) },
+	{ "discarded_at_stop", offsetof(struct svnet_rxq, discarded) },
+};
+static const struct xstat_field txq_xstats[] = {
+	{ "discarded_at_stop", offsetof(struct svnet_txq, discarded) },
+};
+
+static unsigned int xstats_count(const struct rte_eth_dev *eth)
+{
+	return 1 + eth->data->nb_rx_queues * RTE_DIM(rxq_xstats) + eth->data->nb_tx_queues * RTE_DIM(txq_xstats);
+}
+
+static uint64_t field(const void *q, size_t off)
+{
+	return q ? *(const uint64_t *)((const uint8_t *)q + off) : 0;
+}
 
 static int xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *x, unsigned int n)
 {
-	if (n < RTE_DIM(xstat_names))
-		return RTE_DIM(xstat_names);
-	x[0] = (struct rte_eth_xstat){ 0, priv(eth)->eeh_events };
-	return RTE_DIM(xstat_names);
+	unsigned int k = 0;
+
+	if (x == NULL || n < xstats_count(eth))
+		return xstats_count(eth);
+	x[k] = (struct rte_eth_xstat){ k, priv(eth)->eeh_events };
+	k++;
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
+		for (unsigned int f = 0; f < RTE_DIM(rxq_xstats); f++, k++)
+			x[k] = (struct rte_eth_xstat){ k, field(eth->data->rx_queues[i], rxq_xstats[f].off) };
+	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++)
+		for (unsigned int f = 0; f < RTE_DIM(txq_xstats); f++, k++)
+			x[k] = (struct rte_eth_xstat){ k, field(eth->data->tx_queues[i], txq_xstats[f].off) };
+	return k;
 }
 
 static int xstats_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names, unsigned int n)
 {
-	(void)eth;
-	if (names == NULL || n < RTE_DIM(xstat_names))
-		return RTE_DIM(xstat_names);
-	for (unsigned int i = 0; i < RTE_DIM(xstat_names); i++)
-		strlcpy(names[i].name, xstat_names[i], sizeof(names[i].name));
-	return RTE_DIM(xstat_names);
+	unsigned int k = 0;
+
+	if (names == NULL || n < xstats_count(eth))
+		return xstats_count(eth);
+	strlcpy(names[k++].name, "eeh_frozen_events", sizeof(names[0].name));
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
+		for (unsigned int f = 0; f < RTE_DIM(rxq_xstats); f++)
+			snprintf(names[k++].name, sizeof(names[0].name), "rx_q%u_%s", i, rxq_xstats[f].name);
+	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++)
+		for (unsigned int f = 0; f < RTE_DIM(txq_xstats); f++)
+			snprintf(names[k++].name, sizeof(names[0].name), "tx_q%u_%s", i, txq_xstats[f].name);
+	return k;
 }
 
 static int dev_close(struct rte_eth_dev *eth)
@@ -424,9 +511,10 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 		return ret;
 	}
 	if (v->features & VBIT(VF_MAC))
-		svnet_devcfg_read(v, 0, v->mac.addr_bytes, 6);
+		svnet_devcfg_read(v, 0, v->mac_hw.addr_bytes, 6);
 	else
-		rte_eth_random_addr(v->mac.addr_bytes);
+		rte_eth_random_addr(v->mac_hw.addr_bytes);
+	v->mac = v->mac_hw;
 	if (v->features & VBIT(VF_MQ))
 		svnet_devcfg_read(v, 8, &pairs, 2);
 	if (v->features & VBIT(VF_MTU))

@@ -70,6 +70,22 @@ uint8_t svnet_get_status(struct svnet *v)
 	return s;
 }
 
+/* 4.1.4.3.1: after writing 0 the driver waits for the status to read 0; only then has
+ * the device let go of the rings (100 ms, then the device is taken as gone). */
+int svnet_reset(struct svnet *v)
+{
+	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
+
+	if (svnet_set_status(v, 0) != 0)
+		return -EIO;
+	while (svnet_get_status(v) != 0) {
+		if (rte_get_timer_cycles() > deadline)
+			return -ETIMEDOUT;
+		rte_delay_us_sleep(100);
+	}
+	return 0;
+}
+
 int svnet_devcfg_read(struct svnet *v, uint64_t off, void *buf, size_t len)
 {
 	ssize_t n = rte_spapr_region_read(v->dev, v->devcfg_bar, buf, len, v->devcfg_off + off);
@@ -145,7 +161,7 @@ int svnet_negotiate(struct svnet *v)
 	uint32_t lo = 0, hi = 0;
 	uint64_t offered;
 
-	if (svnet_set_status(v, 0) || svnet_get_status(v) != 0)
+	if (svnet_reset(v) != 0)
 		return -EIO;
 	svnet_set_status(v, S_ACK);
 	svnet_set_status(v, S_ACK | S_DRIVER);

@@ -66,6 +66,30 @@ int svnet_rx_fill(struct svnet_rxq *q)
 	return 0;
 }
 
+/* After the device reset: frames it wrote into the ring that the application never
+ * took are lost with the ring; count them (a frame spans num_buffers entries). */
+void svnet_rx_count_discarded(struct svnet_rxq *q)
+{
+	struct svq *vq = &q->vq;
+	uint16_t left = used_idx(vq) - vq->used_cons;
+
+	rte_io_rmb();
+	while (left) {
+		uint32_t id, len;
+		uint16_t nbuf = 1;
+
+		used_elem(vq, vq->used_cons, &id, &len);
+		if (q->mrg && id < vq->size && q->sw[id]) {
+			const uint8_t *hdr = rte_pktmbuf_mtod(q->sw[id], const uint8_t *) - SVNET_HDR;
+			nbuf = RTE_MAX(1, hdr[10] | hdr[11] << 8);
+		}
+		nbuf = RTE_MIN(nbuf, left);
+		vq->used_cons += nbuf;
+		left -= nbuf;
+		q->discarded++;
+	}
+}
+
 void svnet_rx_drain(struct svnet_rxq *q)
 {
 	for (uint16_t i = 0; q->sw && i < q->vq.size; i++) {
@@ -221,6 +245,21 @@ uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		q->packets += sent;
 	}
 	return sent;
+}
+
+/* The device has not yet used every chain it was given. */
+bool svnet_tx_pending(const struct svnet_txq *q)
+{
+	return used_idx(&q->vq) != q->vq.avail_idx;
+}
+
+/* After the device reset: the chains it never used are packets not sent. */
+void svnet_tx_count_discarded(struct svnet_txq *q)
+{
+	uint16_t unsent = q->vq.avail_idx - used_idx(&q->vq);
+
+	q->discarded += unsent;
+	q->errors += unsent;
 }
 
 void svnet_tx_drain(struct svnet_txq *q)
