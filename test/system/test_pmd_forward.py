@@ -6,6 +6,7 @@ of a 2-core machine take, so that every frame must arrive: these are correctness
 the benchmark is `devtools/emu-forward.py` without --rate."""
 import importlib.util
 import os
+import re
 
 import pytest
 
@@ -150,3 +151,17 @@ def test_detach_attach_cycles(platform, cycles):
     assert out.count("Port 1 is attached") == (cycles + 1) // 2, out[-3000:]
     assert out.count("Port 0 is attached") == cycles // 2, out[-3000:]
     assert_nothing_leaked_or_unaccounted(res, fwd.memzones(out, 1), least=15000)
+
+
+def test_ring_occupancy():
+    """rx_queue_count and descriptor status: with forwarding stopped the generator fills
+    port 0's RX ring to the last descriptor; port 1 receives nothing; its TX ring is
+    free."""
+    script = ["set fwd io", "sleep 0.3", "show port 0 rxq 0 desc used count", "show port 0 rxq 0 desc 1023 status",
+              "show port 1 rxq 0 desc used count", "show port 1 rxq 0 desc 0 status",
+              "show port 1 txq 0 desc 1023 status", "show port 1 rxq 0 desc 1024 status"]
+    res = run(script=script, ring=1024, rate=100000)
+    answers = re.findall(r"(?:Used desc count = (\d+)|Desc status = (\w+)|Invalid input: .*desc id = (\d+))",
+                         res["output"])
+    assert [a for t in answers for a in t if a] == ["1024", "DONE", "0", "AVAILABLE", "DONE", "1024"], \
+        res["output"][-3000:]

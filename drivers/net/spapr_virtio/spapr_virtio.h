@@ -119,6 +119,9 @@ int svnet_rx_fill(struct svnet_rxq *q);
 void svnet_rx_drain(struct svnet_rxq *q);
 void svnet_tx_drain(struct svnet_txq *q);
 bool svnet_tx_pending(const struct svnet_txq *q);
+uint32_t svnet_rx_queue_count(void *rxq);
+int svnet_rx_descriptor_status(void *rxq, uint16_t offset);
+int svnet_tx_descriptor_status(void *txq, uint16_t offset);
 void svnet_rx_count_discarded(struct svnet_rxq *q);
 void svnet_tx_count_discarded(struct svnet_txq *q);
 

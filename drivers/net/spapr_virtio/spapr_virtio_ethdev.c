@@ -536,6 +536,9 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 	eth->dev_ops = &ops;
 	eth->rx_pkt_burst = svnet_rx_burst;
 	eth->tx_pkt_burst = svnet_tx_burst;
+	eth->rx_queue_count = svnet_rx_queue_count;
+	eth->rx_descriptor_status = svnet_rx_descriptor_status;
+	eth->tx_descriptor_status = svnet_tx_descriptor_status;
 	eth->data->dev_flags |= RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
 	rte_eth_dev_probing_finish(eth);
 	SVNET_LOG(INFO, "%s: port %u, %u queue pair(s), features 0x%" PRIx64, dev->name, eth->data->port_id,

@@ -272,3 +272,37 @@ void svnet_tx_drain(struct svnet_txq *q)
 	for (uint16_t i = 0; i < q->vq.size; i++)
 		q->free[q->nfree++] = (uint16_t)(q->vq.size - 1 - i);
 }
+
+/* --- ring occupancy ------------------------------------------------------------------ */
+
+/* Descriptors the device has filled that the application has not taken yet. */
+uint32_t svnet_rx_queue_count(void *rxq)
+{
+	struct svnet_rxq *q = rxq;
+
+	return (uint16_t)(used_idx(&q->vq) - q->vq.used_cons);
+}
+
+/* Every RX descriptor is posted again as soon as it is taken: the first `filled` from
+ * the application's position hold frames, the others wait for the device. */
+int svnet_rx_descriptor_status(void *rxq, uint16_t offset)
+{
+	struct svnet_rxq *q = rxq;
+
+	if (offset >= q->vq.size)
+		return -EINVAL;
+	return offset < svnet_rx_queue_count(q) ? RTE_ETH_RX_DESC_DONE : RTE_ETH_RX_DESC_AVAIL;
+}
+
+/* Free descriptors, then those of chains the device has used but the driver has not
+ * reclaimed yet (one descriptor per chain counted: exact for single-segment packets),
+ * are reusable; the rest the device still holds. */
+int svnet_tx_descriptor_status(void *txq, uint16_t offset)
+{
+	struct svnet_txq *q = txq;
+	uint32_t reusable = q->nfree + (uint16_t)(used_idx(&q->vq) - q->vq.used_cons);
+
+	if (offset >= q->vq.size)
+		return -EINVAL;
+	return offset < reusable ? RTE_ETH_TX_DESC_DONE : RTE_ETH_TX_DESC_FULL;
+}
