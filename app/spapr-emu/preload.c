@@ -54,6 +54,7 @@ static ssize_t (*real_lgetxattr)(const char *, const char *, void *, size_t);
 static char *sysfs_root;
 
 static struct emu_platform *platform;
+static unsigned long kernel_page; /* the emulated kernel's PAGE_SIZE */
 static int touched; /* a /dev/vfio file was opened: this process reports stats */
 
 static void resolve(void)
@@ -140,6 +141,7 @@ __attribute__((constructor)) static void preload_init(void)
 		_exit(2);
 	}
 	emu_set_current(platform);
+	kernel_page = 1UL << cfg.plat.page_shift;
 	if (getenv("SPAPR_EMU_SYSFS"))
 		sysfs_root = strdup(getenv("SPAPR_EMU_SYSFS"));
 	atexit(at_exit);
@@ -241,9 +243,32 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	return real_ioctl(fd, request, arg);
 }
 
+/* Anonymous memory as a kernel with larger pages gives it (ppc64: 64 KiB): the start
+ * aligned to its page and the length rounded up to it, so that what a program maps on
+ * the emulated machine can be pre-registered as on POWER (the kernel takes whole pages). */
+static void *map_kernel_pages(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
+{
+	size_t page = kernel_page, whole = (len + page - 1) & ~(page - 1);
+	uintptr_t hint = ((uintptr_t)addr + page - 1) & ~(uintptr_t)(page - 1);
+	uint8_t *m, *start;
+
+	m = real_mmap((void *)hint, whole + page, prot, flags, fd, offset);
+	if (m == MAP_FAILED)
+		return m;
+	start = (uint8_t *)(((uintptr_t)m + page - 1) & ~(uintptr_t)(page - 1));
+	if (start > m)
+		munmap(m, (size_t)(start - m));
+	if (m + whole + page > start + whole)
+		munmap(start + whole, (size_t)(m + whole + page - (start + whole)));
+	return start;
+}
+
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
 	ensure();
+	if (platform && kernel_page > 4096 && (flags & MAP_ANONYMOUS) &&
+	    !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_HUGETLB)) && len)
+		return map_kernel_pages(addr, len, prot, flags, fd, offset);
 	if (platform && emu_fd_is_ours(fd)) {
 		int err = 0;
 		void *m = emu_mmap(addr, len, prot, flags, fd, offset, &err);

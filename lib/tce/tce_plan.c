@@ -211,6 +211,11 @@ static int plan_v1(struct tce_plan *p, const struct tce_region *r, unsigned int 
 			return ret;
 		next = off + fit;
 	}
+	if (p->unfit_bytes && p->fixed_iova && !(o->flags & TCE_PLAN_PARTIAL))
+		return fail(err, errlen, -ENOSPC,
+			    "%" PRIu64 " MiB of DMA memory have IOVAs outside the %" PRIu64 " MiB DMA window"
+			    " 0x%" PRIx64 "-0x%" PRIx64 " (no dynamic DMA windows on this platform)",
+			    div_up(p->unfit_bytes, MiB), size / MiB, start, start + size - 1);
 	if (p->unfit_bytes && !(o->flags & TCE_PLAN_PARTIAL))
 		return fail(err, errlen, -ENOSPC,
 			    "%" PRIu64 " MiB of DMA memory do not fit the %" PRIu64 " MiB DMA window at 0x%" PRIx64

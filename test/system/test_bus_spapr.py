@@ -183,3 +183,36 @@ def test_va_mode_on_pseries_is_refused_with_the_fix(run_emu):
            " DMA windows cannot hold: start with --iova-mode=pa (the bus then chooses the IOVAs)" in out
     assert "probed by" not in out
     assert r.stats["at_exit"]["clean"] is True
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_no_huge_on_powernv(run_emu):
+    """--no-huge memory has no physical addresses: DPDK gives it IOVA=VA, which a PowerNV
+    window at 0 takes (the emulator hands out anonymous memory 64 KiB-aligned, as a ppc64
+    kernel does, so that it can be registered)."""
+    r = run_testpmd(run_emu, "--platform", "powernv", eal=("--no-huge", "-m", "256"))
+    out = r.out + r.err
+    assert r.rc == 0, out
+    assert "Selected IOVA mode 'VA'" in out
+    sent, wrong = checked(out)
+    assert sent > 0 and wrong == 0, out
+    m = re.search(r"start: (\d+) bytes of DPDK memory, (\d+) not DMA-mapped at their IOVA", out)
+    assert m and int(m.group(1)) >= 256 << 20 and m.group(2) == "0", out
+    assert "legacy memory: all of it is mapped now" in out
+    assert r.stats["dma"]["faults"] == 0 and r.stats["at_exit"]["clean"] is True
+
+
+@pytest.mark.parametrize("platform,first", [
+    ("pseries-ddw", r"spapr: IOVAs 0x[0-9a-f]+-0x[0-9a-f]+ cannot be mapped: a dynamic DMA window on this platform"
+                    r" starts at 0x800000000000000"),
+    ("pseries-noddw", r"spapr: 256 MiB of DMA memory have IOVAs outside the 1024 MiB DMA window 0x0-0x3fffffff"
+                      r" \(no dynamic DMA windows on this platform\)")])
+def test_no_huge_on_pseries_is_refused_with_the_fix(run_emu, platform, first):
+    r = run_testpmd(run_emu, "--platform", platform, eal=("--no-huge", "-m", "256"), commands="quit\n")
+    out = r.out + r.err
+    assert "EAL: Bus (spapr) probe failed." in out and "No probed ethernet devices" in out, out
+    assert re.search(first, out), out
+    assert "spapr: IOMMU group 0: --no-huge memory has no physical addresses, so DPDK gives it IOVA=VA, which" \
+           " this platform's DMA windows cannot hold: use hugepages (the bus then chooses the IOVAs)" in out
+    assert "probed by" not in out
+    assert r.stats["at_exit"]["clean"] is True

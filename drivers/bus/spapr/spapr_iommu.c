@@ -328,6 +328,10 @@ static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, cons
 			ret = tce_dma_map(io->c, rs.r, rs.n, &po);
 			if (ret == -ENOSPC && bus_assigns_iova())
 				v1_advice(io, &rs);
+			else if (ret == -ENOSPC && !rte_eal_has_hugepages())
+				SPAPR_LOG(ERR, "IOMMU group %u: --no-huge memory has no physical addresses, so DPDK"
+					  " gives it IOVA=VA, which this platform's DMA windows cannot hold: use"
+					  " hugepages (the bus then chooses the IOVAs)", io->group);
 			else if (ret == -ENOSPC)
 				SPAPR_LOG(ERR, "IOMMU group %u: in VA mode DPDK's IOVAs are virtual addresses, which"
 					  " this platform's DMA windows cannot hold: start with --iova-mode=pa (the"
@@ -370,9 +374,11 @@ int spapr_iommu_attach(struct rte_spapr_device *dev, const struct spapr_devopts 
 		ret = rte_mem_event_callback_register("spapr-bus", mem_event, NULL);
 		if (ret == 0 || rte_errno == EEXIST)
 			mem_callback = true;
+		else if (rte_errno == ENOTSUP) /* legacy memory, --no-huge: it all exists now */
+			SPAPR_LOG(INFO, "legacy memory: all of it is mapped now, none comes later");
 		else
 			SPAPR_LOG(WARNING, "no memory-event callback (%s): memory added later is not"
-				  " DMA-mapped (legacy memory or --no-huge)", rte_strerror(rte_errno));
+				  " DMA-mapped", rte_strerror(rte_errno));
 	}
 	io->users = 1;
 	dev->iommu = io;
