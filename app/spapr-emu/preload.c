@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "emu_sysfs.h"
+#include "preload_pages.h"
 #include "spapr_emu.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -54,7 +56,6 @@ static ssize_t (*real_lgetxattr)(const char *, const char *, void *, size_t);
 static char *sysfs_root;
 
 static struct emu_platform *platform;
-static unsigned long kernel_page; /* the emulated kernel's PAGE_SIZE */
 static int touched; /* a /dev/vfio file was opened: this process reports stats */
 
 static void resolve(void)
@@ -141,7 +142,7 @@ __attribute__((constructor)) static void preload_init(void)
 		_exit(2);
 	}
 	emu_set_current(platform);
-	kernel_page = 1UL << cfg.plat.page_shift;
+	preload_pages_init(1UL << cfg.plat.page_shift);
 	if (getenv("SPAPR_EMU_SYSFS"))
 		sysfs_root = strdup(getenv("SPAPR_EMU_SYSFS"));
 	atexit(at_exit);
@@ -211,7 +212,9 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 
 	if (platform && emu_path_is_vfio(path))
 		return open_vfio(path, flags);
-	return real_openat(dirfd, redirect(path, buf), flags, mode);
+	int fd = real_openat(dirfd, redirect(path, buf), flags, mode);
+	preload_pages_opened(path, fd);
+	return fd;
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
@@ -226,6 +229,7 @@ EXPORT int close(int fd)
 	ensure();
 	if (platform && emu_fd_is_ours(fd))
 		return ret_errno(emu_close(fd));
+	preload_pages_closed(fd);
 	return real_close(fd);
 }
 
@@ -243,32 +247,13 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	return real_ioctl(fd, request, arg);
 }
 
-/* Anonymous memory as a kernel with larger pages gives it (ppc64: 64 KiB): the start
- * aligned to its page and the length rounded up to it, so that what a program maps on
- * the emulated machine can be pre-registered as on POWER (the kernel takes whole pages). */
-static void *map_kernel_pages(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
-{
-	size_t page = kernel_page, whole = (len + page - 1) & ~(page - 1);
-	uintptr_t hint = ((uintptr_t)addr + page - 1) & ~(uintptr_t)(page - 1);
-	uint8_t *m, *start;
-
-	m = real_mmap((void *)hint, whole + page, prot, flags, fd, offset);
-	if (m == MAP_FAILED)
-		return m;
-	start = (uint8_t *)(((uintptr_t)m + page - 1) & ~(uintptr_t)(page - 1));
-	if (start > m)
-		munmap(m, (size_t)(start - m));
-	if (m + whole + page > start + whole)
-		munmap(start + whole, (size_t)(m + whole + page - (start + whole)));
-	return start;
-}
-
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
 	ensure();
-	if (platform && kernel_page > 4096 && (flags & MAP_ANONYMOUS) &&
-	    !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_HUGETLB)) && len)
-		return map_kernel_pages(addr, len, prot, flags, fd, offset);
+	bool handled;
+	void *m = preload_pages_mmap(addr, len, prot, flags, fd, offset, &handled);
+	if (handled)
+		return m;
 	if (platform && emu_fd_is_ours(fd)) {
 		int err = 0;
 		void *m = emu_mmap(addr, len, prot, flags, fd, offset, &err);
@@ -296,6 +281,10 @@ EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t offset)
 	ensure();
 	if (platform && emu_fd_is_ours(fd))
 		return ret_ssize(emu_pread(fd, buf, count, offset));
+	bool pagemap;
+	ssize_t n = preload_pages_pread(fd, buf, count, offset, &pagemap);
+	if (pagemap)
+		return n;
 	return real_pread(fd, buf, count, offset);
 }
 

@@ -16,13 +16,13 @@ DEV = "bus=spapr,addr=0000:00:01.0"
 
 
 def run_testpmd(run_emu, *emu_opts, devargs=DEV, eal=(), commands="set fwd txonly\nstart\nstop\nquit\n",
-            prefix=()):
+            prefix=(), testpmd_args=()):
     """Run testpmd interactively with `commands` on stdin. EAL refuses plugins under a
     world-writable directory: load them by name through LD_LIBRARY_PATH."""
     env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers:{BUILD}/test/pmd")
     cmd = [TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"spapr{os.getpid()}",
            "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_test.so", "-a", devargs,
-           "--log-level=bus.spapr:info", *eal, "--", "--total-num-mbufs=2048", "-i"]
+           "--log-level=bus.spapr:info", *eal, "--", "--total-num-mbufs=2048", "-i", *testpmd_args]
     import tempfile
     with tempfile.TemporaryFile("w+") as stdin:
         stdin.write(commands)
@@ -215,4 +215,75 @@ def test_no_huge_on_pseries_is_refused_with_the_fix(run_emu, platform, first):
     assert "spapr: IOMMU group 0: --no-huge memory has no physical addresses, so DPDK gives it IOVA=VA, which" \
            " this platform's DMA windows cannot hold: use hugepages (the bus then chooses the IOVAs)" in out
     assert "probed by" not in out
+    assert r.stats["at_exit"]["clean"] is True
+
+
+EAL_MEMORY_OPTIONS = [
+    ("--legacy-mem",),
+    ("--single-file-segments",),
+    ("--socket-mem", "512"),
+    ("-m", "512"),
+    ("--huge-dir", "/dev/hugepages"),
+    ("--base-virtaddr", "0x200000000"),
+    ("--legacy-mem", "--iova-mode", "va"),
+]
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+@pytest.mark.parametrize("platform", ["pseries-ddw", "powernv"])
+@pytest.mark.parametrize("eal", EAL_MEMORY_OPTIONS, ids=" ".join)
+def test_eal_memory_options(run_emu, platform, eal):
+    """DPDK's memory options change where and how memory exists; whatever they are, the
+    IOVAs the bus maps are the IOVAs mbufs carry."""
+    if platform.startswith("pseries") and "va" in eal:
+        pytest.skip("VA mode cannot be mapped on a pSeries guest (tested on its own)")
+    r = run_testpmd(run_emu, "--platform", platform, eal=eal)
+    out = r.out + r.err
+    assert r.rc == 0, out
+    sent, wrong = checked(out)
+    assert sent > 0 and wrong == 0, out
+    m = re.search(r"start: (\d+) bytes of DPDK memory, (\d+) not DMA-mapped at their IOVA", out)
+    assert m and int(m.group(1)) > 0 and m.group(2) == "0", out
+    assert r.stats["dma"]["faults"] == 0 and r.stats["at_exit"]["clean"] is True
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+@pytest.mark.parametrize("platform", ["pseries-ddw", "pseries-noddw", "powernv"])
+@pytest.mark.parametrize("mp_alloc", ["xmem", "xmemhuge"])
+def test_external_memory_in_a_heap(run_emu, platform, mp_alloc):
+    """testpmd's --mp-alloc=xmem/xmemhuge puts the mbufs in external memory added to a
+    malloc heap: the memory-event callback maps it (PA mode: at IOVAs the bus gives).
+    xmem has ordinary (64 KiB) pages: the window must take them (pagesize=64K), else the
+    bus says so."""
+    devargs = DEV + (",pagesize=64K" if mp_alloc == "xmem" and platform != "pseries-noddw" else "")
+    r = run_testpmd(run_emu, "--platform", platform, devargs=devargs, testpmd_args=(f"--mp-alloc={mp_alloc}",))
+    out = r.out + r.err
+    assert r.rc == 0, out
+    sent, wrong = checked(out)
+    assert sent > 0 and wrong == 0, out
+    assert r.stats["dma"]["faults"] == 0 and r.stats["at_exit"]["clean"] is True
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_external_memory_of_smaller_pages_says_which_option(run_emu):
+    r = run_testpmd(run_emu, "--platform", "pseries-ddw", testpmd_args=("--mp-alloc=xmem",))
+    out = r.out + r.err
+    assert re.search(r"spapr: mapping \d+ bytes at 0x[0-9a-f]+ for IOMMU group 0 failed: its pages are 64 KiB, the DMA"
+                     r" window's 2048 KiB: give the group's devices pagesize=64K \(-a bus=spapr,addr=...,pagesize=64K\)",
+                     out), out
+    assert r.stats["at_exit"]["clean"] is True
+
+
+@pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
+def test_external_memory_outside_the_window_says_why(run_emu):
+    """--mp-alloc=anon maps its memory with rte_dev_dma_map() at IOVAs testpmd chose
+    (physical addresses in PA mode): a pSeries window cannot take them, and the bus
+    says what would work instead; nothing is left behind."""
+    r = run_testpmd(run_emu, "--platform", "pseries-ddw", devargs=DEV + ",pagesize=64K",
+                    testpmd_args=("--mp-alloc=anon",))
+    out = r.out + r.err
+    assert re.search(r"spapr: 0000:00:01.0: dma_map of 0x[0-9a-f]+\+0x[0-9a-f]+ at IOVA 0x[0-9a-f]+: the DMA window is"
+                     r" 0x800000000000000\+0x[0-9a-f]+; give external memory IOVAs inside it, or add it to a malloc"
+                     r" heap \(rte_malloc_heap_memory_add, testpmd --mp-alloc=xmem\*\), where the bus gives it IOVAs",
+                     out), out
     assert r.stats["at_exit"]["clean"] is True

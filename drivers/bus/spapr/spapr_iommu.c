@@ -2,8 +2,9 @@
 /*
  * One lib/tce container per IOMMU group, and all DPDK memory DMA-mapped in it before a
  * driver probes: the memsegs at the first probe (memory does not exist at scan), memory
- * added or freed later through a memory-event callback, and external memory through
- * the bus's dma_map/dma_unmap.
+ * added or freed later through a memory-event callback (external memory added to a
+ * malloc heap included: DPDK allocates from it), and external memory outside the heaps
+ * (rte_extmem_register) through the bus's dma_map/dma_unmap, as its owner asks.
  *
  * IOVAs: what the device is given (mbuf->buf_iova) must be what the TCEs translate.
  *  - VA mode: DPDK's IOVA is the virtual address; the window covers them from 0
@@ -104,10 +105,17 @@ static uint64_t seg_iova(const struct rte_memseg *ms)
 	return iovas_assigned ? ms->iova : TCE_IOVA_ANY;
 }
 
+/* DPDK allocates from internal memory and from external memory added to a heap; other
+ * external memory is its owner's, who maps it with rte_dev_dma_map(). */
+static bool dpdk_managed(const struct rte_memseg_list *msl)
+{
+	return !msl->external || msl->heap;
+}
+
 static int collect_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
 {
-	if (msl->external)
-		return 0; /* user-managed: it comes through dma_map */
+	if (!dpdk_managed(msl))
+		return 0;
 	return add_region(arg, (uintptr_t)ms->addr, ms->len, ms->hugepage_sz, ms->socket_id, seg_iova(ms));
 }
 
@@ -163,7 +171,7 @@ static void assign_iovas_unmapped(const struct rte_memseg_list *msl, uint64_t va
 
 static int assign_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
 {
-	if (msl->external)
+	if (!dpdk_managed(msl))
 		return 0;
 	return assign_iovas(arg, (uintptr_t)ms->addr, ms->len) ? -1 : 0;
 }
@@ -200,6 +208,19 @@ static int add_memory(struct spapr_iommu *io, const struct rte_memseg_list *msl,
 	return ret;
 }
 
+/* Memory of smaller pages than the window's (external memory of ordinary pages, say)
+ * cannot be mapped there: say which device option makes a window that takes it. */
+static void page_advice(struct spapr_iommu *io, const struct rte_memseg_list *msl, const void *addr, size_t len)
+{
+	const struct tce_plan *p = tce_container_plan(io->c);
+	uint64_t win_page = p->nwindows ? 1ULL << p->windows[0].page_shift : 4096;
+
+	SPAPR_LOG(ERR, "mapping %zu bytes at %p for IOMMU group %u failed: its pages are %" PRIu64 " KiB,"
+		  " the DMA window's %" PRIu64 " KiB: give the group's devices pagesize=%" PRIu64 "K"
+		  " (-a bus=spapr,addr=...,pagesize=%" PRIu64 "K)", len, addr, io->group, msl->page_sz >> 10,
+		  win_page >> 10, msl->page_sz >> 10, msl->page_sz >> 10);
+}
+
 static void mem_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
 {
 	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
@@ -207,7 +228,9 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 	struct spapr_iommu *io;
 
 	(void)arg;
-	if (msl == NULL || msl->external)
+	/* external memory raises events only when it is added to or removed from a heap
+	 * (when DPDK has not yet marked its list as a heap's) */
+	if (msl == NULL)
 		return;
 	spapr_iommu_lock();
 	if (type == RTE_MEM_EVENT_ALLOC && TAILQ_EMPTY(&iommus) && iovas_assigned)
@@ -215,7 +238,9 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 	TAILQ_FOREACH(io, &iommus, next) {
 		int ret = type == RTE_MEM_EVENT_ALLOC ? add_memory(io, msl, addr, len, &rs)
 						      : tce_dma_remove(io->c, (uintptr_t)addr, len);
-		if (ret)
+		if (ret == -EINVAL && type == RTE_MEM_EVENT_ALLOC)
+			page_advice(io, msl, addr, len);
+		else if (ret)
 			SPAPR_LOG(ERR, "%s %zu bytes at %p for IOMMU group %u failed (%s): devices of"
 				  " the group cannot DMA there", type == RTE_MEM_EVENT_ALLOC ? "mapping" : "unmapping",
 				  len, addr, io->group, strerror(-ret));
@@ -448,6 +473,18 @@ int spapr_iommu_dma_map(struct rte_spapr_device *dev, void *addr, uint64_t iova,
 	}
 	int ret = tce_dma_add(dev->iommu->c, &r, 1);
 	if (ret) {
+		const struct tce_plan *p = tce_container_plan(dev->iommu->c);
+		if (ret == -ENOSPC && p->nwindows)
+			SPAPR_LOG(ERR, "%s: dma_map of %p+0x%zx at IOVA 0x%" PRIx64 ": the DMA window is"
+				  " 0x%" PRIx64 "+0x%" PRIx64 "; give external memory IOVAs inside it, or add it"
+				  " to a malloc heap (rte_malloc_heap_memory_add, testpmd --mp-alloc=xmem*),"
+				  " where the bus gives it IOVAs", dev->name, addr, len, iova, p->windows[0].start,
+				  p->windows[0].size);
+		else if (ret == -EINVAL && msl)
+			SPAPR_LOG(ERR, "%s: dma_map of %p+0x%zx: its pages are %" PRIu64 " KiB, the DMA window's"
+				  " %" PRIu64 " KiB: give the device pagesize=%" PRIu64 "K", dev->name, addr, len,
+				  msl->page_sz >> 10, (uint64_t)(p->nwindows ? 1ULL << p->windows[0].page_shift : 4096) >> 10,
+				  msl->page_sz >> 10);
 		rte_errno = -ret;
 		return -1;
 	}
