@@ -79,4 +79,8 @@ int tce_eeh_replay(struct tce_container *c);
 /* The process's RLIMIT_MEMLOCK, CAP_IPC_LOCK and what lib/tce already charged. */
 int tce_memlock_read(struct tce_memlock *ml);
 
+/* Bytes of hugepages of `page_size` the kernel can give at most (its pool, overcommit
+ * included): a bound on memory of that page size that can ever need mapping. */
+uint64_t tce_hugepage_pool_bytes(uint64_t page_size);
+
 #endif /* TCE_H */

@@ -63,6 +63,11 @@ int tce_memlock_read(struct tce_memlock *ml)
 	return ret;
 }
 
+uint64_t tce_hugepage_pool_bytes(uint64_t page_size)
+{
+	return tce_sys_hugepage_pool(page_size);
+}
+
 static int attach_group(struct tce_container *c, unsigned int id)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };

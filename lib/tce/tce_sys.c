@@ -2,6 +2,7 @@
 /* The OS boundary of lib/tce (see tce_sys.h): thin wrappers, nothing else. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -69,4 +70,28 @@ uint64_t tce_sys_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* The kernel's pool of hugepages of one size (persistent plus overcommit): no process
+ * can have more memory of that page size. 0 when the size has no pool. */
+uint64_t tce_sys_hugepage_pool(uint64_t page_size)
+{
+	static const char *const attrs[] = { "nr_hugepages", "nr_overcommit_hugepages" };
+	uint64_t pages = 0;
+
+	for (unsigned int i = 0; i < 2; i++) {
+		char path[128];
+		unsigned long long n;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB/%s",
+			 (unsigned long long)(page_size >> 10), attrs[i]);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%llu", &n) == 1)
+			pages += n;
+		fclose(f);
+	}
+	return pages * page_size;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The OS boundary of lib/tce: every open/ioctl/close on /dev/vfio and every rlimit and
- * capability call goes through here, returning -errno. */
+/* The OS boundary of lib/tce: every open/ioctl/close on /dev/vfio, every rlimit and
+ * capability call and the hugepage pool in sysfs go through here, returning -errno. */
 #ifndef TCE_SYS_H
 #define TCE_SYS_H
 
@@ -14,5 +14,6 @@ void tce_sys_close(int fd);
 int tce_sys_memlock(uint64_t *soft, uint64_t *hard, bool *cap_ipc_lock);
 int tce_sys_set_memlock_soft(uint64_t soft);
 uint64_t tce_sys_now_ns(void);
+uint64_t tce_sys_hugepage_pool(uint64_t page_size);
 
 #endif

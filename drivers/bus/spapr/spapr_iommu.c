@@ -71,6 +71,8 @@ struct regions {
 	unsigned int n, cap;
 	uint64_t iova_end;          /* highest IOVA the window must cover (VA mode) */
 	uint64_t reserved;          /* memory DPDK could still allocate (PA mode headroom) */
+	uint64_t pool_page[8], pool_used[8]; /* of it, per hugepage size */
+	unsigned int npools;
 };
 
 static int add_region(struct regions *rs, uint64_t va, uint64_t len, uint64_t page, int node, uint64_t iova)
@@ -119,6 +121,20 @@ static int collect_seg(const struct rte_memseg_list *msl, const struct rte_memse
 	return add_region(arg, (uintptr_t)ms->addr, ms->len, ms->hugepage_sz, ms->socket_id, seg_iova(ms));
 }
 
+/* What is left of the kernel's pool of hugepages of `page_sz` after the memseg lists
+ * counted so far (ordinary pages: no bound from here). */
+static uint64_t pool_left(struct regions *rs, uint64_t page_sz)
+{
+	uint64_t pool = tce_hugepage_pool_bytes(page_sz), used = 0;
+
+	if (pool == 0)
+		return UINT64_MAX;
+	for (unsigned int i = 0; i < rs->npools; i++)
+		if (rs->pool_page[i] == page_sz)
+			used = rs->pool_used[i];
+	return pool > used ? pool - used : 0;
+}
+
 /* In VA mode all future memory lies inside the reserved memseg lists: size the window
  * for all of it, so that memory added later never needs a new window. */
 static int reserved_end(const struct rte_memseg_list *msl, void *arg)
@@ -130,7 +146,16 @@ static int reserved_end(const struct rte_memseg_list *msl, void *arg)
 		return 0;
 	if (!bus_assigns_iova() && end > rs->iova_end)
 		rs->iova_end = end;
-	rs->reserved += msl->len;
+	/* DPDK can never hold more of a page size than the kernel's pool of it */
+	uint64_t add = RTE_MIN(msl->len, pool_left(rs, msl->page_sz));
+	unsigned int i = 0;
+	while (i < rs->npools && rs->pool_page[i] != msl->page_sz)
+		i++;
+	if (i == rs->npools && i < RTE_DIM(rs->pool_page))
+		rs->pool_page[rs->npools++] = msl->page_sz;
+	if (i < rs->npools)
+		rs->pool_used[i] += add;
+	rs->reserved += add;
 	return 0;
 }
 
