@@ -223,6 +223,8 @@ struct emu_platform {
 	struct emu_counters c;
 	unsigned int open_containers, open_groups, open_devices;
 	unsigned int idle_containers; /* open but never given a group: they hold nothing */
+	uint64_t created_ns;         /* CLOCK_MONOTONIC when the program started (the shim's
+	                              * constructor runs before its main) */
 };
 
 static inline struct emu_platform_cfg *emu_cfg(struct emu_pe *pe)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emu_internal.h"
@@ -60,6 +61,11 @@ int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_rwlock_init(&p->dma_lock, NULL);
 	p->mm.pid = getpid();
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		p->created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
 	for (unsigned int i = 0; i < cfg->ndevices; i++) {
 		const struct emu_device_cfg *dc = &cfg->dev[i];
 		struct emu_group *g = &p->groups[dc->group];

@@ -99,6 +99,7 @@ struct vnet {
 	/* counters */
 	uint64_t rx_nobuf_waits, rx_toolong, tx_toolong, bad_chains, ctrl_cmds, resets;
 	uint64_t rx_dropped_at_reset;
+	uint64_t first_rx_ns, first_tx_ns;  /* CLOCK_MONOTONIC of the first frame each way */
 };
 
 static struct vnet *vnet_of(struct emu_device *d) { return d->priv; }
@@ -302,6 +303,35 @@ static bool vnet_bar_access(struct emu_device *d, unsigned int bar, uint64_t off
 
 #define COUNT(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time the device threads have used: the model's own cost. */
+static uint64_t threads_cpu_ns(const struct vnet *v)
+{
+	uint64_t total = 0;
+
+	for (unsigned int t = 0; t < v->nthreads; t++) {
+		clockid_t cid;
+		struct timespec ts;
+		if (v->thr[t].started && pthread_getcpuclockid(v->thr[t].tid, &cid) == 0 &&
+		    clock_gettime(cid, &ts) == 0)
+			total += (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
+	return total;
+}
+
+/* ns after the program started, or -1 if it never happened */
+static long long since_start(const struct vnet *v, uint64_t ns)
+{
+	return ns ? (long long)(ns - v->d->plat->created_ns) : -1;
+}
+
 /* A DMA fault froze the PE (the device stops), or the driver broke the ring
  * (the device needs a reset: DEVICE_NEEDS_RESET). */
 static int ring_error(struct vnet *v, struct emu_vq *q, int ret)
@@ -329,6 +359,8 @@ static int process_tx(struct vnet *v, struct vnet_thread *t, struct emu_vq *q)
 		} else {
 			pthread_mutex_lock(&v->tx_lock);
 			emu_wire_tx(&v->wire, t->tx_frame, len);
+			if (v->first_tx_ns == 0)
+				v->first_tx_ns = mono_ns();
 			pthread_mutex_unlock(&v->tx_lock);
 		}
 		if ((ret = emu_vq_push(v->d, q, e.head, 0)) != 0)
@@ -425,6 +457,8 @@ static int process_rx(struct vnet *v, unsigned int qp)
 			break;
 		pthread_mutex_lock(&v->rx_lock);
 		v->stage[qp].len = 0;
+		if (ret == 1 && v->first_rx_ns == 0)
+			v->first_rx_ns = mono_ns();
 		pthread_mutex_unlock(&v->rx_lock);
 		n += ret == 1;
 	}
@@ -691,12 +725,15 @@ static void vnet_stats(struct emu_device *d, FILE *out)
 		"\"features\": \"0x%llx\", \"active_queue_pairs\": %u, \"resets\": %llu, "
 		"\"rx_waits_for_buffers\": %llu, \"rx_dropped_at_reset\": %llu, \"rx_dropped_too_long\": %llu, "
 		"\"tx_dropped_too_long\": %llu, "
-		"\"bad_chains\": %llu, \"ctrl_commands\": %llu, \"queues\": [", d->addr, v->nthreads, v->status,
+		"\"bad_chains\": %llu, \"ctrl_commands\": %llu, \"threads_cpu_ns\": %llu, "
+		"\"first_rx_after_start_ns\": %lld, \"first_tx_after_start_ns\": %lld, \"queues\": [",
+		d->addr, v->nthreads, v->status,
 		(unsigned long long)v->acked, v->active_qp, (unsigned long long)v->resets,
 		(unsigned long long)v->rx_nobuf_waits, (unsigned long long)v->rx_dropped_at_reset,
 		(unsigned long long)v->rx_toolong,
 		(unsigned long long)v->tx_toolong, (unsigned long long)v->bad_chains,
-		(unsigned long long)v->ctrl_cmds);
+		(unsigned long long)v->ctrl_cmds, (unsigned long long)threads_cpu_ns(v),
+		since_start(v, v->first_rx_ns), since_start(v, v->first_tx_ns));
 	for (unsigned int i = 0; i < nqueues(v); i++) {
 		const struct emu_vq *q = &v->vq[i];
 		const char *kind = i == 2u * v->max_qp ? "ctrl" : i % 2 ? "tx" : "rx";
