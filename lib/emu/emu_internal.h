@@ -225,6 +225,9 @@ struct emu_platform {
 	unsigned int idle_containers; /* open but never given a group: they hold nothing */
 	uint64_t created_ns;         /* CLOCK_MONOTONIC when the program started (the shim's
 	                              * constructor runs before its main) */
+	uint64_t first_ioctl_ns;     /* its first VFIO ioctl */
+	uint64_t last_map_ns;        /* its last successful map, register, create or enable */
+	uint64_t setup_ioctl_ns;     /* time spent in DMA set-up and teardown ioctls */
 };
 
 static inline struct emu_platform_cfg *emu_cfg(struct emu_pe *pe)

@@ -49,6 +49,14 @@ static int connect_wires(struct emu_platform *p, char *err, size_t errlen)
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
 			char *err, size_t errlen)
 {
@@ -61,11 +69,7 @@ int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_rwlock_init(&p->dma_lock, NULL);
 	p->mm.pid = getpid();
-	{
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		p->created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	}
+	p->created_ns = mono_ns();
 	for (unsigned int i = 0; i < cfg->ndevices; i++) {
 		const struct emu_device_cfg *dc = &cfg->dev[i];
 		struct emu_group *g = &p->groups[dc->group];
@@ -235,10 +239,32 @@ static enum emu_ioctl_kind device_ioctl_kind(unsigned long req)
 	}
 }
 
+/* When the program started using VFIO, when it last set up DMA, and the time the
+ * set-up calls took in the kernel model: mapping time as the program saw it. */
+static void note_timing(struct emu_platform *p, enum emu_ioctl_kind kind, long ret, uint64_t t0)
+{
+	uint64_t t1 = mono_ns();
+
+	if (p->first_ioctl_ns == 0)
+		p->first_ioctl_ns = t0;
+	switch (kind) {
+	case EMU_IOC_MAP_DMA: case EMU_IOC_REGISTER: case EMU_IOC_TCE_CREATE: case EMU_IOC_ENABLE:
+	case EMU_IOC_UNMAP_DMA: case EMU_IOC_UNREGISTER: case EMU_IOC_TCE_REMOVE: case EMU_IOC_DISABLE:
+		p->setup_ioctl_ns += t1 - t0;
+		if (ret >= 0 && kind != EMU_IOC_UNMAP_DMA && kind != EMU_IOC_UNREGISTER &&
+		    kind != EMU_IOC_TCE_REMOVE && kind != EMU_IOC_DISABLE)
+			p->last_map_ns = t1;
+		break;
+	default:
+		break;
+	}
+}
+
 long emu_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct emu_file *f = emu_fd_get(fd);
 	enum emu_ioctl_kind kind;
+	uint64_t t0 = mono_ns();
 	long ret;
 
 	if (f == NULL)
@@ -261,6 +287,7 @@ long emu_ioctl(int fd, unsigned long req, void *arg)
 	f->plat->c.ioctls[kind]++;
 	if (ret < 0)
 		f->plat->c.ioctl_errors++;
+	note_timing(f->plat, kind, ret, t0);
 	pthread_mutex_unlock(&f->plat->lock);
 	return ret;
 }

@@ -21,6 +21,7 @@ const char *const emu_ioctl_names[EMU_IOC__COUNT] = {
 
 struct leaks {
 	uint64_t windows, mapped_tces, registrations, registered_bytes;
+	uint64_t release_hcalls;  /* pSeries: what closing the fds will cost the kernel */
 };
 
 /* Windows and TCEs still live: every PE's tables (each table is counted once). */
@@ -44,6 +45,9 @@ static void count_leaks(struct emu_platform *p, struct leaks *l)
 			seen[nseen++] = t;
 			l->windows++;
 			l->mapped_tces += t->nr_valid;
+			/* release clears every entry: H_GET_TCE + H_PUT_TCE each */
+			if (p->cfg.plat.hv == EMU_HV_PSERIES)
+				l->release_hcalls += 2 * t->size;
 		}
 	}
 	for (struct emu_mm_mem *m = p->mm.mem_list; m; m = m->next) {
@@ -73,6 +77,11 @@ int emu_write_stats(struct emu_platform *p, FILE *out)
 	}
 	KV("total", total);
 	KV("errors", c.ioctl_errors);
+	sep = "";
+	fprintf(out, "},\n  \"timing\": {");
+	KV("first_vfio_ioctl_after_start_ns", p->first_ioctl_ns ? p->first_ioctl_ns - p->created_ns : 0);
+	KV("last_map_after_start_ns", p->last_map_ns ? p->last_map_ns - p->created_ns : 0);
+	KV("setup_ioctls_ns", p->setup_ioctl_ns);
 	sep = "";
 	fprintf(out, "},\n  \"hypercalls\": {");
 	KV("H_GET_TCE", c.h_get_tce);
@@ -138,6 +147,7 @@ int emu_write_stats(struct emu_platform *p, FILE *out)
 	KV("registrations", l.registrations);
 	KV("registered_bytes", l.registered_bytes);
 	KV("locked_bytes", c.locked_bytes);
+	KV("release_hypercalls_owed", l.release_hcalls);
 	fprintf(out, ", \"clean\": %s}\n}\n",
 		p->open_containers - p->idle_containers + p->open_groups + p->open_devices + l.windows +
 		l.mapped_tces + l.registrations + c.locked_bytes == 0 ? "true" : "false");

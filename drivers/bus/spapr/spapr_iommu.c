@@ -437,8 +437,9 @@ int spapr_iommu_attach(struct rte_spapr_device *dev, const struct spapr_devopts 
 	spapr_iommu_unlock();
 	limit_allocations(io);
 	const struct tce_plan *p = tce_container_plan(io->c);
-	SPAPR_LOG(INFO, "IOMMU group %u: %s, %u window(s), %u MAP for %" PRIu64 " bytes of DPDK memory",
-		  io->group, p->type == 7 ? "v2" : "v1", p->nwindows, p->nmaps, p->dma_bytes);
+	SPAPR_LOG(INFO, "IOMMU group %u: %s, %u window(s), %u MAP for %" PRIu64 " bytes of DPDK memory,"
+		  " %" PRIu64 " bytes of locked memory needed", io->group, p->type == 7 ? "v2" : "v1",
+		  p->nwindows, p->nmaps, p->dma_bytes, p->cost.locked_bytes);
 	return 0;
 }
 
