@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Mapping: what making DPDK's memory DMA-able costs, stock DPDK against ours, on the
+emulated POWER platforms, in one run on one machine.
+
+    test/bench/bench_mapping.py [--presets pseries-ddw,pseries-noddw,powernv]
+                                [--memory 256M,1G,4G] [--out DIR] [--build DIR]
+
+For each preset and amount of memory (2 MiB hugepages, testpmd -m), Debian's stock
+dpdk-testpmd runs twice on the same emulated virtio-net device (a traffic generator):
+  dpdk     DPDK's own bus/pci, EAL VFIO (its sPAPR code) and net_virtio
+  dpdk-va  the same with --iova-mode=va
+  ours     the spapr bus plugin and our virtio-net PMD
+and the emulator counts what the kernel and the hypervisor did: ioctls, TCEs written,
+hypercalls (those the kernel still owes when the process's fds close included), locked
+and TCE-table bytes at their peak, when the last map happened after the program
+started, and when the device delivered its first frame. Prints a table and writes
+mapping.json, mapping.csv and mapping.png into the results folder.
+"""
+import argparse
+import re
+import sys
+
+import benchlib as bl
+
+MAP_KINDS = ("VFIO_IOMMU_MAP_DMA", "VFIO_IOMMU_UNMAP_DMA", "VFIO_IOMMU_SPAPR_REGISTER_MEMORY",
+             "VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY", "VFIO_IOMMU_SPAPR_TCE_CREATE", "VFIO_IOMMU_SPAPR_TCE_REMOVE",
+             "VFIO_IOMMU_ENABLE", "VFIO_IOMMU_DISABLE")
+DMA_FAILURES = (r"Received unsupported start address 0x[0-9a-f]+", r"failed to select IOMMU type",
+                r"Could not create new DMA window", r"DMA remapping failed", r"Cannot (?:register|map) vaddr.*",
+                r"spapr: cannot (?:register|map|create) .*", r"RLIMIT_MEMLOCK.*", r"DMA window holds .*",
+                r"cannot be mapped.*")
+
+
+def first_match(patterns, text):
+    for p in patterns:
+        m = re.search(p, text)
+        if m:
+            return m.group(0)
+    return None
+
+
+def measure(build, preset, memory, stack, seconds=0.5):
+    """One testpmd session; a row of results. stack: dpdk, dpdk-va (--iova-mode=va) or
+    ours. The hugepage pool is set to exactly the memory of the run, as a user
+    provisions it (our window is sized by it)."""
+    bl.set_hugepages(memory)
+    eal, env = bl.stack_args(stack.split("-")[0], build, [bl.GEN])
+    eal += ["-m", str(memory >> 20)] + (["--iova-mode=va"] if stack.endswith("-va") else [])
+    dev = [(bl.GEN, 0, "model=virtio-net,backend=gen,rate=100000,qsize=256")]
+    rc, out, st, wall = bl.run_session(build, preset, dev, eal, ["--total-num-mbufs=4096", "--rxd=256", "--txd=256"],
+                                       ["set fwd rxonly", "start", f"sleep {seconds}", "stop"], env)
+    row = {"preset": preset, "memory": bl.human(memory), "memory_bytes": memory, "stack": stack, "rc": rc,
+           "wall_s": round(wall, 3)}
+    iova = re.search(r"Selected IOVA mode '(\w+)'", out)
+    row["iova"] = iova.group(1) if iova else None
+    rx = re.findall(r"Accumulated forward statistics.*?RX-packets:\s+(\d+)", out, re.S)
+    row["ports"] = len(set(re.findall(r"^Port (\d+): [0-9A-F:]{17}", out, re.M)))
+    row["rx_packets"] = int(rx[-1]) if rx else 0
+    failure = first_match(DMA_FAILURES, out)
+    row["dma_failure"] = failure
+    if stack == "ours":
+        need = re.search(r"(\d+) bytes of locked memory needed", out)
+        row["memlock_reported"] = int(need.group(1)) if need else None
+    else:
+        row["memlock_reported"] = None  # stock DPDK checks nothing before it maps
+    pmd_fail = re.search(r"Failed to map pci BAR\d|Failed to init virtio device|cannot start the device.*", out)
+    row["pmd_failure"] = pmd_fail.group(0) if pmd_fail else None
+    if st:
+        io = st["ioctls"]
+        row["ioctls"] = io["total"]
+        row["map_ioctls"] = sum(io.get(k, 0) for k in MAP_KINDS)
+        row["register_ioctls"] = io.get("VFIO_IOMMU_SPAPR_REGISTER_MEMORY", 0)
+        row["map_dma_ioctls"] = io.get("VFIO_IOMMU_MAP_DMA", 0)
+        row["tces"] = st["tces"]["mapped"]
+        row["hypercalls"] = st["hypercalls"]["total"] + st["at_exit"].get("release_hypercalls_owed", 0)
+        row["locked_peak"] = st["memory"]["locked_peak_bytes"]
+        row["table_peak"] = st["memory"]["table_peak_bytes"]
+        row["windows"] = st["windows"]["created"]
+        t = st.get("timing", {})
+        row["mapped_after_ms"] = round(t.get("last_map_after_start_ns", 0) / 1e6, 1)
+        row["setup_ioctls_ms"] = round(t.get("setup_ioctls_ns", 0) / 1e6, 2)
+        first = [m.get("first_rx_after_start_ns", -1) for m in st.get("device_models", [])]
+        row["first_rx_ms"] = round(first[0] / 1e6, 1) if first and first[0] >= 0 else None
+        row["clean_exit"] = st["at_exit"]["clean"]
+    row["dma_ok"] = bool(st) and failure is None and row.get("map_dma_ioctls", 0) > 0
+    return row
+
+
+COLUMNS = [("preset", "preset"), ("memory", "mem"), ("stack", "stack"), ("iova", "iova"), ("dma_ok", "DMA ok"),
+           ("rx_packets", "rx"), ("ioctls", "ioctls"), ("map_ioctls", "map-ioctls"), ("tces", "TCEs"),
+           ("hypercalls", "hcalls"), ("locked_peak", "locked"), ("memlock_reported", "memlock said"),
+           ("table_peak", "table B"), ("setup_ioctls_ms", "in ioctls ms"), ("mapped_after_ms", "mapped@ms"),
+           ("first_rx_ms", "1st rx@ms")]
+
+
+def plot(rows, res):
+    plt = bl.pyplot()
+    if plt is None:
+        return None
+    metrics = [("hypercalls", "hypercalls (incl. owed at exit)"), ("ioctls", "ioctls"),
+               ("table_peak", "TCE table bytes (peak)"), ("locked_peak", "locked bytes (peak)")]
+    presets = sorted({r["preset"] for r in rows})
+    fig, axes = plt.subplots(len(metrics), len(presets), figsize=(4.2 * len(presets), 3.2 * len(metrics)),
+                             squeeze=False)
+    for j, preset in enumerate(presets):
+        for i, (key, title) in enumerate(metrics):
+            ax = axes[i][j]
+            for stack, color in (("dpdk", "tab:red"), ("dpdk-va", "tab:orange"), ("ours", "tab:blue")):
+                pts = [(r["memory_bytes"] >> 20, r.get(key) or 0) for r in rows
+                       if r["preset"] == preset and r["stack"] == stack]
+                if not pts:
+                    continue
+                ok = [r.get("dma_ok") for r in rows if r["preset"] == preset and r["stack"] == stack]
+                label = stack + ("" if all(ok) else " (DMA set-up failed)")
+                ax.plot([p[0] for p in pts], [max(p[1], 1) for p in pts], "o-", color=color, label=label)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_title(f"{preset}: {title}", fontsize=9)
+            ax.set_xlabel("DPDK memory (MiB of 2 MiB pages)", fontsize=8)
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(res.png())
+    plt.close(fig)
+    return res.png()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--presets", default="pseries-ddw,pseries-noddw,powernv")
+    ap.add_argument("--memory", default="256M,1G,4G", help="testpmd -m sizes (2 MiB hugepages)")
+    ap.add_argument("--stacks", default="dpdk,dpdk-va,ours")
+    ap.add_argument("--out", default=str(bl.TOP / "results"))
+    ap.add_argument("--build")
+    ap.add_argument("--name", default="mapping")
+    a = ap.parse_args()
+    build = bl.build_dir(a.build)
+    sizes = [bl.parse_size(m) for m in a.memory.split(",")]
+    rows = []
+    for preset in a.presets.split(","):
+        for mem in sizes:
+            for stack in a.stacks.split(","):
+                row = measure(build, preset, mem, stack)
+                rows.append(row)
+                print(f"  {preset} {bl.human(mem)} {stack}: ioctls {row.get('ioctls')}, hypercalls"
+                      f" {row.get('hypercalls')}, DMA {'ok' if row['dma_ok'] else 'FAILED: ' + str(row['dma_failure'])}",
+                      flush=True)
+    res = bl.Results(a.out, a.name)
+    path = res.write(rows, bl.meta(build))
+    print()
+    bl.table(rows, COLUMNS)
+    png = plot(rows, res)
+    print(f"\nresults: {path}, {path.with_suffix('.csv')}" + (f", {png}" if png else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Throughput: testpmd io forwarding through our PMD on two emulated virtio-net ports
+(generator -> testpmd -> checker) against the same testpmd on two net_null ports, the
+upper bound of ethdev and testpmd overhead on this machine, in one run.
+
+    test/bench/bench_throughput.py [--sizes 64,512,1518] [--queues 1,2] [--seconds 3]
+                                   [--out DIR] [--build DIR]
+
+For each frame size and number of queue pairs: Mpps and testpmd's cycles per packet
+(--record-core-cycles) for both, the ratio ours/net_null, and, separately, what the
+emulated devices' own threads spent per frame (CPU time / frames): the emulator's cost,
+so that a reader can tell the driver from the device model. Writes throughput.json,
+throughput.csv and throughput.png.
+"""
+import argparse
+import os
+import re
+import sys
+import time
+
+import benchlib as bl
+
+
+def cycles(out):
+    m = re.search(r"CPU cycles/packet=([\d.]+).*?at (\d+) MHz", out)
+    return (float(m.group(1)), int(m.group(2))) if m else (None, None)
+
+
+def run_null(size, queues, seconds, ring):
+    """testpmd with two net_null ports (no emulator: nothing else on the cores)."""
+    mbufs = max(8192, 4 * ring * queues + 4096)
+    cmd = [bl.TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"null{os.getpid()}",
+           "--vdev", f"net_null0,size={size}", "--vdev", f"net_null1,size={size}", "--", "-i",
+           f"--rxq={queues}", f"--txq={queues}", f"--rxd={ring}", f"--txd={ring}", f"--total-num-mbufs={mbufs}",
+           "--record-core-cycles"]
+    session = bl.fwd.Testpmd(cmd, dict(os.environ))
+    for line in ["set fwd io", "start", f"sleep {seconds}", "stop"]:
+        if line.startswith("sleep "):
+            time.sleep(seconds)
+        elif not session.command(line, 60):
+            break
+    rc, out = session.finish(60)
+    rx, tx, dropped, _ = bl.fwd._accumulated(out)
+    cyc, mhz = cycles(out)
+    return {"rc": rc, "mpps": round(tx / seconds / 1e6, 3), "cycles_per_packet": cyc, "mhz": mhz}
+
+
+def run_ours(build, size, queues, seconds, ring):
+    res = bl.fwd.forward(build, seconds=seconds, size=str(size), queues=queues, mode="io", rate=0, ring=ring)
+    cyc, mhz = cycles(res["output"])
+    row = {"rc": res["rc"], "mpps": res["mpps"], "cycles_per_packet": cyc, "mhz": mhz,
+           "checker_ok": bl.fwd.ok(res, allow_drops=True), "tx_dropped": res["tx_dropped"],
+           "map_ioctls_while_forwarding": (res.get("during") or {}).get("map_ioctls"),
+           "hypercalls_while_forwarding": (res.get("during") or {}).get("hypercalls")}
+    models = {m["addr"]: m for m in (res["stats"] or {}).get("device_models", [])}
+    gen, chk = models.get(bl.GEN, {}), models.get(bl.CHK, {})
+    frames_gen = gen.get("wire", {}).get("generated", 0)
+    frames_chk = chk.get("wire", {}).get("tx_frames", 0)
+    if frames_gen and frames_chk and mhz:
+        row["gen_ns_per_frame"] = round(gen["threads_cpu_ns"] / frames_gen, 1)
+        row["chk_ns_per_frame"] = round(chk["threads_cpu_ns"] / frames_chk, 1)
+        row["device_cycles_per_frame"] = round((row["gen_ns_per_frame"] + row["chk_ns_per_frame"]) * mhz / 1000)
+    return row
+
+
+COLUMNS = [("size", "size"), ("queues", "qp"), ("ours_mpps", "ours Mpps"), ("null_mpps", "net_null Mpps"),
+           ("ratio", "ours/null"), ("ours_cycles", "ours cyc/pkt"), ("null_cycles", "null cyc/pkt"),
+           ("device_cycles_per_frame", "device cyc/frame"), ("checker_ok", "checker"),
+           ("map_ioctls_while_forwarding", "map ioctls fwd"), ("hypercalls_while_forwarding", "hcalls fwd")]
+
+
+def plot(rows, res):
+    plt = bl.pyplot()
+    if plt is None:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    labels = [f"{r['size']} B\n{r['queues']} qp" for r in rows]
+    x = range(len(rows))
+    w = 0.38
+    axes[0].bar([i - w / 2 for i in x], [r["ours_mpps"] for r in rows], w, label="ours (emulated virtio-net)")
+    axes[0].bar([i + w / 2 for i in x], [r["null_mpps"] for r in rows], w, label="net_null")
+    axes[0].set_ylabel("Mpps")
+    axes[0].set_title("testpmd io forwarding", fontsize=9)
+    axes[1].bar([i - w / 2 for i in x], [r["ours_cycles"] or 0 for r in rows], w, label="testpmd, ours")
+    axes[1].bar([i + w / 2 for i in x], [r.get("device_cycles_per_frame") or 0 for r in rows], w,
+                label="device model threads")
+    axes[1].set_ylabel("cycles per packet")
+    axes[1].set_title("where the cycles go", fontsize=9)
+    for ax in axes:
+        ax.set_xticks(list(x))
+        ax.set_xticklabels(labels, fontsize=7)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(res.png())
+    plt.close(fig)
+    return res.png()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="64,512,1518")
+    ap.add_argument("--queues", default="1,2")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--ring", type=int, default=1024)
+    ap.add_argument("--out", default=str(bl.TOP / "results"))
+    ap.add_argument("--build")
+    ap.add_argument("--name", default="throughput")
+    a = ap.parse_args()
+    build = bl.build_dir(a.build)
+    bl.ensure_hugepages(1 << 30)
+    rows = []
+    for q in (int(v) for v in a.queues.split(",")):
+        for size in (int(v) for v in a.sizes.split(",")):
+            ours = run_ours(build, size, q, a.seconds, a.ring)
+            null = run_null(size, q, a.seconds, a.ring)
+            row = {"size": size, "queues": q, "ours_mpps": ours["mpps"], "null_mpps": null["mpps"],
+                   "ratio": round(ours["mpps"] / null["mpps"], 3) if null["mpps"] else None,
+                   "ours_cycles": ours["cycles_per_packet"], "null_cycles": null["cycles_per_packet"],
+                   **{k: v for k, v in ours.items() if k not in ("mpps", "cycles_per_packet", "rc", "mhz")},
+                   "mhz": ours["mhz"] or null["mhz"], "rc": [ours["rc"], null["rc"]]}
+            rows.append(row)
+            print(f"  {size} B, {q} qp: ours {row['ours_mpps']} Mpps, net_null {row['null_mpps']} Mpps",
+                  flush=True)
+    res = bl.Results(a.out, a.name)
+    path = res.write(rows, dict(bl.meta(build), seconds=a.seconds, ring=a.ring))
+    print()
+    bl.table(rows, COLUMNS)
+    png = plot(rows, res)
+    print(f"\nresults: {path}, {path.with_suffix('.csv')}" + (f", {png}" if png else ""))
+    return 0 if all(r["checker_ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
