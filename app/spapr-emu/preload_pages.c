@@ -25,7 +25,7 @@
 #define EXPORT __attribute__((visibility("default")))
 #define HOST_PAGE 4096UL
 #define PFN_MASK ((1ULL << 55) - 1)
-#define MAX_FDS 1024
+#define MAX_PAGEMAPS 16               /* pagemap files open at once */
 
 static unsigned long kernel_page;        /* 0: the host's page size is shown */
 static long (*real_sysconf)(int);
@@ -34,10 +34,10 @@ static off_t (*real_lseek)(int, off_t, int);
 static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
-static off_t pagemap_pos[MAX_FDS];       /* position in the emulated pagemap */
-static bool pagemap_fd[MAX_FDS];
-static struct stat pagemap_st[MAX_FDS];  /* which file: an fd closed behind our back
-                                         * (fclose) may come back as another file */
+/* The open pagemap files: fd (-1: free slot), position in the emulated pagemap, and
+ * which file (an fd closed behind our back, by fclose, may come back as another). */
+static struct pagemap { int fd; off_t pos; dev_t dev; ino_t ino; } pagemaps[MAX_PAGEMAPS];
+static int npagemaps;
 
 static void resolve(void)
 {
@@ -54,6 +54,8 @@ static void resolve(void)
 void preload_pages_init(unsigned long page)
 {
 	resolve();
+	for (int i = 0; i < MAX_PAGEMAPS; i++)
+		pagemaps[i].fd = -1;
 	kernel_page = page > HOST_PAGE ? page : 0;
 }
 
@@ -89,32 +91,51 @@ EXPORT long sysconf(int name)
 
 /* --- /proc/self/pagemap at the kernel's page size -------------------------------- */
 
-static bool is_pagemap(int fd)
+static struct pagemap *find_pagemap(int fd)
 {
 	struct stat st;
 
-	if (fd < 0 || fd >= MAX_FDS || !pagemap_fd[fd])
-		return false;
-	if (fstat(fd, &st) == 0 && st.st_dev == pagemap_st[fd].st_dev && st.st_ino == pagemap_st[fd].st_ino)
-		return true;
-	pagemap_fd[fd] = false;
-	return false;
+	if (npagemaps == 0 || fd < 0)
+		return NULL;
+	for (int i = 0; i < MAX_PAGEMAPS; i++) {
+		struct pagemap *pm = &pagemaps[i];
+		if (pm->fd != fd)
+			continue;
+		if (fstat(fd, &st) == 0 && st.st_dev == pm->dev && st.st_ino == pm->ino)
+			return pm;
+		pm->fd = -1; /* stale */
+		npagemaps--;
+	}
+	return NULL;
 }
 
 void preload_pages_opened(const char *path, int fd)
 {
-	if (fd < 0 || fd >= MAX_FDS)
+	struct stat st;
+
+	if (fd < 0 || !kernel_page)
 		return;
-	pagemap_fd[fd] = kernel_page && path &&
-			 (strcmp(path, "/proc/self/pagemap") == 0 || strcmp(path, "/proc/thread-self/pagemap") == 0) &&
-			 fstat(fd, &pagemap_st[fd]) == 0;
-	pagemap_pos[fd] = 0;
+	preload_pages_closed(fd);
+	if (path == NULL ||
+	    (strcmp(path, "/proc/self/pagemap") != 0 && strcmp(path, "/proc/thread-self/pagemap") != 0) ||
+	    fstat(fd, &st) != 0)
+		return;
+	for (int i = 0; i < MAX_PAGEMAPS; i++) {
+		if (pagemaps[i].fd >= 0)
+			continue;
+		pagemaps[i] = (struct pagemap){ fd, 0, st.st_dev, st.st_ino };
+		npagemaps++;
+		return;
+	}
 }
 
 void preload_pages_closed(int fd)
 {
-	if (fd >= 0 && fd < MAX_FDS)
-		pagemap_fd[fd] = false;
+	for (int i = 0; npagemaps && i < MAX_PAGEMAPS; i++)
+		if (pagemaps[i].fd == fd) {
+			pagemaps[i] = (struct pagemap){ -1, 0, 0, 0 };
+			npagemaps--;
+		}
 }
 
 /* One entry of the emulated pagemap: from the first host page of that kernel page the
@@ -159,36 +180,36 @@ static ssize_t read_entries(int fd, void *buf, size_t n, off_t pos)
 
 EXPORT off_t lseek(int fd, off_t off, int whence)
 {
+	struct pagemap *pm;
+
 	resolve();
-	if (!is_pagemap(fd))
+	pm = find_pagemap(fd);
+	if (pm == NULL || (whence != SEEK_SET && whence != SEEK_CUR))
 		return real_lseek(fd, off, whence);
-	if (whence == SEEK_SET)
-		pagemap_pos[fd] = off;
-	else if (whence == SEEK_CUR)
-		pagemap_pos[fd] += off;
-	else
-		return real_lseek(fd, off, whence);
-	return pagemap_pos[fd];
+	pm->pos = whence == SEEK_SET ? off : pm->pos + off;
+	return pm->pos;
 }
 
 EXPORT off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
+	struct pagemap *pm;
 	ssize_t r;
 
 	resolve();
-	if (!is_pagemap(fd))
+	pm = find_pagemap(fd);
+	if (pm == NULL)
 		return real_read(fd, buf, n);
-	r = read_entries(fd, buf, n, pagemap_pos[fd]);
+	r = read_entries(fd, buf, n, pm->pos);
 	if (r > 0)
-		pagemap_pos[fd] += r;
+		pm->pos += r;
 	return r;
 }
 
 ssize_t preload_pages_pread(int fd, void *buf, size_t n, off_t off, bool *handled)
 {
-	*handled = is_pagemap(fd);
+	*handled = find_pagemap(fd) != NULL;
 	return *handled ? read_entries(fd, buf, n, off) : 0;
 }
 
