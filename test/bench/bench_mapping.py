@@ -29,7 +29,7 @@ MAP_KINDS = ("VFIO_IOMMU_MAP_DMA", "VFIO_IOMMU_UNMAP_DMA", "VFIO_IOMMU_SPAPR_REG
 DMA_FAILURES = (r"Received unsupported start address 0x[0-9a-f]+", r"failed to select IOMMU type",
                 r"Could not create new DMA window", r"DMA remapping failed", r"Cannot (?:register|map) vaddr.*",
                 r"spapr: cannot (?:register|map|create) .*", r"RLIMIT_MEMLOCK.*", r"DMA window holds .*",
-                r"cannot be mapped.*")
+                r"cannot be mapped.*", r"the platform's only DMA window .*")
 
 
 def first_match(patterns, text):
@@ -107,16 +107,18 @@ def plot(rows, res):
         for i, (key, title) in enumerate(metrics):
             ax = axes[i][j]
             for stack, color in (("dpdk", "tab:red"), ("dpdk-va", "tab:orange"), ("ours", "tab:blue")):
-                pts = [(r["memory_bytes"] >> 20, r.get(key) or 0) for r in rows
-                       if r["preset"] == preset and r["stack"] == stack]
-                if not pts:
-                    continue
-                ok = [r.get("dma_ok") for r in rows if r["preset"] == preset and r["stack"] == stack]
-                label = stack + ("" if all(ok) else " (DMA set-up failed)")
-                ax.plot([p[0] for p in pts], [max(p[1], 1) for p in pts], "o-", color=color, label=label)
+                runs = [r for r in rows if r["preset"] == preset and r["stack"] == stack and r.get(key)]
+                ok = [(r["memory_bytes"] >> 20, r[key]) for r in runs if r["dma_ok"]]
+                bad = [(r["memory_bytes"] >> 20, r[key]) for r in runs if not r["dma_ok"]]
+                if ok:
+                    ax.plot([p[0] for p in ok], [p[1] for p in ok], "o-", color=color, label=stack)
+                if bad:
+                    ax.plot([p[0] for p in bad], [p[1] for p in bad], "x", color=color, markersize=9,
+                            label=f"{stack}: DMA set-up failed")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
-            ax.set_title(f"{preset}: {title}", fontsize=9)
+            ax.set_title(f"{preset}: {title}" + (" (none on PowerNV)" if key == "hypercalls" and
+                                                   preset == "powernv" else ""), fontsize=9)
             ax.set_xlabel("DPDK memory (MiB of 2 MiB pages)", fontsize=8)
             ax.legend(fontsize=7)
     fig.tight_layout()

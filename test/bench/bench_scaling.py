@@ -33,13 +33,16 @@ def plot(rows, res):
         ax = axes[0][i]
         for preset in sorted({r["preset"] for r in rows}):
             for stack in ("dpdk", "dpdk-va", "ours"):
-                pts = [(r["memory_bytes"] >> 20, r.get(key) or 0) for r in rows
-                       if r["preset"] == preset and r["stack"] == stack]
-                if not pts or (key == "hypercalls" and not preset.startswith("pseries")):
+                runs = [r for r in rows if r["preset"] == preset and r["stack"] == stack and r.get(key)]
+                if not runs or (key == "hypercalls" and not preset.startswith("pseries")):
                     continue
-                ok = all(r["dma_ok"] for r in rows if r["preset"] == preset and r["stack"] == stack)
-                ax.plot([p[0] for p in pts], [max(p[1], 1e-3) for p in pts], "o" + styles[stack],
-                        label=f"{stack} {preset}" + ("" if ok else " (fails)"))
+                ok = [(r["memory_bytes"] >> 20, r[key]) for r in runs if r["dma_ok"]]
+                bad = [(r["memory_bytes"] >> 20, r[key]) for r in runs if not r["dma_ok"]]
+                if ok:
+                    ax.plot([p[0] for p in ok], [p[1] for p in ok], "o" + styles[stack], label=f"{stack} {preset}")
+                if bad:
+                    ax.plot([p[0] for p in bad], [p[1] for p in bad], "x", markersize=9,
+                            label=f"{stack} {preset}: DMA set-up failed")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_title(title, fontsize=9)
