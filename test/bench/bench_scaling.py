@@ -29,6 +29,9 @@ def plot(rows, res):
                ("ioctls", "ioctls"), ("hypercalls", "hypercalls (pSeries)")]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.4 * len(metrics), 3.6), squeeze=False)
     styles = {"dpdk": "--", "dpdk-va": ":", "ours": "-"}
+    colors = {("dpdk", "powernv"): "tab:red", ("dpdk-va", "powernv"): "tab:pink", ("ours", "powernv"): "tab:blue",
+              ("dpdk", "pseries-ddw"): "tab:orange", ("dpdk-va", "pseries-ddw"): "tab:brown",
+              ("ours", "pseries-ddw"): "tab:green"}
     for i, (key, title) in enumerate(metrics):
         ax = axes[0][i]
         for preset in sorted({r["preset"] for r in rows}):
@@ -39,9 +42,10 @@ def plot(rows, res):
                 ok = [(r["memory_bytes"] >> 20, r[key]) for r in runs if r["dma_ok"]]
                 bad = [(r["memory_bytes"] >> 20, r[key]) for r in runs if not r["dma_ok"]]
                 if ok:
-                    ax.plot([p[0] for p in ok], [p[1] for p in ok], "o" + styles[stack], label=f"{stack} {preset}")
+                    ax.plot([p[0] for p in ok], [p[1] for p in ok], "o" + styles[stack], label=f"{stack} {preset}",
+                            color=colors.get((stack, preset)))
                 if bad:
-                    ax.plot([p[0] for p in bad], [p[1] for p in bad], "x", markersize=9,
+                    ax.plot([p[0] for p in bad], [p[1] for p in bad], "x", markersize=9, color=colors.get((stack, preset)),
                             label=f"{stack} {preset}: DMA set-up failed")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")

@@ -81,6 +81,7 @@ def plot(rows, res):
     axes[0].bar([i - w / 2 for i in x], [r["ours_mpps"] for r in rows], w, label="ours (emulated virtio-net)")
     axes[0].bar([i + w / 2 for i in x], [r["null_mpps"] for r in rows], w, label="net_null")
     axes[0].set_ylabel("Mpps")
+    axes[0].set_yscale("log")
     axes[0].set_title("testpmd io forwarding", fontsize=9)
     axes[1].bar([i - w / 2 for i in x], [r["ours_cycles"] or 0 for r in rows], w, label="testpmd, ours")
     axes[1].bar([i + w / 2 for i in x], [r.get("device_cycles_per_frame") or 0 for r in rows], w,

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """What the benchmarks share: stock dpdk-testpmd sessions under spapr-emu, the
 emulator's counters, hugepages, and the results folder (JSON, CSV, PNG)."""
+import atexit
 import csv
 import importlib.util
 import json
@@ -53,9 +54,25 @@ def ensure_hugepages(nbytes):
     return have * HUGEPAGE
 
 
+_NR_HUGEPAGES = pathlib.Path("/proc/sys/vm/nr_hugepages")
+_saved_pool = []
+
+
+def _restore_pool():
+    if _saved_pool:
+        try:
+            _NR_HUGEPAGES.write_text(str(_saved_pool[0]))
+        except OSError:
+            pass
+
+
 def set_hugepages(nbytes):
-    """Exactly nbytes of 2 MiB hugepages in the kernel's pool (as root)."""
-    f = pathlib.Path("/proc/sys/vm/nr_hugepages")
+    """Exactly nbytes of 2 MiB hugepages in the kernel's pool (as root); the pool is put
+    back as it was when the benchmark exits."""
+    f = _NR_HUGEPAGES
+    if not _saved_pool:
+        _saved_pool.append(int(f.read_text()))
+        atexit.register(_restore_pool)
     want = -(-nbytes // HUGEPAGE)
     try:
         f.write_text(str(want))
