@@ -106,12 +106,21 @@ static int spapr_scan(void)
 }
 
 /* Only names of devices this bus can own: PCI addresses bound to vfio-pci. */
+/* A PCI address of a function bound to vfio-pci, alone or followed by ",options" (EAL's
+ * legacy syntax -a spapr:ADDR,opts asks the buses with the options still attached). */
 static int spapr_parse(const char *name, void *addr)
 {
-	if (!spapr_sysfs_is_vfio(name))
+	char bare[RTE_DEV_NAME_MAX_LEN];
+	size_t len = strcspn(name, ",");
+
+	if (len >= sizeof(bare))
+		return 1;
+	memcpy(bare, name, len);
+	bare[len] = '\0';
+	if (!spapr_sysfs_is_vfio(bare))
 		return 1;
 	if (addr != NULL)
-		strlcpy(addr, name, RTE_DEV_NAME_MAX_LEN);
+		strlcpy(addr, bare, RTE_DEV_NAME_MAX_LEN);
 	return 0;
 }
 
