@@ -100,6 +100,8 @@ struct vnet {
 	uint64_t rx_nobuf_waits, rx_toolong, tx_toolong, bad_chains, ctrl_cmds, resets;
 	uint64_t rx_dropped_at_reset;
 	uint64_t first_rx_ns, first_tx_ns;  /* CLOCK_MONOTONIC of the first frame each way */
+	uint64_t fault_after;  /* fault-after=N: a DMA to no window after N frames (a device bug) */
+	uint64_t frames;       /* frames moved, both ways */
 };
 
 static struct vnet *vnet_of(struct emu_device *d) { return d->priv; }
@@ -511,6 +513,17 @@ static int process_ctrl(struct vnet *v)
 	return n;
 }
 
+/* fault-after=N: once N frames have moved, the device writes to an address no window
+ * covers, as a buggy device would; the IOMMU refuses and the PE freezes (EEH). */
+static void misbehave(struct vnet *v, unsigned int frames)
+{
+	static const uint8_t junk[8];
+
+	if (__atomic_add_fetch(&v->frames, frames, __ATOMIC_RELAXED) >= v->fault_after &&
+	    __atomic_exchange_n(&v->fault_after, 0, __ATOMIC_RELAXED))
+		emu_dma_write(v->d, 0x7fff000000000000ULL, junk, sizeof(junk));
+}
+
 static int poll_once(struct vnet *v, struct vnet_thread *t)
 {
 	int work = 0, ret;
@@ -525,6 +538,8 @@ static int poll_once(struct vnet *v, struct vnet_thread *t)
 	}
 	if (t->index == 0 && (v->acked & BIT(F_CTRL_VQ)) && (ret = process_ctrl(v)) > 0)
 		work += ret;
+	if (work > 0 && v->fault_after)
+		misbehave(v, (unsigned int)work);
 	return work;
 }
 
@@ -604,8 +619,13 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 		v->poll_us = (unsigned int)n;
 		return 0;
 	}
+	if (*end == '\0' && strcmp(key, "fault-after") == 0 && n >= 1) {
+		v->fault_after = n;
+		return 0;
+	}
 	snprintf(err, errlen, "virtio-net option %s=%s is not valid (mac, queues=1..%d, qsize=power of 2,"
-		 " mtu, threads, poll-us, backend, peer, tap, size, flows, rate, count, pcap-in, pcap-out)", key, val, VNET_MAX_QP);
+		 " mtu, threads, poll-us, fault-after, backend, peer, tap, size, flows, rate, count, pcap-in,"
+		 " pcap-out)", key, val, VNET_MAX_QP);
 	return -EINVAL;
 }
 

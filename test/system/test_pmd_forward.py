@@ -164,3 +164,31 @@ def test_ring_occupancy():
                          res["output"])
     assert [a for t in answers for a in t if a] == ["1024", "DONE", "0", "AVAILABLE", "DONE", "1024"], \
         res["output"][-3000:]
+
+
+def test_a_frozen_device_is_reported_not_hung():
+    """The checker's device makes a DMA to no window after 20000 frames (a device bug):
+    the IOMMU refuses, the PE freezes. The port reports it (a log line, link down, the
+    eeh_frozen_events xstat), testpmd keeps answering, stops and exits; a new start
+    fails with the error (pSeries guests have no EEH recovery through VFIO); nothing is
+    left behind."""
+    orig = fwd._device
+
+    def faulty(addr, group, backend, opts):
+        return orig(addr, group, backend, list(opts) + (["fault-after=20000"] if backend == "check" else []))
+
+    fwd._device = faulty
+    try:
+        res = run(script=["set fwd io", "start", "sleep 1", "show port info 1", "show port xstats 1", "stop",
+                          "port stop all", "port start all"], rate=100000,
+                  extra_testpmd=("--disable-link-check",))
+    finally:
+        fwd._device = orig
+    out = res["output"]
+    assert res["hung"] is None and res["rc"] == 0, out[-3000:]
+    assert "spapr_virtio: 0000:00:02.0: the device's PE is frozen (EEH): link down; recover it and restart" \
+           " the port" in out
+    assert re.search(r"Link status: down", out) and "eeh_frozen_events: 1" in out
+    assert "Fail to start port 1: Input/output error" in out
+    assert res["stats"]["eeh"]["freezes"] == 1 and res["stats"]["dma"]["faults"] == 1
+    assert res["clean_exit"], res["stats"]["at_exit"]

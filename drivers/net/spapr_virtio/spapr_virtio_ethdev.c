@@ -262,10 +262,15 @@ static void wait_tx_sent(struct svnet *v, struct rte_eth_dev *eth)
 static int stop(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
+	int ret;
 
 	wait_tx_sent(v, eth);
-	if (svnet_reset(v) != 0) /* the device lets go of every buffer */
+	ret = svnet_reset(v); /* the device lets go of every buffer */
+	if (ret == -ETIMEDOUT)
 		SVNET_LOG(WARNING, "%s: the device did not complete its reset in 100 ms", v->dev->name);
+	else if (ret)
+		SVNET_LOG(WARNING, "%s: the device does not answer (its PE is frozen): rings released"
+			  " without a reset", v->dev->name);
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
 		struct svnet_rxq *rq = eth->data->rx_queues[i];
 		struct svnet_txq *tq = eth->data->tx_queues[i];

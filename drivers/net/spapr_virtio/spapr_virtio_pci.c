@@ -76,9 +76,13 @@ int svnet_reset(struct svnet *v)
 {
 	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
 
+	uint8_t status;
+
 	if (svnet_set_status(v, 0) != 0)
 		return -EIO;
-	while (svnet_get_status(v) != 0) {
+	while ((status = svnet_get_status(v)) != 0) {
+		if (status == 0xff) /* all ones: the PE is frozen (EEH), nothing answers */
+			return -EIO;
 		if (rte_get_timer_cycles() > deadline)
 			return -ETIMEDOUT;
 		rte_delay_us_sleep(100);
