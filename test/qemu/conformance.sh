@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The real Linux VFIO sPAPR TCE driver in a QEMU (TCG) POWER9 pSeries guest against the
+# emulator: the same programs, their answers step by step and the hypercalls QEMU counted.
+#  1. the kernel documentation's sPAPR example (test/progs/spapr_seed.c) in the guest and
+#     under spapr-emu (pseries-ddw, the same virtio-net address and group): records and
+#     hypercalls (known differences: known-differences.txt);
+#  2. lib/tce's tce-bench in the guest, our strategy and stock DPDK's: its hypercall
+#     estimate against QEMU's count;
+#  3. spapr-info in the guest: what the platform offers (printed).
+# Usage: test/qemu/conformance.sh [--full] [--out DIR]   (as root; after devtools/setup.sh)
+#   --full also runs tce-bench with stock DPDK's strategy in the guest: 134 million
+#   hypercalls for 64 MiB (a window sized for the whole address space), 5-6 minutes under
+#   TCG; without it the run takes about 15 s (what CI runs).
+set -euo pipefail
+# shellcheck source=devtools/lib.sh
+. "$(dirname "$0")/../../devtools/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+build=${SPAPR_BUILD:-$SPAPR_TOP/build}
+out="" full=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) out=$2; shift 2 ;;
+	--full) full=1; shift ;;
+	*) die "unknown option $1 (see the usage at the top of $0)" ;;
+	esac
+done
+out=${out:-$(mktemp -d "${TMPDIR:-/var/tmp}/spapr-conformance.XXXXXX")}
+mkdir -p "$out/bin"
+"$here/setup.sh" >/dev/null
+[ -x "$build/app/spapr-emu/spapr-emu" ] || die "no emulator in $build: build first (devtools/setup.sh)"
+
+log "cross-compiling the programs (static, ppc64le)"
+cc=(powerpc64le-linux-gnu-gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -w)
+tce=("$SPAPR_TOP"/lib/tce/*.c)
+"${cc[@]}" -o "$out/bin/spapr-seed" "$SPAPR_TOP/test/progs/spapr_seed.c"
+"${cc[@]}" -I"$SPAPR_TOP/lib/tce" -I"$SPAPR_TOP/lib/emu" -o "$out/bin/tce-bench" \
+	"$SPAPR_TOP/app/tce-bench/main.c" "${tce[@]}" -lpthread -ldl
+"${cc[@]}" -I"$SPAPR_TOP/lib/tce" -o "$out/bin/spapr-info" "$SPAPR_TOP/app/spapr-info/main.c" "${tce[@]}" -lpthread
+
+# disable_ddw: with it off, the guest kernel queries a dynamic window for the NIC when
+# vfio-pci binds it, does not create one, and puts the device on its failed-DDW list:
+# every later VFIO map or window create then fails with ENODEV (doc/qemu.md).
+export SPAPR_QEMU_APPEND="disable_ddw hugepagesz=2M hugepages=64"
+rc=0
+
+log "1. the sPAPR example: guest and emulator"
+"$here/run.sh" --out "$out/seed-guest" -- "$out/bin/spapr-seed" @ADDR > "$out/seed-guest.txt"
+"$build/app/spapr-emu/spapr-emu" run --platform pseries-ddw --stats "$out/seed-emu.json" \
+	--device 0001:00:01.0,group=1,model=virtio-net -- "$build/test/progs/spapr-seed" 0001:00:01.0 \
+	> "$out/seed-emu.txt" 2>&1 || true
+/usr/bin/python3 "$here/compare.py" seed "$out/seed-guest.txt" "$out/seed-guest" "$out/seed-emu.txt" \
+	"$out/seed-emu.json" || rc=1
+
+strategies=ours
+[ $full = 1 ] && strategies="ours dpdk"
+for strategy in $strategies; do
+	log "2. tce-bench --strategy $strategy in the guest: estimate against QEMU's count"
+	"$here/run.sh" --out "$out/bench-$strategy" -- "$out/bin/tce-bench" --memory 64M --hugepage 2M \
+		--group @GROUP --strategy $strategy > "$out/bench-$strategy.txt" || true
+	/usr/bin/python3 "$here/compare.py" estimate "$out/bench-$strategy.txt" "$out/bench-$strategy" || rc=1
+done
+
+log "3. spapr-info in the guest"
+"$here/run.sh" --out "$out/info" -- "$out/bin/spapr-info" --group @GROUP --memory 64M | sed 's/^/  /'
+
+[ $rc = 0 ] || die "the emulator and the real kernel differ (details above; files in $out)"
+log "the emulator matches the real kernel (files in $out)"
