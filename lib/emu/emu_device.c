@@ -226,7 +226,9 @@ static void irqs_disable(struct emu_device *d)
 		}
 }
 
-/* vfio_pci_core_close_device(): interrupts off, device reset, container unused. */
+/* vfio_pci_core_close_device(): interrupts off, device reset, container unused. A device
+ * without a reset method is still quiesced (the kernel clears bus mastering): the model
+ * is reset either way, which only a later open could tell apart. */
 void emu_device_release(struct emu_device *d)
 {
 	d->plat->open_devices--;
@@ -247,11 +249,10 @@ static long get_info(struct emu_device *d, struct vfio_device_info *arg)
 	struct vfio_device_info info;
 	size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
 
-	(void)d;
 	COPY_FROM_USER(&info, arg, minsz);
 	if (info.argsz < minsz)
 		return -EINVAL;
-	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	info.flags = VFIO_DEVICE_FLAGS_PCI | (d->no_reset ? 0 : VFIO_DEVICE_FLAGS_RESET);
 	info.num_regions = VFIO_PCI_NUM_REGIONS;
 	info.num_irqs = VFIO_PCI_NUM_IRQS;
 	memcpy(arg, &info, minsz);
@@ -432,6 +433,8 @@ long emu_device_ioctl(struct emu_device *d, unsigned long req, void *arg)
 	case VFIO_DEVICE_SET_IRQS:
 		return set_irqs(d, arg);
 	case VFIO_DEVICE_RESET:
+		if (d->no_reset) /* vfio_pci_core_ioctl_reset(): !reset_works */
+			return -EINVAL;
 		emu_device_reset_model(d);
 		return 0;
 	default:

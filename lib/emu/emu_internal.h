@@ -198,6 +198,8 @@ struct emu_device {
 	struct emu_irq_state irqs[VFIO_PCI_NUM_IRQS];
 	unsigned int open_count;
 	uint64_t resets;
+	bool no_reset;              /* no reset method the kernel can use (vfio-pci's reset_works
+	                             * false): no RESET flag, VFIO_DEVICE_RESET is EINVAL */
 };
 
 enum emu_file_kind { EMU_FILE_CONTAINER = 1, EMU_FILE_GROUP, EMU_FILE_DEVICE };

@@ -700,6 +700,11 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	if ((ret = emu_bar_alloc(d, 1, 0x1000, false)) != 0 || (ret = emu_bar_alloc(d, 4, 0x4000, true)) != 0)
 		return ret;
 	emu_bar_mmap_area(d, 4, NOTIFY_OFF, 0x1000); /* only the doorbells are plain memory */
+	/* as QEMU's virtio-net-pci in a pSeries guest (test/qemu): the MSI-X BAR can be
+	 * mmap'ed (ppc64 has interrupt remapping: MSIX_MAPPABLE), and the function has no
+	 * reset the kernel can use */
+	emu_bar_mmap_area(d, 1, 0, 0x1000);
+	d->no_reset = true;
 	emu_config_header(d, 1);
 	emu_config_add_msix(d, nqueues(v) + 1, 1, 0x000, 0x800);
 	virtio_cap(d, 1, 4, COMMON_OFF, 0x1000, false);  /* COMMON_CFG */

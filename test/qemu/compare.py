@@ -4,12 +4,15 @@
 the emulator did, for test/qemu/conformance.sh.
 
     compare.py seed GUEST_RECORD GUEST_OUT_DIR EMU_RECORD EMU_STATS
+    compare.py steps GUEST_RECORD GUEST_OUT_DIR EMU_RECORD
     compare.py estimate TCE_BENCH_OUTPUT GUEST_OUT_DIR
 
 seed: the program's records step by step (fd numbers are not compared: the emulator's
 process holds more fds), then the hypercalls (QEMU's trace vs the emulator's counters).
 Differences listed in known-differences.txt (step, both answers, and why) are reported
 as known; any other makes the exit status 1.
+steps: the conformance program (conformance.c): its records, and the hypercalls of each
+step (QEMU's trace per @@STEP segment against the emulator's counters the program prints).
 estimate: tce-bench's hypercall estimate (set-up + teardown) against QEMU's count.
 """
 import json
@@ -27,7 +30,8 @@ def records(path):
     lines = []
     for line in pathlib.Path(path).read_text().splitlines():
         line = line.strip()
-        if not line or line.startswith("@@"):
+        # the harness's lines, and kernel messages the guest console interleaves
+        if not line or line.startswith("@@") or re.match(r"^\[\s*\d+\.\d+\]", line):
             continue
         lines.append(FD_STEPS.sub(r"\1 ret=<fd>", line))
     return lines
@@ -52,7 +56,7 @@ def guest_hypercalls(out_dir):
             "RTAS remove": c.get("RTAS remove", 0)}
 
 
-def seed(guest_rec, guest_dir, emu_rec, emu_stats):
+def diff_records(guest_rec, emu_rec):
     g, e = records(guest_rec), records(emu_rec)
     kd, bad = known(), 0
     print(f"  records: {len(g)} steps in the guest, {len(e)} on the emulator")
@@ -67,6 +71,45 @@ def seed(guest_rec, guest_dir, emu_rec, emu_stats):
         else:
             print(f"  DIFFERENT: guest '{a}', emulator '{b}'")
             bad += 1
+    return bad
+
+
+HC = ("H_GET_TCE", "H_PUT_TCE", "H_PUT_TCE_INDIRECT", "H_STUFF_TCE")
+
+
+def emu_steps(emu_rec):
+    """{step: {hypercall: count}} from the program's @@EMUHC snapshots (taken as each step
+    starts: a step's count is the next snapshot minus its own)."""
+    snaps = [(m.group(1), {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))})
+             for m in re.finditer(r"^@@EMUHC (\S+) (.*)$", pathlib.Path(emu_rec).read_text(), re.M)]
+    parent = [s for s in snaps if "-child-" not in s[0]]
+    res = {name: {k: nxt[k] - cur[k] for k in HC} for (name, cur), (_, nxt) in zip(parent, parent[1:])}
+    # a forked child has its own copy of the emulated platform: add what it counted
+    child = {name: c for name, c in snaps if "-child-" in name}
+    for name, start in child.items():
+        if name.endswith("-child-start") and name.replace("-start", "-end") in child:
+            end, step = child[name.replace("-start", "-end")], name.split("-child-")[0]
+            for k in HC:
+                res[step][k] += end[k] - start[k]
+    return res
+
+
+def steps(guest_rec, guest_dir, emu_rec):
+    bad = diff_records(guest_rec, emu_rec)
+    guest = count.count(guest_dir)
+    for name, emu in emu_steps(emu_rec).items():
+        c = guest.get(name, {})
+        g = {"H_GET_TCE": c.get("H_GET_TCE", 0), "H_PUT_TCE": c.get("H_PUT_TCE (map)", 0) + c.get("H_PUT_TCE (clear)", 0),
+             "H_PUT_TCE_INDIRECT": c.get("H_PUT_TCE_INDIRECT", 0), "H_STUFF_TCE": c.get("H_STUFF_TCE", 0)}
+        same = g == emu
+        bad += not same
+        print(f"  step {name:14} guest " + " ".join(f"{k[2:]}={g[k]}" for k in HC) + "   emulator " +
+              " ".join(f"{k[2:]}={emu[k]}" for k in HC) + ("   equal" if same else "   DIFFERENT"))
+    return bad
+
+
+def seed(guest_rec, guest_dir, emu_rec, emu_stats):
+    bad = diff_records(guest_rec, emu_rec)
     st = json.loads(pathlib.Path(emu_stats).read_text())
     hc, rtas = st["hypercalls"], st["rtas"]
     emu = {"H_GET_TCE": hc["H_GET_TCE"], "H_PUT_TCE": hc["H_PUT_TCE"], "H_PUT_TCE_INDIRECT": hc["H_PUT_TCE_INDIRECT"],
@@ -96,6 +139,8 @@ def estimate(bench_out, guest_dir):
 def main():
     if sys.argv[1] == "seed":
         return 1 if seed(*sys.argv[2:6]) else 0
+    if sys.argv[1] == "steps":
+        return 1 if steps(*sys.argv[2:5]) else 0
     return 1 if estimate(*sys.argv[2:4]) else 0
 
 

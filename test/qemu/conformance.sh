@@ -4,6 +4,9 @@
 #  1. the kernel documentation's sPAPR example (test/progs/spapr_seed.c) in the guest and
 #     under spapr-emu (pseries-ddw, the same virtio-net address and group): records and
 #     hypercalls (known differences: known-differences.txt);
+#  1b. the conformance program (test/qemu/conformance.c: extensions, groups, v1, v2
+#     registration and windows, memlock, the device): every record, and the hypercalls
+#     of each step;
 #  2. lib/tce's tce-bench in the guest, our strategy and stock DPDK's: its hypercall
 #     estimate against QEMU's count;
 #  3. spapr-info in the guest: what the platform offers (printed).
@@ -33,6 +36,7 @@ log "cross-compiling the programs (static, ppc64le)"
 cc=(powerpc64le-linux-gnu-gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -w)
 tce=("$SPAPR_TOP"/lib/tce/*.c)
 "${cc[@]}" -o "$out/bin/spapr-seed" "$SPAPR_TOP/test/progs/spapr_seed.c"
+"${cc[@]}" -I"$SPAPR_TOP/lib/emu" -o "$out/bin/spapr-conformance" "$SPAPR_TOP/test/qemu/conformance.c" -ldl
 "${cc[@]}" -I"$SPAPR_TOP/lib/tce" -I"$SPAPR_TOP/lib/emu" -o "$out/bin/tce-bench" \
 	"$SPAPR_TOP/app/tce-bench/main.c" "${tce[@]}" -lpthread -ldl
 "${cc[@]}" -I"$SPAPR_TOP/lib/tce" -o "$out/bin/spapr-info" "$SPAPR_TOP/app/spapr-info/main.c" "${tce[@]}" -lpthread
@@ -53,6 +57,12 @@ log "1. the sPAPR example: guest and emulator"
 
 strategies=ours
 [ $full = 1 ] && strategies="ours dpdk"
+log "1b. the conformance program: guest and emulator, step by step"
+"$here/run.sh" --out "$out/conf-guest" -- "$out/bin/spapr-conformance" @ADDR @GROUP > "$out/conf-guest.txt"
+"$build/app/spapr-emu/spapr-emu" run --platform pseries-ddw --device 0001:00:01.0,group=1,model=virtio-net \
+	-- "$build/test/qemu/spapr-conformance" 0001:00:01.0 1 > "$out/conf-emu.txt" 2>&1 || true
+/usr/bin/python3 "$here/compare.py" steps "$out/conf-guest.txt" "$out/conf-guest" "$out/conf-emu.txt" || rc=1
+
 for strategy in $strategies; do
 	log "2. tce-bench --strategy $strategy in the guest: estimate against QEMU's count"
 	"$here/run.sh" --out "$out/bench-$strategy" -- "$out/bin/tce-bench" --memory 64M --hugepage 2M \
