@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run one static ppc64le program in a QEMU (TCG) POWER9 pSeries guest on the real Linux
 # VFIO sPAPR TCE driver, with an emulated NIC on its own PHB bound to vfio-pci.
-# Usage: test/qemu/run.sh [--nic virtio|e1000] [--out DIR] [--timeout S] -- PROGRAM [ARGS...]
+# Usage: test/qemu/run.sh [--nic virtio|e1000] [--out DIR] [--timeout S] [--root DIR] [--smp N]
+#                         -- PROGRAM [ARGS...]
+#   --root DIR: a directory merged into the guest's root (libraries, plugins, data)
 #   ARGS may use @ADDR and @GROUP (the NIC's PCI address and IOMMU group in the guest).
 # Writes DIR/console.log (host time-stamped: "<epoch> <line>") and DIR/trace.log (QEMU's
 # spapr_iommu_* and vfio_spapr* trace events); prints the program's output. Needs
@@ -10,12 +12,14 @@ set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/../../devtools/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-nic=virtio out="" timeout=300
+nic=virtio out="" timeout=300 extra_root="" smp=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nic) nic=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--root) extra_root=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
 	--) shift; break ;;
 	*) die "unknown option $1 (see the usage at the top of $0)" ;;
 	esac
@@ -36,6 +40,7 @@ mkdir -p "$out"
 # the initramfs: busybox, /init, the VFIO modules (uncompressed), the program and its arguments
 root=$out/initramfs
 rm -rf "$root"; mkdir -p "$root/bin" "$root/mods"
+[ -n "$extra_root" ] && cp -a "$extra_root/." "$root/"
 cp "$cache/busybox/bin/busybox" "$root/bin/busybox"
 cp "$here/guest-init" "$root/init"; chmod 755 "$root/init"
 cp "$prog" "$root/prog"; chmod 755 "$root/prog"
@@ -53,7 +58,7 @@ done
 # The trace goes to its own file: QEMU makes stdio non-blocking, a shared pipe loses lines.
 rm -f "$out/trace.log"
 set +e
-timeout "$timeout" "${SPAPR_QEMU:-qemu-system-ppc64}" -M pseries,x-vof=on -cpu POWER9 -smp 1 -m ${SPAPR_QEMU_MEM:-4G} \
+timeout "$timeout" "${SPAPR_QEMU:-qemu-system-ppc64}" -M pseries,x-vof=on -cpu POWER9 -smp "$smp" -m ${SPAPR_QEMU_MEM:-4G} \
 	-display none -monitor none -serial stdio -nodefaults \
 	-kernel "$cache/kernel/boot/vmlinux-$krel" -initrd "$out/initramfs.cpio.gz" \
 	-append "console=hvc0 loglevel=4 nic=$id ${SPAPR_QEMU_APPEND:-}" \

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include <bus_driver.h>
+#include <rte_byteorder.h>
 #include <rte_devargs.h>
 #include <rte_errno.h>
 #include <rte_kvargs.h>
@@ -156,6 +158,23 @@ static const struct rte_spapr_id *match(const struct rte_spapr_driver *drv, cons
 	return NULL;
 }
 
+/* vfio-pci leaves bus mastering to the user (it clears it at release): without it a real
+ * device issues no DMA at all (QEMU's virtio-net in a pSeries guest never touched its
+ * rings). */
+static int enable_bus_master(struct rte_spapr_device *dev)
+{
+	const off_t cfg = (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40;
+	uint16_t cmd;
+
+	if (pread(dev->vfio_fd, &cmd, 2, cfg + PCI_COMMAND) != 2)
+		return -EIO;
+	cmd = rte_le_to_cpu_16(cmd);
+	if (cmd & PCI_COMMAND_MASTER)
+		return 0;
+	cmd = rte_cpu_to_le_16(cmd | PCI_COMMAND_MASTER);
+	return pwrite(dev->vfio_fd, &cmd, 2, cfg + PCI_COMMAND) == 2 ? 0 : -EIO;
+}
+
 static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 {
 	struct spapr_devopts o;
@@ -174,6 +193,9 @@ static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 		spapr_iommu_detach(dev);
 		return -ENODEV;
 	}
+	if (enable_bus_master(dev) != 0)
+		SPAPR_LOG(WARNING, "%s: cannot enable bus mastering in its command register: the device"
+			  " cannot DMA", dev->name);
 	dev->driver = drv;
 	dev->device.driver = &drv->driver;
 	ret = drv->probe(drv, dev);
