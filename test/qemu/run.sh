@@ -5,8 +5,9 @@
 #                         -- PROGRAM [ARGS...]
 #   --root DIR: a directory merged into the guest's root (libraries, plugins, data)
 #   ARGS may use @ADDR and @GROUP (the NIC's PCI address and IOMMU group in the guest).
-# Writes DIR/console.log (host time-stamped: "<epoch> <line>") and DIR/trace.log (QEMU's
-# spapr_iommu_* and vfio_spapr* trace events); prints the program's output. Needs
+# Writes DIR/console.log (host time-stamped: "<epoch> <line>"), DIR/trace.log (QEMU's
+# spapr_iommu_* and vfio_spapr* trace events) and DIR/nic.pcap (what the NIC sent and
+# received, frames cut at 128 bytes); prints the program's output. Needs
 # test/qemu/setup.sh first.
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
@@ -56,7 +57,7 @@ done
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
 
 # The trace goes to its own file: QEMU makes stdio non-blocking, a shared pipe loses lines.
-rm -f "$out/trace.log"
+rm -f "$out/trace.log" "$out/nic.pcap"
 set +e
 timeout "$timeout" "${SPAPR_QEMU:-qemu-system-ppc64}" -M pseries,x-vof=on -cpu POWER9 -smp "$smp" -m ${SPAPR_QEMU_MEM:-4G} \
 	-display none -monitor none -serial stdio -nodefaults \
@@ -64,6 +65,7 @@ timeout "$timeout" "${SPAPR_QEMU:-qemu-system-ppc64}" -M pseries,x-vof=on -cpu P
 	-append "console=hvc0 loglevel=4 nic=$id ${SPAPR_QEMU_APPEND:-}" \
 	-device spapr-pci-host-bridge,index=1,id=phb1 \
 	-netdev user,id=n0,restrict=on -device "$dev,netdev=n0,bus=phb1.0,addr=1" \
+	-object filter-dump,id=f0,netdev=n0,file="$out/nic.pcap",maxlen=128 \
 	-msg timestamp=on -D "$out/trace.log" -trace 'spapr_iommu_*' -trace 'vfio_spapr*' \
 	</dev/null 2>&1 | perl -MTime::HiRes=time -ne 'BEGIN{$|=1} printf("%.6f %s", time, $_)' > "$out/console.log"
 rc=${PIPESTATUS[0]}

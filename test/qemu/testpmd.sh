@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Part B of the real-kernel tier: Debian's ppc64el dpdk-testpmd in the QEMU pSeries guest,
+# once with our plugins (cross-built for ppc64le against Debian's ppc64el DPDK of the same
+# version) and once with DPDK's own bus/pci and net_virtio, txonly on the guest's
+# virtio-net NIC. Reports whether each worked, the frames QEMU's network saw (its pcap),
+# and the hypercalls QEMU counted from EAL start to the first DMA and between the first
+# and the last DMA of the device.
+# Usage: test/qemu/testpmd.sh [--seconds S] [--out DIR]      (as root)
+set -euo pipefail
+# shellcheck source=devtools/lib.sh
+. "$(dirname "$0")/../../devtools/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+seconds=5 out=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--seconds) seconds=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) die "unknown option $1 (see the usage at the top of $0)" ;;
+	esac
+done
+out=${out:-$(mktemp -d "${TMPDIR:-/var/tmp}/spapr-testpmd.XXXXXX")}
+mkdir -p "$out"
+cache=$("$here/setup.sh" | tail -1)
+version=$(dpkg-query -W -f='${Version}' libdpdk-dev) || die "libdpdk-dev is not installed (devtools/setup.sh)"
+sdk=$(. "$SPAPR_TOP/devtools/lib.sh"; sdk_dir)
+
+# Debian's ppc64el DPDK (testpmd is in dpdk-dev) with its dependency closure, unpacked
+sysroot=$cache/dpdk-$version
+if [ ! -f "$sysroot/.complete" ]; then
+	log "downloading Debian's ppc64el DPDK $version and what it depends on"
+	apt_opts=(-q -o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$cache/apt/sources.list.d"
+		-o "Dir::State::Lists=$cache/apt/lists" -o "Dir::State::status=/dev/null"
+		-o "APT::Sandbox::User=root" -o "APT::Architecture=ppc64el" -o "APT::Architectures::=ppc64el")
+	pkgs=$(apt-cache "${apt_opts[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances "dpdk-dev=$version" "libdpdk-dev=$version" |
+		grep -v '^ \|^<' | sort -u)
+	rm -rf "$sysroot" "$cache/dl-dpdk"; mkdir -p "$sysroot" "$cache/dl-dpdk"
+	(cd "$cache/dl-dpdk" && apt-get "${apt_opts[@]}" download $pkgs >/dev/null) ||
+		die "cannot download Debian's ppc64el dpdk-dev $version and its dependencies"
+	for d in "$cache"/dl-dpdk/*.deb; do dpkg -x "$d" "$sysroot"; done
+	rm -rf "$cache/dl-dpdk"
+	touch "$sysroot/.complete"
+fi
+
+log "cross-building our plugins for ppc64le"
+cross=$out/ppc64le.cross
+cat > "$cross" <<CROSS
+[binaries]
+c = 'powerpc64le-linux-gnu-gcc'
+ar = 'powerpc64le-linux-gnu-ar'
+strip = 'powerpc64le-linux-gnu-strip'
+pkgconfig = '/usr/bin/pkg-config'
+[built-in options]
+c_args = ['--sysroot=$sysroot']
+c_link_args = ['--sysroot=$sysroot', '-Wl,-rpath-link=$sysroot/usr/lib/powerpc64le-linux-gnu',
+               '-Wl,-rpath-link=$sysroot/lib/powerpc64le-linux-gnu']
+[properties]
+sys_root = '$sysroot'
+pkg_config_libdir = '$sysroot/usr/lib/powerpc64le-linux-gnu/pkgconfig:$sysroot/usr/share/pkgconfig'
+[host_machine]
+system = 'linux'
+cpu_family = 'ppc64'
+cpu = 'ppc64le'
+endian = 'little'
+CROSS
+build=$out/build-ppc64le
+[ -f "$build/build.ninja" ] || meson setup "$build" "$SPAPR_TOP" --cross-file "$cross" -Dtests=false \
+	-Ddpdk_driver_sdk="$sdk" >/dev/null || die "meson setup for ppc64le failed (see $build/meson-logs)"
+ninja -C "$build" >/dev/null || die "the ppc64le build failed (ninja -C $build)"
+
+log "the guest's root: testpmd, its PMDs and libraries, our plugins"
+pmds=usr/lib/powerpc64le-linux-gnu/dpdk/pmds-23.0
+rm -rf "$out/root"
+/usr/bin/python3 "$here/rootfs.py" "$sysroot" "$out/root" usr/bin/dpdk-testpmd "$pmds/librte_mempool_ring.so.23.0" \
+	"$pmds/librte_bus_pci.so.23.0" "$pmds/librte_net_virtio.so.23.0" \
+	"$build/drivers/librte_bus_spapr.so" "$build/drivers/librte_net_spapr_virtio.so" >/dev/null
+for lib in libgcc_s.so.1; do  # dlopen'ed by glibc (pthread_cancel)
+	for d in lib usr/lib; do
+		[ -e "$sysroot/$d/powerpc64le-linux-gnu/$lib" ] && mkdir -p "$out/root/$d/powerpc64le-linux-gnu" &&
+			cp -L "$sysroot/$d/powerpc64le-linux-gnu/$lib" "$out/root/$d/powerpc64le-linux-gnu/"
+	done
+done
+
+export SPAPR_QEMU_APPEND="disable_ddw hugepagesz=2M hugepages=64"  # doc/qemu.md: disable_ddw
+rc=0
+for stack in ours dpdk; do
+	log "dpdk-testpmd txonly for $seconds s in the guest: $stack"
+	"$here/run.sh" --smp 2 --root "$out/root" --out "$out/$stack" -- "$here/guest/testpmd.sh" @ADDR $stack "$seconds" \
+		> "$out/$stack.txt" 2>&1 || true
+	/usr/bin/python3 "$here/txreport.py" "$stack" "$out/$stack.txt" "$out/$stack" || rc=1
+done
+[ $rc = 0 ] || die "testpmd in the guest did not do what it should (files in $out)"
+log "done (files in $out)"

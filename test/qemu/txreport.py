@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""What testpmd did in the guest (test/qemu/testpmd.sh): frames sent, frames QEMU's network
+saw (the pcap), the hypercalls QEMU counted from EAL start to the device's first DMA and
+between its first and its last DMA.
+
+    txreport.py ours|dpdk TESTPMD_OUTPUT RUN_DIR
+
+ours must probe, start and send frames that reach QEMU's network, with no hypercall while
+the device does DMA; stock DPDK is reported as it is (on a pSeries guest it cannot use
+the dynamic window: that is expected, not an error)."""
+import re
+import struct
+import sys
+
+
+def pcap_frames(path, src_mac):
+    n = ours = 0
+    try:
+        data = open(path, "rb").read()
+    except OSError:
+        return 0, 0
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        frame = data[off + 16:off + 16 + incl]
+        n += 1
+        ours += frame[6:12] == src_mac
+        off += 16 + incl
+    return n, ours
+
+
+def hypercalls(run_dir):
+    """(from EAL start to the first DMA, between the first and the last DMA)"""
+    start = None
+    for line in open(f"{run_dir}/console.log", errors="replace"):
+        if "@@STEP eal-start" in line:
+            start = float(line.split()[0])
+    events = []
+    for line in open(f"{run_dir}/trace.log", errors="replace"):
+        m = re.match(r"\d+@(\d+\.\d+):spapr_iommu_(\w+)", line)
+        if m:
+            events.append((float(m.group(1)), m.group(2)))
+    hc = {"pci_put", "pci_get", "pci_stuff", "pci_indirect", "put", "get"}
+    dma = [t for t, e in events if e == "xlate" and (start is None or t >= start)]
+    if not dma:
+        return sum(1 for t, e in events if e in hc and (start is None or t >= start)), None, 0
+    first, last = min(dma), max(dma)
+    before = sum(1 for t, e in events if e in hc and start is not None and start <= t < first)
+    during = sum(1 for t, e in events if e in hc and first < t < last)
+    return before, during, len(dma)
+
+
+def main():
+    stack, out_path, run_dir = sys.argv[1:4]
+    out = open(out_path, errors="replace").read()
+    tx = re.findall(r"Accumulated forward statistics.*?TX-packets:\s+(\d+)", out, re.S)
+    tx = int(tx[-1]) if tx else 0
+    mac = re.search(r"Port 0: ([0-9A-F:]{17})", out)
+    src = bytes.fromhex(mac.group(1).replace(":", "")) if mac else b""
+    frames, from_port = pcap_frames(f"{run_dir}/nic.pcap", src)
+    before, during, dmas = hypercalls(run_dir)
+    fail = re.search(r"Received unsupported start address 0x[0-9a-f]+|DMA remapping failed.*|"
+                     r"cannot start the device.*|Fail to start port.*|No probed ethernet devices", out)
+    print(f"  {stack}: {'port 0 ' + mac.group(1) if mac else 'no port'}, {tx} frames sent,"
+          f" QEMU's network saw {from_port} frames from the port ({frames} in all);"
+          f" hypercalls from EAL start to the first DMA: {before}, between the first and the last DMA:"
+          f" {during if during is not None else '-'} ({dmas} DMA translations)"
+          + (f"; {fail.group(0)}" if fail else ""))
+    if stack == "ours":
+        return 0 if tx > 0 and from_port > 0 and during == 0 and not fail else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
