@@ -394,6 +394,47 @@ static void device(void)
 	detach(c, g);
 }
 
+/* Each page size the platform offers and levels > 1, then a second window: on a pSeries
+ * guest the second create is refused by the hypervisor and poisons the device (the
+ * failed-DDW list), so this is the last step of a run. */
+static void windows_last(void)
+{
+	struct vfio_iommu_spapr_tce_info info = { .argsz = sizeof(info) };
+	struct vfio_iommu_spapr_tce_remove rm = { .argsz = sizeof(rm) };
+	int c, g;
+
+	step("windows_last");
+	R("attach", attach(VFIO_SPAPR_TCE_v2_IOMMU, &c, &g));
+	R("get_info", ioctl(c, VFIO_IOMMU_SPAPR_TCE_GET_INFO, &info));
+	rm.start_addr = 0;
+	R("remove_default", ioctl(c, VFIO_IOMMU_SPAPR_TCE_REMOVE, &rm));
+	for (unsigned int shift = 12; shift <= 24; shift++) {
+		struct vfio_iommu_spapr_tce_create cr = { .argsz = sizeof(cr), .page_shift = shift,
+							   .window_size = 1ULL << 28, .levels = 1 };
+		char name[32];
+		if (!(info.ddw.pgsizes & (1ULL << shift)))
+			continue;
+		snprintf(name, sizeof(name), "create_%uK", 1u << (shift - 10));
+		R(name, ioctl(c, VFIO_IOMMU_SPAPR_TCE_CREATE, &cr));
+		snprintf(name, sizeof(name), "start_%uK", 1u << (shift - 10));
+		kv(name, cr.start_addr);
+		rm.start_addr = cr.start_addr;
+		snprintf(name, sizeof(name), "remove_%uK", 1u << (shift - 10));
+		R(name, ioctl(c, VFIO_IOMMU_SPAPR_TCE_REMOVE, &rm));
+	}
+	struct vfio_iommu_spapr_tce_create two = { .argsz = sizeof(two), .page_shift = 16,
+						    .window_size = 1ULL << 28, .levels = 2 };
+	R("create_2_levels", ioctl(c, VFIO_IOMMU_SPAPR_TCE_CREATE, &two));
+	two.levels = 1;
+	R("create_first", ioctl(c, VFIO_IOMMU_SPAPR_TCE_CREATE, &two));
+	struct vfio_iommu_spapr_tce_create second = two;
+	R("create_second", ioctl(c, VFIO_IOMMU_SPAPR_TCE_CREATE, &second));
+	rm.start_addr = two.start_addr;
+	R("remove_first", ioctl(c, VFIO_IOMMU_SPAPR_TCE_REMOVE, &rm));
+	R("create_after_refusal", ioctl(c, VFIO_IOMMU_SPAPR_TCE_CREATE, &two));
+	detach(c, g);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -411,6 +452,7 @@ int main(int argc, char **argv)
 	v2_window();
 	memlock();
 	device();
+	windows_last();
 	step("end");
 	return 0;
 }
