@@ -4,6 +4,9 @@
 # Usage: test/qemu/run.sh [--nic virtio|e1000] [--out DIR] [--timeout S] [--root DIR] [--smp N]
 #                         -- PROGRAM [ARGS...]
 #   --root DIR: a directory merged into the guest's root (libraries, plugins, data)
+#   --udp PORT: the NIC's network is a UDP socket: QEMU takes frames (one a datagram) on
+#     127.0.0.1:PORT and sends the guest's to 127.0.0.1:PORT+1 (default: user networking,
+#     which sends the guest nothing)
 #   ARGS may use @ADDR and @GROUP (the NIC's PCI address and IOMMU group in the guest).
 # Writes DIR/console.log (host time-stamped: "<epoch> <line>"), DIR/trace.log (QEMU's
 # spapr_iommu_* and vfio_spapr* trace events) and DIR/nic.pcap (what the NIC sent and
@@ -13,7 +16,7 @@ set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/../../devtools/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-nic=virtio out="" timeout=300 extra_root="" smp=1
+nic=virtio out="" timeout=300 extra_root="" smp=1 udp=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nic) nic=$2; shift 2 ;;
@@ -21,6 +24,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--root) extra_root=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--udp) udp=$2; shift 2 ;;
 	--) shift; break ;;
 	*) die "unknown option $1 (see the usage at the top of $0)" ;;
 	esac
@@ -56,6 +60,9 @@ for m in vfio vfio_iommu_spapr_tce pci/vfio-pci-core pci/vfio-pci; do
 done
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
 
+netdev="-netdev user,id=n0,restrict=on"
+[ -n "$udp" ] && netdev="-netdev socket,id=n0,udp=127.0.0.1:$((udp + 1)),localaddr=127.0.0.1:$udp"
+
 # The trace goes to its own file: QEMU makes stdio non-blocking, a shared pipe loses lines.
 rm -f "$out/trace.log" "$out/nic.pcap"
 set +e
@@ -64,7 +71,7 @@ timeout "$timeout" "${SPAPR_QEMU:-qemu-system-ppc64}" -M pseries,x-vof=on -cpu P
 	-kernel "$cache/kernel/boot/vmlinux-$krel" -initrd "$out/initramfs.cpio.gz" \
 	-append "console=hvc0 loglevel=4 nic=$id ${SPAPR_QEMU_APPEND:-}" \
 	-device spapr-pci-host-bridge,index=1,id=phb1 \
-	-netdev user,id=n0,restrict=on -device "$dev,netdev=n0,bus=phb1.0,addr=1" \
+	$netdev -device "$dev,netdev=n0,bus=phb1.0,addr=1" \
 	-object filter-dump,id=f0,netdev=n0,file="$out/nic.pcap",maxlen=128 \
 	-msg timestamp=on -D "$out/trace.log" -trace 'spapr_iommu_*' -trace 'vfio_spapr*' \
 	</dev/null 2>&1 | perl -MTime::HiRes=time -ne 'BEGIN{$|=1} printf("%.6f %s", time, $_)' > "$out/console.log"

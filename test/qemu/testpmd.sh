@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Part B of the real-kernel tier: Debian's ppc64el dpdk-testpmd in the QEMU pSeries guest,
-# once with our plugins (cross-built for ppc64le against Debian's ppc64el DPDK of the same
-# version) and once with DPDK's own bus/pci and net_virtio, txonly on the guest's
-# virtio-net NIC. Reports whether each worked, the frames QEMU's network saw (its pcap),
-# and the hypercalls QEMU counted from EAL start to the first DMA and between the first
-# and the last DMA of the device.
+# with our plugins (cross-built for ppc64le against Debian's ppc64el DPDK of the same
+# version) and with DPDK's own bus/pci and net_virtio: txonly on the guest's virtio-net
+# NIC for both, rxonly of frames the host sends for ours. Reports whether each worked,
+# the frames QEMU's network saw (its pcap), and the hypercalls QEMU counted from EAL
+# start to the first DMA and between the first and the last DMA of the device.
 # Usage: test/qemu/testpmd.sh [--seconds S] [--out DIR]      (as root)
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
@@ -85,9 +85,22 @@ export SPAPR_QEMU_APPEND="disable_ddw hugepagesz=2M hugepages=64"  # doc/qemu.md
 rc=0
 for stack in ours dpdk; do
 	log "dpdk-testpmd txonly for $seconds s in the guest: $stack"
-	"$here/run.sh" --smp 2 --root "$out/root" --out "$out/$stack" -- "$here/guest/testpmd.sh" @ADDR $stack "$seconds" \
-		> "$out/$stack.txt" 2>&1 || true
-	/usr/bin/python3 "$here/txreport.py" "$stack" "$out/$stack.txt" "$out/$stack" || rc=1
+	"$here/run.sh" --smp 2 --root "$out/root" --out "$out/$stack-tx" -- "$here/guest/testpmd.sh" @ADDR $stack \
+		"$seconds" txonly > "$out/$stack-tx.txt" 2>&1 || true
+	/usr/bin/python3 "$here/txreport.py" "$stack" txonly "$out/$stack-tx.txt" "$out/$stack-tx" || rc=1
 done
+# RX: QEMU's network is a UDP socket; once testpmd's port is up in the guest (@@READY on
+# the console) the host sends frames into it, 20,000 a second for S seconds, and stops
+# before testpmd does
+port=$((40000 + $$ % 20000))
+log "dpdk-testpmd rxonly in the guest, $seconds s of frames from the host: ours"
+mkdir -p "$out/ours-rx"; rm -f "$out/ours-rx/console.log"
+( for _ in $(seq 600); do grep -qs '@@READY' "$out/ours-rx/console.log" && break; sleep 0.1; done
+  /usr/bin/python3 "$here/udpgen.py" "$port" 20000 "$seconds" > "$out/udpgen.txt" ) &
+gen=$!
+"$here/run.sh" --smp 2 --udp "$port" --root "$out/root" --out "$out/ours-rx" -- "$here/guest/testpmd.sh" @ADDR \
+	ours $((seconds + 5)) rxonly > "$out/ours-rx.txt" 2>&1 || true
+wait $gen 2>/dev/null || true
+/usr/bin/python3 "$here/txreport.py" ours rxonly "$out/ours-rx.txt" "$out/ours-rx" || rc=1
 [ $rc = 0 ] || die "testpmd in the guest did not do what it should (files in $out)"
 log "done (files in $out)"

@@ -1,20 +1,22 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""What testpmd did in the guest (test/qemu/testpmd.sh): frames sent, frames QEMU's network
-saw (the pcap), the hypercalls QEMU counted from EAL start to the device's first DMA and
-between its first and its last DMA.
+"""What testpmd did in the guest (test/qemu/testpmd.sh): frames sent or received, frames
+QEMU's network saw (the pcap), the hypercalls QEMU counted from EAL start to the device's
+first DMA and between its first and its last DMA.
 
-    txreport.py ours|dpdk TESTPMD_OUTPUT RUN_DIR
+    txreport.py ours|dpdk txonly|rxonly TESTPMD_OUTPUT RUN_DIR
 
-ours must probe, start and send frames that reach QEMU's network, with no hypercall while
-the device does DMA; stock DPDK is reported as it is (on a pSeries guest it cannot use
-the dynamic window: that is expected, not an error)."""
+ours must probe and start; txonly: every frame it sent reaches QEMU's network; rxonly
+(the host sends only once the port is up): it receives every frame QEMU's network
+delivered; no hypercall while the device does DMA. Stock DPDK is reported as it is (on a
+pSeries guest it cannot use the dynamic window: expected, not an error)."""
 import re
 import struct
 import sys
 
 
-def pcap_frames(path, src_mac):
+def pcap_frames(path, mac, field=slice(6, 12)):
+    """(frames, frames whose source, or with field=slice(0, 6) destination, is mac)"""
     n = ours = 0
     try:
         data = open(path, "rb").read()
@@ -25,7 +27,7 @@ def pcap_frames(path, src_mac):
         incl = struct.unpack_from("<I", data, off + 8)[0]
         frame = data[off + 16:off + 16 + incl]
         n += 1
-        ours += frame[6:12] == src_mac
+        ours += frame[field] == mac
         off += 16 + incl
     return n, ours
 
@@ -52,24 +54,30 @@ def hypercalls(run_dir):
 
 
 def main():
-    stack, out_path, run_dir = sys.argv[1:4]
+    stack, mode, out_path, run_dir = sys.argv[1:5]
     out = open(out_path, errors="replace").read()
-    tx = re.findall(r"Accumulated forward statistics.*?TX-packets:\s+(\d+)", out, re.S)
-    tx = int(tx[-1]) if tx else 0
+    key = "TX-packets" if mode == "txonly" else "RX-packets"
+    count = re.findall(r"Accumulated forward statistics.*?" + key + r":\s+(\d+)", out, re.S)
+    count = int(count[-1]) if count else 0
     mac = re.search(r"Port 0: ([0-9A-F:]{17})", out)
-    src = bytes.fromhex(mac.group(1).replace(":", "")) if mac else b""
-    frames, from_port = pcap_frames(f"{run_dir}/nic.pcap", src)
+    port_mac = bytes.fromhex(mac.group(1).replace(":", "")) if mac else b""
+    frames, of_port = pcap_frames(f"{run_dir}/nic.pcap", port_mac, slice(6, 12) if mode == "txonly" else slice(0, 6))
     before, during, dmas = hypercalls(run_dir)
     fail = re.search(r"Received unsupported start address 0x[0-9a-f]+|DMA remapping failed.*|"
                      r"cannot start the device.*|Fail to start port.*|No probed ethernet devices", out)
-    print(f"  {stack}: {'port 0 ' + mac.group(1) if mac else 'no port'}, {tx} frames sent,"
-          f" QEMU's network saw {from_port} frames from the port ({frames} in all);"
+    what = "sent" if mode == "txonly" else "received"
+    seen = "from" if mode == "txonly" else "for"
+    print(f"  {stack} {mode}: {'port 0 ' + mac.group(1) if mac else 'no port'}, {count} frames {what},"
+          f" QEMU's network saw {of_port} frames {seen} the port ({frames} in all);"
           f" hypercalls from EAL start to the first DMA: {before}, between the first and the last DMA:"
           f" {during if during is not None else '-'} ({dmas} DMA translations)"
           + (f"; {fail.group(0)}" if fail else ""))
-    if stack == "ours":
-        return 0 if tx > 0 and from_port > 0 and during == 0 and not fail else 1
-    return 0
+    if stack != "ours":
+        return 0
+    ok = count > 0 and during == 0 and not fail
+    if mode == "txonly":
+        return 0 if ok and of_port == count else 1
+    return 0 if ok and count == of_port else 1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 #!/bin/sh
 # In the QEMU pSeries guest (test/qemu/testpmd.sh builds its root: Debian's ppc64el
 # dpdk-testpmd, its libraries, the PMDs it needs and our plugins in /plugins):
-# txonly on the NIC for some seconds, then the statistics.
-#   testpmd.sh PCI_ADDRESS ours|dpdk SECONDS
+# txonly or rxonly on the NIC for some seconds, then the statistics.
+#   testpmd.sh PCI_ADDRESS ours|dpdk SECONDS [txonly|rxonly]
 # ours: the spapr bus and virtio-net PMD; dpdk: DPDK's bus/pci, EAL VFIO and net_virtio.
 mkdir -p /var/run /tmp /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages
 P=/usr/lib/powerpc64le-linux-gnu/dpdk/pmds-23.0
@@ -16,7 +16,11 @@ fi
 echo "@@STEP eal-start"
 # --stats-period keeps testpmd forwarding until the signal (without it, testpmd reads
 # stdin, finds it closed and stops at once)
-timeout -s INT "$3" /usr/bin/dpdk-testpmd -l 0-1 -n 1 -m 64 $EAL -- --forward-mode=txonly --auto-start \
-	--total-num-mbufs=2048 --txpkts=64 --stats-period 100 > /tmp/out 2>&1 < /dev/null
-echo "@@STEP testpmd-exit rc=$?"
+timeout -s INT "$3" /usr/bin/dpdk-testpmd -l 0-1 -n 1 -m 64 $EAL -- --forward-mode="${4:-txonly}" --auto-start \
+	--total-num-mbufs=2048 --txpkts=64 --stats-period 100 > /tmp/out 2>&1 < /dev/null &
+pid=$!
+sleep 2
+echo "@@READY"   # the port is up: the host may send
+wait $pid
+echo "@@STEP testpmd-exit"
 grep -vE '^ *$|^\[' /tmp/out | grep -vE 'RX P=|peer=|threshold|offloads|desc=|Offloads|\[2J' | head -70
