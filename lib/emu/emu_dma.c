@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <linux/pci_regs.h>
+
 #include "emu_internal.h"
 
 static struct emu_tce_table *window_of(struct emu_pe *pe, uint64_t iova)
@@ -29,6 +31,10 @@ static int dma_copy(struct emu_device *dev, uint64_t iova, uint8_t *buf, size_t 
 
 	if (atomic_load(&pe->frozen_dma))
 		return -EIO;
+	if (!(dev->config[PCI_COMMAND] & PCI_COMMAND_MASTER)) {
+		EMU_COUNT(p, dma_no_bus_master, 1);
+		return -EACCES;
+	}
 	pthread_rwlock_rdlock(&p->dma_lock);
 	while (done < len) {
 		uint64_t addr = iova + done;

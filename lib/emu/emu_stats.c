@@ -121,6 +121,7 @@ int emu_write_stats(struct emu_platform *p, FILE *out)
 	KV("writes", c.dma_writes);
 	KV("bytes", c.dma_bytes);
 	KV("faults", c.dma_faults);
+	KV("no_bus_master", c.dma_no_bus_master);
 	sep = "";
 	fprintf(out, "},\n  \"eeh\": {");
 	KV("freezes", c.eeh_freezes);

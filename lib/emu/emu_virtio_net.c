@@ -338,6 +338,8 @@ static long long since_start(const struct vnet *v, uint64_t ns)
  * (the device needs a reset: DEVICE_NEEDS_RESET). */
 static int ring_error(struct vnet *v, struct emu_vq *q, int ret)
 {
+	if (ret == -EACCES) /* bus mastering off: the device waits, as a real one would */
+		return ret;
 	if (ret == -EIO) {
 		q->faults++;
 	} else {

@@ -99,7 +99,9 @@ void *emu_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset
 /* --- device models: DMA through the TCE tables ---------------------------- */
 struct emu_device *emu_device_find(struct emu_platform *p, const char *addr);
 /* Copy from/to an IOVA with the permission checks of the TCE entries. A fault freezes
- * the device's PE (EEH) and returns -EIO; a frozen PE fails every DMA with -EIO. */
+ * the device's PE (EEH) and returns -EIO; a frozen PE fails every DMA with -EIO. A
+ * device whose command register has bus mastering off issues no DMA at all: -EACCES,
+ * nothing frozen (vfio-pci leaves bus mastering to the driver, and clears it at release). */
 int emu_dma_read(struct emu_device *dev, uint64_t iova, void *buf, size_t len);
 int emu_dma_write(struct emu_device *dev, uint64_t iova, const void *buf, size_t len);
 bool emu_device_frozen(const struct emu_device *dev);
@@ -119,6 +121,7 @@ struct emu_counters {
 	uint64_t registered_bytes;
 	uint64_t windows_created, windows_removed;
 	uint64_t dma_reads, dma_writes, dma_bytes, dma_faults;
+	uint64_t dma_no_bus_master;  /* DMA a device could not issue: bus mastering off */
 	uint64_t eeh_freezes, eeh_resets, eeh_unfreezes;
 	uint64_t irqs;
 	uint64_t locked_leaked; /* charges the real kernel never returns (see docs) */

@@ -133,6 +133,21 @@ static inline long tce_remove(int c, uint64_t start)
 }
 
 /* anonymous memory aligned to `align` */
+/* What a driver does before its device may DMA: open it and turn bus mastering on in its
+ * command register (vfio-pci leaves it off). Returns the device fd; closing it turns
+ * bus mastering off again. */
+static inline int device_bus_master(int group_fd, const char *addr)
+{
+	int d = (int)ioc(group_fd, VFIO_GROUP_GET_DEVICE_FD, (void *)addr);
+	uint16_t cmd = 0;
+	const off_t cfg = (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40;
+
+	if (d < 0 || emu_pread(d, &cmd, 2, cfg + 4) != 2)
+		return -1;
+	cmd |= 0x4; /* PCI_COMMAND_MASTER */
+	return emu_pwrite(d, &cmd, 2, cfg + 4) == 2 ? d : -1;
+}
+
 static inline void *alloc_aligned(size_t size, size_t align)
 {
 	uint8_t *m = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

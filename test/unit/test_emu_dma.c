@@ -29,12 +29,21 @@ static void dma_through_tces(void)
 	CHECK_EQ(ioc(c, VFIO_IOMMU_ENABLE, NULL), 0);
 	CHECK_EQ(map_dma(c, (uintptr_t)buf, 0x10000, MiB, RW), 0);
 	memcpy(buf + 0x2ff0, "hello, device! crossing a page", 31);
+	/* bus mastering is off until the driver turns it on: no DMA, nothing frozen */
+	CHECK_EQ(emu_dma_read(dev, 0x12ff0, out, 31), -EACCES);
+	CHECK(!emu_device_frozen(dev));
+	CHECK_EQ(counters(p).dma_no_bus_master, 1);
+	int d = device_bus_master(g, "0000:00:01.0");
+	CHECK(d >= 0);
 	CHECK_EQ(emu_dma_read(dev, 0x12ff0, out, 31), 0);       /* crosses a 4K TCE */
 	CHECK(memcmp(out, "hello, device! crossing a page", 31) == 0);
 	CHECK_EQ(emu_dma_write(dev, 0x10008, "written by DMA", 15), 0);
 	CHECK(memcmp(buf + 8, "written by DMA", 15) == 0);
 	CHECK_EQ(counters(p).dma_faults, 0);
 	CHECK(!emu_device_frozen(dev));
+	/* closing the device turns bus mastering off again (vfio-pci's release) */
+	emu_close(d);
+	CHECK_EQ(emu_dma_read(dev, 0x10000, out, 1), -EACCES);
 	CHECK_EQ(unmap_dma(c, 0x10000, MiB), 0);
 	emu_close(g);
 	emu_close(c);
@@ -56,7 +65,7 @@ static void bad_dma_freezes(void)
 	int c, g, d;
 
 	open_pair(p, 0, VFIO_SPAPR_TCE_IOMMU, &c, &g);
-	d = ioc(g, VFIO_GROUP_GET_DEVICE_FD, "0000:00:01.0");
+	d = device_bus_master(g, "0000:00:01.0");
 	CHECK_EQ(ioc(c, VFIO_IOMMU_ENABLE, NULL), 0);
 	CHECK_EQ(map_dma(c, (uintptr_t)buf, 0x10000, 65536, VFIO_DMA_MAP_FLAG_READ), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -146,6 +155,8 @@ static void concurrent_dma_and_ioctls(void)
 	int c, g;
 
 	open_pair(p, 0, VFIO_SPAPR_TCE_v2_IOMMU, &c, &g);
+	int d = device_bus_master(g, "0000:00:01.0");
+	CHECK(d >= 0);
 	CHECK_EQ(reg_mem(c, (uintptr_t)buf, 4 * MiB, 1), 0);
 	CHECK_EQ(map_dma(c, (uintptr_t)buf, 0x10000, MiB, RW), 0);
 	pthread_create(&th, NULL, dma_loop, &t);
@@ -162,6 +173,7 @@ static void concurrent_dma_and_ioctls(void)
 	CHECK_EQ(t.faults, 0);
 	CHECK_EQ(unmap_dma(c, 0x10000, MiB), 0);
 	CHECK_EQ(reg_mem(c, (uintptr_t)buf, 4 * MiB, 0), 0);
+	emu_close(d);
 	emu_close(g);
 	emu_close(c);
 	emu_platform_destroy(p);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,6 +91,21 @@ static unsigned int to_regions(struct mem *m, struct tce_region *r, unsigned int
 	return n;
 }
 
+/* A driver's first step before its device may DMA: bus mastering on (vfio-pci leaves it
+ * off). The device fd it returns keeps it on until it is closed. */
+static int bus_master(struct tce_container *c)
+{
+	const off_t cfg = (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40;
+	int d = ioctl(tce_group_fd(c, 0), VFIO_GROUP_GET_DEVICE_FD, "0000:00:01.0");
+	uint16_t cmd = 0;
+
+	CHECK(d >= 0);
+	CHECK_EQ(pread(d, &cmd, 2, cfg + 4), 2);
+	cmd |= 0x4; /* PCI_COMMAND_MASTER */
+	CHECK_EQ(pwrite(d, &cmd, 2, cfg + 4), 2);
+	return d;
+}
+
 static struct tce_container *open_c(void)
 {
 	unsigned int group = 0;
@@ -124,6 +140,7 @@ static void map_translate_dma_close(void)
 	CHECK_EQ(plan->nmaps, 1);
 	/* translation both ways, and a device reads what the CPU wrote */
 	struct emu_device *dev = p_find(p_current(), "0000:00:01.0");
+	int dfd = bus_master(c);
 	for (uint64_t off = 0; off < m.len; off += 7 * MiB + 4096) {
 		uint64_t got = 0;
 		strcpy((char *)m.p + off, "tce");
@@ -139,6 +156,7 @@ static void map_translate_dma_close(void)
 	CHECK_EQ(st.ioctls, plan->cost.ioctls - 2); /* SET_IOMMU and GET_INFO are the container's */
 	CHECK_EQ(st.dma_bytes, 64 * MiB);
 	uint64_t teardown = plan->cost.hcalls_teardown; /* the plan goes with the container */
+	close(dfd);
 	k0 = counters();
 	tce_container_close(c);
 	k1 = counters();
@@ -255,6 +273,7 @@ static void eeh_recovery(void)
 
 	if (c == NULL)
 		return;
+	int dfd = bus_master(c);
 	CHECK_EQ(tce_dma_map(c, r, n, NULL), 0);
 	CHECK_EQ(tce_eeh_state(c), VFIO_EEH_PE_STATE_NORMAL);
 	CHECK_EQ(p_dma_read(dev, 0x7ff000, &x, 8), -EIO); /* nothing there */
@@ -264,6 +283,7 @@ static void eeh_recovery(void)
 	CHECK_EQ(tce_eeh_state(c), VFIO_EEH_PE_STATE_NORMAL);
 	CHECK_EQ(tce_iova_of(c, r[0].va, &iova), 0);
 	CHECK_EQ(p_dma_read(dev, iova, &x, 8), 0);
+	close(dfd);
 	tce_container_close(c);
 	CHECK(clean());
 	munmap(m.p, m.len);

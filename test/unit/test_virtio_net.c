@@ -130,6 +130,12 @@ static int dev_open(struct vdev *v, const char *addr, unsigned int group, uint64
 	v->fd = ioctl(tce_group_fd(v->c, group), VFIO_GROUP_GET_DEVICE_FD, addr);
 	if (v->fd < 0)
 		return -1;
+	/* bus mastering on: vfio-pci leaves it off, and a device without it does no DMA */
+	uint16_t cmd = 0;
+	const off_t cfg = (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40;
+	CHECK_EQ(pread(v->fd, &cmd, 2, cfg + 4), 2);
+	cmd |= 0x4;
+	CHECK_EQ(pwrite(v->fd, &cmd, 2, cfg + 4), 2);
 	find_caps(v);
 	CHECK(v->common && v->notify && v->devcfg);
 	/* the notify area is the only mmap-able part of BAR4 */
