@@ -230,6 +230,9 @@ struct emu_platform {
 	uint64_t first_ioctl_ns;     /* its first VFIO ioctl */
 	uint64_t last_map_ns;        /* its last successful map, register, create or enable */
 	uint64_t setup_ioctl_ns;     /* time spent in DMA set-up and teardown ioctls */
+	uint64_t activity_gen;       /* bumped (atomically, under the lock) as each ioctl or
+	                              * close starts: a reader knows without the lock whether
+	                              * the IOMMU activity may have changed */
 };
 
 static inline struct emu_platform_cfg *emu_cfg(struct emu_pe *pe)

@@ -270,6 +270,7 @@ long emu_ioctl(int fd, unsigned long req, void *arg)
 	if (f == NULL)
 		return -EBADF;
 	pthread_mutex_lock(&f->plat->lock);
+	__atomic_add_fetch(&f->plat->activity_gen, 1, __ATOMIC_RELEASE);
 	switch (f->kind) {
 	case EMU_FILE_CONTAINER:
 		kind = ioctl_kind(req);
@@ -301,6 +302,7 @@ int emu_close(int fd)
 		return -EBADF;
 	p = f->plat;
 	pthread_mutex_lock(&p->lock);
+	__atomic_add_fetch(&p->activity_gen, 1, __ATOMIC_RELEASE);
 	switch (f->kind) {
 	case EMU_FILE_CONTAINER:
 		emu_container_put(f->container); /* vfio_fops_release() */
@@ -381,6 +383,11 @@ void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a
 	a->hypercalls = emu_hypercalls(&p->c);
 	a->tces = p->c.tces_mapped + p->c.tces_cleared + p->c.tces_stuffed;
 	pthread_mutex_unlock(&p->lock);
+}
+
+uint64_t emu_iommu_activity_gen(struct emu_platform *p)
+{
+	return __atomic_load_n(&p->activity_gen, __ATOMIC_ACQUIRE);
 }
 
 uint64_t emu_hypercalls(const struct emu_counters *c)

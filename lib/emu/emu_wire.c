@@ -266,7 +266,13 @@ static void check(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 		return;
 	}
 	if (w->platform) {
-		emu_get_iommu_activity(w->platform, &w->at_last);
+		/* a full sample (under the platform's lock) only when an ioctl or close may
+		 * have changed it since the last one */
+		uint64_t gen = emu_iommu_activity_gen(w->platform);
+		if (!w->sampled || gen != w->sampled_gen) {
+			emu_get_iommu_activity(w->platform, &w->at_last);
+			w->sampled_gen = gen;
+		}
 		if (!w->sampled)
 			w->at_first = w->at_last;
 		w->sampled = true;

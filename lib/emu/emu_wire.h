@@ -66,6 +66,7 @@ struct emu_wire {
 	 * the data path between them must not map anything */
 	struct emu_platform *platform;
 	bool sampled;
+	uint64_t sampled_gen;          /* the platform's activity generation at the sample */
 	struct emu_iommu_activity at_first, at_last;
 	/* tap */
 	char tap_name[16];

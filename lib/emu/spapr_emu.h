@@ -132,6 +132,9 @@ uint64_t emu_hypercalls(const struct emu_counters *c);
  * ones), TCE hypercalls and TCEs written; cheap enough to sample per frame. */
 struct emu_iommu_activity { uint64_t ioctls, map_ioctls, hypercalls, tces; };
 void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a);
+/* A number that changes whenever the activity above may have: compare it (no lock) to
+ * avoid taking a sample that cannot differ from the last one. */
+uint64_t emu_iommu_activity_gen(struct emu_platform *p);
 int emu_write_stats(struct emu_platform *p, FILE *out);
 
 #endif /* SPAPR_EMU_H */
