@@ -40,18 +40,22 @@ def first_match(patterns, text):
     return None
 
 
-def measure(build, preset, memory, stack, seconds=0.5):
+def measure(build, preset, memory, stack, seconds=0.5, page=bl.HUGEPAGE):
     """One testpmd session; a row of results. stack: dpdk, dpdk-va (--iova-mode=va) or
     ours. The hugepage pool is set to exactly the memory of the run, as a user
-    provisions it (our window is sized by it)."""
-    bl.set_hugepages(memory)
+    provisions it (our window is sized by it); page: the hugepage size."""
+    bl.set_hugepages(memory, page)
+    if page != bl.HUGEPAGE:
+        bl.set_hugepages(0)  # DPDK takes every size it finds: only this one
     eal, env = bl.stack_args(stack.split("-")[0], build, [bl.GEN])
     eal += ["-m", str(memory >> 20)] + (["--iova-mode=va"] if stack.endswith("-va") else [])
+    if bl.huge_dir(page):
+        eal += ["--huge-dir", bl.huge_dir(page)]
     dev = [(bl.GEN, 0, "model=virtio-net,backend=gen,rate=100000,qsize=256")]
     rc, out, st, wall = bl.run_session(build, preset, dev, eal, ["--total-num-mbufs=4096", "--rxd=256", "--txd=256"],
                                        ["set fwd rxonly", "start", f"sleep {seconds}", "stop"], env)
-    row = {"preset": preset, "memory": bl.human(memory), "memory_bytes": memory, "stack": stack, "rc": rc,
-           "wall_s": round(wall, 3)}
+    row = {"preset": preset, "memory": bl.human(memory), "memory_bytes": memory, "hugepage": bl.human(page),
+           "stack": stack, "rc": rc, "wall_s": round(wall, 3)}
     iova = re.search(r"Selected IOVA mode '(\w+)'", out)
     row["iova"] = iova.group(1) if iova else None
     rx = re.findall(r"Accumulated forward statistics.*?RX-packets:\s+(\d+)", out, re.S)
@@ -87,7 +91,7 @@ def measure(build, preset, memory, stack, seconds=0.5):
     return row
 
 
-COLUMNS = [("preset", "preset"), ("memory", "mem"), ("stack", "stack"), ("iova", "iova"), ("dma_ok", "DMA ok"),
+COLUMNS = [("preset", "preset"), ("memory", "mem"), ("hugepage", "page"), ("stack", "stack"), ("iova", "iova"), ("dma_ok", "DMA ok"),
            ("rx_packets", "rx"), ("ioctls", "ioctls"), ("map_ioctls", "map-ioctls"), ("tces", "TCEs"),
            ("hypercalls", "hcalls"), ("locked_peak", "locked"), ("memlock_reported", "memlock said"),
            ("table_peak", "table B"), ("setup_ioctls_ms", "in ioctls ms"), ("mapped_after_ms", "mapped@ms"),
@@ -130,7 +134,8 @@ def plot(rows, res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", default="pseries-ddw,pseries-noddw,powernv")
-    ap.add_argument("--memory", default="256M,1G,4G", help="testpmd -m sizes (2 MiB hugepages)")
+    ap.add_argument("--memory", default="256M,1G,4G", help="testpmd -m sizes")
+    ap.add_argument("--hugepages", default="2M", help="hugepage sizes, e.g. 2M,1G (1G where the machine has them)")
     ap.add_argument("--stacks", default="dpdk,dpdk-va,ours")
     ap.add_argument("--out", default=str(bl.TOP / "results"))
     ap.add_argument("--build")
@@ -140,11 +145,14 @@ def main():
     sizes = [bl.parse_size(m) for m in a.memory.split(",")]
     rows = []
     for preset in a.presets.split(","):
-        for mem in sizes:
+        for page in (bl.parse_size(h) for h in a.hugepages.split(",")):
+          for mem in sizes:
+            if mem % page:
+                continue
             for stack in a.stacks.split(","):
-                row = measure(build, preset, mem, stack)
+                row = measure(build, preset, mem, stack, page=page)
                 rows.append(row)
-                print(f"  {preset} {bl.human(mem)} {stack}: ioctls {row.get('ioctls')}, hypercalls"
+                print(f"  {preset} {bl.human(mem)} of {bl.human(page)} pages {stack}: ioctls {row.get('ioctls')}, hypercalls"
                       f" {row.get('hypercalls')}, DMA {'ok' if row['dma_ok'] else 'FAILED: ' + str(row['dma_failure'])}",
                       flush=True)
     res = bl.Results(a.out, a.name)

@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import shutil
+import subprocess
 import tempfile
 import time
 
@@ -54,32 +55,49 @@ def ensure_hugepages(nbytes):
     return have * HUGEPAGE
 
 
-_NR_HUGEPAGES = pathlib.Path("/proc/sys/vm/nr_hugepages")
-_saved_pool = []
+_saved_pools = {}
 
 
-def _restore_pool():
-    if _saved_pool:
+def _pool_file(page):
+    return pathlib.Path(f"/sys/kernel/mm/hugepages/hugepages-{page >> 10}kB/nr_hugepages")
+
+
+def _restore_pools():
+    for f, n in _saved_pools.items():
         try:
-            _NR_HUGEPAGES.write_text(str(_saved_pool[0]))
+            f.write_text(str(n))
         except OSError:
             pass
 
 
-def set_hugepages(nbytes):
-    """Exactly nbytes of 2 MiB hugepages in the kernel's pool (as root); the pool is put
-    back as it was when the benchmark exits."""
-    f = _NR_HUGEPAGES
-    if not _saved_pool:
-        _saved_pool.append(int(f.read_text()))
-        atexit.register(_restore_pool)
-    want = -(-nbytes // HUGEPAGE)
+def set_hugepages(nbytes, page=HUGEPAGE):
+    """Exactly nbytes of hugepages of `page` bytes in the kernel's pool (as root); every
+    pool is put back as it was when the benchmark exits."""
+    f = _pool_file(page)
+    if not f.exists():
+        raise SystemExit(f"this kernel has no {page >> 20} MiB hugepages")
+    if not _saved_pools:
+        atexit.register(_restore_pools)
+    _saved_pools.setdefault(f, int(f.read_text()))
+    want = -(-nbytes // page)
     try:
         f.write_text(str(want))
     except OSError as e:
-        raise SystemExit(f"cannot set {want} hugepages of 2 MiB: {e} (run as root)")
+        raise SystemExit(f"cannot set {want} hugepages of {page >> 20} MiB: {e} (run as root)")
     if int(f.read_text()) < want:
-        raise SystemExit(f"only {f.read_text().strip()} of {want} hugepages of 2 MiB could be reserved")
+        raise SystemExit(f"only {f.read_text().strip()} of {want} hugepages of {page >> 20} MiB could be reserved")
+
+
+def huge_dir(page):
+    """A hugetlbfs mount of that page size (mounted if needed): for EAL's --huge-dir."""
+    if page == HUGEPAGE:
+        return None
+    d = pathlib.Path(f"/dev/hugepages-{page >> 20}M")
+    mounts = pathlib.Path("/proc/mounts").read_text()
+    if f" {d} hugetlbfs " not in mounts:
+        d.mkdir(exist_ok=True)
+        subprocess.run(["mount", "-t", "hugetlbfs", "-o", f"pagesize={page >> 20}M", "nodev", str(d)], check=True)
+    return str(d)
 
 
 def stack_args(stack, build, devices):
