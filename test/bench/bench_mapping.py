@@ -45,8 +45,9 @@ def measure(build, preset, memory, stack, seconds=0.5, page=bl.HUGEPAGE):
     ours. The hugepage pool is set to exactly the memory of the run, as a user
     provisions it (our window is sized by it); page: the hugepage size."""
     bl.set_hugepages(memory, page)
-    if page != bl.HUGEPAGE:
-        bl.set_hugepages(0)  # DPDK takes every size it finds: only this one
+    for other in bl.hugepage_sizes():  # DPDK takes every size it finds: only this one
+        if other != page:
+            bl.set_hugepages(0, other)
     eal, env = bl.stack_args(stack.split("-")[0], build, [bl.GEN])
     eal += ["-m", str(memory >> 20)] + (["--iova-mode=va"] if stack.endswith("-va") else [])
     if bl.huge_dir(page):

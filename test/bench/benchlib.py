@@ -88,6 +88,11 @@ def set_hugepages(nbytes, page=HUGEPAGE):
         raise SystemExit(f"only {f.read_text().strip()} of {want} hugepages of {page >> 20} MiB could be reserved")
 
 
+def hugepage_sizes():
+    """The hugepage sizes this kernel has pools for, in bytes."""
+    return sorted(int(d.name.split("-")[1][:-2]) << 10 for d in pathlib.Path("/sys/kernel/mm/hugepages").iterdir())
+
+
 def huge_dir(page):
     """A hugetlbfs mount of that page size (mounted if needed): for EAL's --huge-dir."""
     if page == HUGEPAGE:
