@@ -531,10 +531,18 @@ void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, in
 	if (index > VFIO_PCI_BAR5_REGION_INDEX || !(flags & MAP_SHARED))
 		return MAP_FAILED;
 	b = &d->bars[index];
-	if (b->size == 0 || b->nr_mmap == 0 || pos + len > b->size || pos + len < pos)
+	/* mmap offsets are whole kernel pages (64 KiB on ppc64); a BAR smaller than a page,
+	 * or an area that ends the BAR, can be mapped up to the page's end (vfio-pci rounds
+	 * BAR lengths up to PAGE_SIZE: vfio_pci_probe_mmaps) */
+	uint64_t kpage = 1ULL << d->plat->cfg.plat.page_shift;
+	uint64_t bar_end = (b->size + kpage - 1) & ~(kpage - 1);
+	if (b->size == 0 || b->nr_mmap == 0 || (pos & (kpage - 1)) || pos + len > bar_end || pos + len < pos)
 		return MAP_FAILED;
 	for (unsigned int i = 0; i < b->nr_mmap; i++) {
-		if (pos >= b->mmap_off[i] && pos + len <= b->mmap_off[i] + b->mmap_len[i]) {
+		uint64_t end = b->mmap_off[i] + b->mmap_len[i];
+		if (end == b->size)
+			end = bar_end;
+		if (pos >= b->mmap_off[i] && pos + len <= end) {
 			m = mmap(addr, len, prot, flags, b->memfd, (off_t)pos);
 			if (m == MAP_FAILED) {
 				*err = -errno;

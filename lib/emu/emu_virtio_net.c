@@ -5,9 +5,9 @@
  *   - PCI: vendor 0x1af4, device 0x1041, vendor capabilities for the common config,
  *     notifications, ISR, device config and PCI config access (4.1.4), MSI-X;
  *   - BAR4 (16 KiB, 64-bit): common config 0x0000, ISR 0x1000, device config 0x2000,
- *     notify 0x3000 (multiplier 4); only the notify area can be mmap'ed (a sparse-mmap
- *     region): the registers with semantics go through pread/pwrite, where the model
- *     traps them; BAR1: the MSI-X table;
+ *     notify 0x3000 (multiplier 4); the whole BAR can be mmap'ed (as QEMU's device),
+ *     but the registers with semantics go through pread/pwrite, where the model traps
+ *     them (doorbells need no trap: the model polls its rings); BAR1: the MSI-X table;
  *   - features: VERSION_1 and ACCESS_PLATFORM (required: all DMA goes through the
  *     IOMMU), MAC, STATUS, MTU, MRG_RXBUF, CTRL_VQ, CTRL_RX, MQ;
  *   - split virtqueues: rx0, tx0, rx1, tx1, ..., then the control queue;
@@ -701,7 +701,11 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	d->class_code = 0x020000;     /* Ethernet controller */
 	if ((ret = emu_bar_alloc(d, 1, 0x1000, false)) != 0 || (ret = emu_bar_alloc(d, 4, 0x4000, true)) != 0)
 		return ret;
-	emu_bar_mmap_area(d, 4, NOTIFY_OFF, 0x1000); /* only the doorbells are plain memory */
+	/* as QEMU's virtio-net-pci: the whole BAR can be mmap'ed (on a 64 KiB-page kernel a
+	 * mapping starts at a page, so the doorbells are reached through a mapping of the
+	 * BAR's first page); the model sees its registers through region reads and writes
+	 * only, and polls its rings: doorbells are plain memory */
+	emu_bar_mmap_area(d, 4, 0, 0x4000);
 	/* as QEMU's virtio-net-pci in a pSeries guest (test/qemu): the MSI-X BAR can be
 	 * mmap'ed (ppc64 has interrupt remapping: MSIX_MAPPABLE), and the function has no
 	 * reset the kernel can use */

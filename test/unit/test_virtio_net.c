@@ -55,7 +55,9 @@ struct vdev {
 	int fd;
 	off_t common, devcfg, notify;   /* region offsets */
 	uint32_t notify_mult;
-	uint8_t *notify_map;
+	uint8_t *notify_map;            /* the doorbells, inside the mapping below */
+	uint8_t *map_base;
+	size_t map_len;
 	uint8_t *mem;                   /* DMA memory, mapped through lib/tce */
 	size_t mem_len, mem_used;
 	uint64_t features;
@@ -138,9 +140,13 @@ static int dev_open(struct vdev *v, const char *addr, unsigned int group, uint64
 	CHECK_EQ(pwrite(v->fd, &cmd, 2, cfg + 4), 2);
 	find_caps(v);
 	CHECK(v->common && v->notify && v->devcfg);
-	/* the notify area is the only mmap-able part of BAR4 */
-	v->notify_map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, v->notify);
-	CHECK(v->notify_map != MAP_FAILED);
+	/* mappings start at a kernel page (64 KiB on ppc64): the page holding the doorbells */
+	v->map_len = (size_t)sysconf(_SC_PAGESIZE);
+	off_t page_start = v->notify & ~(off_t)(v->map_len - 1);
+	uint8_t *page = mmap(NULL, v->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, page_start);
+	CHECK(page != MAP_FAILED);
+	v->map_base = page;
+	v->notify_map = page + (v->notify - page_start);
 	/* DMA memory: 8 MiB, 2 MiB-aligned */
 	uint8_t *raw = mmap(NULL, 10 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	v->mem = (uint8_t *)(((uintptr_t)raw + 2 * MiB - 1) & ~(2 * MiB - 1));
@@ -190,7 +196,7 @@ static int dev_open(struct vdev *v, const char *addr, unsigned int group, uint64
 static void dev_close(struct vdev *v)
 {
 	set_status(v, 0);
-	munmap(v->notify_map, 4096);
+	munmap(v->map_base, v->map_len);
 	close(v->fd);
 	tce_container_close(v->c);
 }

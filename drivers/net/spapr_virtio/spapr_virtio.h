@@ -86,6 +86,7 @@ struct svnet {
 	uint32_t notify_mult;
 	uint8_t *notify_map;            /* the mmap'ed notify area (page) */
 	uint64_t notify_map_off;        /* its page offset in the BAR */
+	size_t notify_map_len;          /* the kernel's page */
 	uint64_t features;
 	uint16_t max_qp, mtu, ring_max;
 	struct rte_ether_addr mac;       /* the port's (ethdev's mac_addrs[0]) */

@@ -458,7 +458,7 @@ static int dev_close(struct rte_eth_dev *eth)
 	rte_memzone_free(v->ctrl_buf);
 	v->ctrl_buf = NULL;
 	if (v->notify_map)
-		munmap(v->notify_map, 4096);
+		munmap(v->notify_map, v->notify_map_len);
 	v->notify_map = NULL;
 	eth->data->mac_addrs = NULL; /* it points into dev_private */
 	return 0;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/vfio.h>
 #include <rte_cycles.h>
@@ -151,9 +152,12 @@ int svnet_find_caps(struct svnet *v)
 		SVNET_LOG(ERR, "%s: not a virtio 1.x modern device (capabilities missing)", v->dev->name);
 		return -ENODEV;
 	}
-	/* doorbells: plain memory where the region allows a mapping */
-	v->notify_map_off = v->notify_off & ~0xfffULL;
-	v->notify_map = rte_spapr_region_map(v->dev, v->notify_bar, v->notify_map_off, 4096);
+	/* doorbells: plain memory where the region allows a mapping; mappings start at a
+	 * page of the kernel's size (64 KiB on POWER): map the page holding the doorbells */
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	v->notify_map_off = v->notify_off & ~(uint64_t)(page - 1);
+	v->notify_map_len = page;
+	v->notify_map = rte_spapr_region_map(v->dev, v->notify_bar, v->notify_map_off, page);
 	if (v->notify_map == NULL)
 		SVNET_LOG(INFO, "%s: notify area not mappable: doorbells through region writes", v->dev->name);
 	return 0;
@@ -261,7 +265,7 @@ int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t
 	    cw64(v, C_Q_AVAIL, q->avail_iova) || cw64(v, C_Q_USED, q->used_iova) || cr(v, C_Q_NOFF, &noff, 2))
 		return -EIO;
 	uint64_t bell = v->notify_off + (uint64_t)rte_le_to_cpu_16(noff) * v->notify_mult;
-	q->doorbell = v->notify_map && bell - v->notify_map_off < 4096 ?
+	q->doorbell = v->notify_map && bell - v->notify_map_off < v->notify_map_len ?
 		      (volatile uint16_t *)(v->notify_map + (bell - v->notify_map_off)) : NULL;
 	return cw16(v, C_Q_ENABLE, 1);
 }
