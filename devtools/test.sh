@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Set-up (as quickstart.sh), then every test: the unit tests (meson test) and the
-# system tests (pytest under test/). Non-zero exit on any failure, and when pytest
-# collects no test at all.
+# Set-up (as quickstart.sh), then every test: the unit tests (meson test), the system
+# tests (pytest under test/), and the real-kernel tier in a QEMU pSeries guest
+# (test/qemu: the conformance check and stock testpmd with our plugins; it downloads
+# the guest kernel and Debian's ppc64el DPDK once; SPAPR_SKIP_QEMU=1 skips it). Non-zero
+# exit on any failure, and when pytest collects no test at all.
 # Usage: devtools/test.sh [MESON_OPTIONS...]   (build dir: $SPAPR_BUILD, default build)
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
@@ -22,4 +24,10 @@ if [ $rc = 5 ]; then
 	die "pytest collected no tests"
 fi
 [ $rc = 0 ] || die "system tests failed (pytest exit $rc)"
+
+if [ "${SPAPR_SKIP_QEMU:-0}" != 1 ]; then
+	log "the real kernel: a QEMU pSeries guest against the emulator, and testpmd in it"
+	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/conformance.sh"
+	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 3
+fi
 log "all tests passed"
