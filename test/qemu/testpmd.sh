@@ -6,6 +6,7 @@
 # the frames QEMU's network saw (its pcap), and the hypercalls QEMU counted from EAL
 # start to the first DMA and between the first and the last DMA of the device.
 # Usage: test/qemu/testpmd.sh [--seconds S] [--out DIR]      (as root)
+#   without --out the files go to a temporary directory, removed when the run passes
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/../../devtools/lib.sh"
@@ -18,7 +19,12 @@ while [ $# -gt 0 ]; do
 	*) die "unknown option $1 (see the usage at the top of $0)" ;;
 	esac
 done
-out=${out:-$(mktemp -d "${TMPDIR:-/var/tmp}/spapr-testpmd.XXXXXX")}
+if [ -z "$out" ]; then
+	# a run of our own: removed when it passes (QEMU's DMA trace alone is ~100 MB a run)
+	out=$(mktemp -d "${TMPDIR:-/var/tmp}/spapr-testpmd.XXXXXX")
+	tmp_out=1
+	trap '[ $? = 0 ] && rm -rf "$out"' EXIT
+fi
 mkdir -p "$out"
 cache=$("$here/setup.sh" | tail -1)
 version=$(dpkg-query -W -f='${Version}' libdpdk-dev) || die "libdpdk-dev is not installed (devtools/setup.sh)"
@@ -103,4 +109,4 @@ gen=$!
 wait $gen 2>/dev/null || true
 /usr/bin/python3 "$here/txreport.py" ours rxonly "$out/ours-rx.txt" "$out/ours-rx" || rc=1
 [ $rc = 0 ] || die "testpmd in the guest did not do what it should (files in $out)"
-log "done (files in $out)"
+if [ -n "${tmp_out:-}" ]; then log "done"; else log "done (files in $out)"; fi
