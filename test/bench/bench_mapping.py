@@ -40,14 +40,16 @@ def first_match(patterns, text):
     return None
 
 
-def measure(build, preset, memory, stack, seconds=0.5, page=bl.HUGEPAGE):
+def measure(build, preset, memory, stack, seconds=0.5, page=bl.HUGEPAGE, exact_pool=True):
     """One testpmd session; a row of results. stack: dpdk, dpdk-va (--iova-mode=va) or
     ours. The hugepage pool is set to exactly the memory of the run, as a user
-    provisions it (our window is sized by it); page: the hugepage size."""
-    bl.set_hugepages(memory, page)
-    for other in bl.hugepage_sizes():  # DPDK takes every size it finds: only this one
-        if other != page:
-            bl.set_hugepages(0, other)
+    provisions it (our window is sized by it); page: the hugepage size. exact_pool=False
+    leaves the pools as they are (a run that must not churn them)."""
+    if exact_pool:
+        bl.set_hugepages(memory, page)
+        for other in bl.hugepage_sizes():  # DPDK takes every size it finds: only this one
+            if other != page:
+                bl.set_hugepages(0, other)
     eal, env = bl.stack_args(stack.split("-")[0], build, [bl.GEN])
     eal += ["-m", str(memory >> 20)] + (["--iova-mode=va"] if stack.endswith("-va") else [])
     if bl.huge_dir(page):
@@ -141,6 +143,8 @@ def main():
     ap.add_argument("--out", default=str(bl.TOP / "results"))
     ap.add_argument("--build")
     ap.add_argument("--name", default="mapping")
+    ap.add_argument("--keep-pools", action="store_true",
+                    help="leave the hugepage pools as they are (the window is then sized by them)")
     a = ap.parse_args()
     build = bl.build_dir(a.build)
     sizes = [bl.parse_size(m) for m in a.memory.split(",")]
@@ -151,7 +155,7 @@ def main():
             if mem % page:
                 continue
             for stack in a.stacks.split(","):
-                row = measure(build, preset, mem, stack, page=page)
+                row = measure(build, preset, mem, stack, page=page, exact_pool=not a.keep_pools)
                 rows.append(row)
                 print(f"  {preset} {bl.human(mem)} of {bl.human(page)} pages {stack}: ioctls {row.get('ioctls')}, hypercalls"
                       f" {row.get('hypercalls')}, DMA {'ok' if row['dma_ok'] else 'FAILED: ' + str(row['dma_failure'])}",

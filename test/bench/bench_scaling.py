@@ -66,13 +66,14 @@ def main():
     ap.add_argument("--out", default=str(bl.TOP / "results"))
     ap.add_argument("--build")
     ap.add_argument("--name", default="scaling")
+    ap.add_argument("--keep-pools", action="store_true", help="leave the hugepage pools as they are")
     a = ap.parse_args()
     build = bl.build_dir(a.build)
     rows = []
     for preset in a.presets.split(","):
         for mem in (bl.parse_size(m) for m in a.memory.split(",")):
             for stack in a.stacks.split(","):
-                row = bm.measure(build, preset, mem, stack, seconds=0.2)
+                row = bm.measure(build, preset, mem, stack, seconds=0.2, exact_pool=not a.keep_pools)
                 rows.append(row)
                 print(f"  {preset} {bl.human(mem)} {stack}: {row.get('setup_ioctls_ms')} ms in ioctls,"
                       f" table {row.get('table_peak')} B", flush=True)

