@@ -17,7 +17,6 @@ and TCE-table bytes at their peak, when the last map happened after the program
 started, and when the device delivered its first frame. Prints a table and writes
 mapping.json, mapping.csv and mapping.png into the results folder.
 """
-import argparse
 import re
 import sys
 
@@ -52,8 +51,9 @@ def measure(build, preset, memory, stack, seconds=0.5, page=bl.HUGEPAGE, exact_p
                 bl.set_hugepages(0, other)
     eal, env = bl.stack_args(stack.split("-")[0], build, [bl.GEN])
     eal += ["-m", str(memory >> 20)] + (["--iova-mode=va"] if stack.endswith("-va") else [])
-    if bl.huge_dir(page):
-        eal += ["--huge-dir", bl.huge_dir(page)]
+    mount = bl.huge_dir(page)
+    if mount:
+        eal += ["--huge-dir", mount]
     dev = [(bl.GEN, 0, "model=virtio-net,backend=gen,rate=100000,qsize=256")]
     rc, out, st, wall = bl.run_session(build, preset, dev, eal, ["--total-num-mbufs=4096", "--rxd=256", "--txd=256"],
                                        ["set fwd rxonly", "start", f"sleep {seconds}", "stop"], env)
@@ -101,10 +101,7 @@ COLUMNS = [("preset", "preset"), ("memory", "mem"), ("hugepage", "page"), ("stac
            ("first_rx_ms", "1st rx@ms")]
 
 
-def plot(rows, res):
-    plt = bl.pyplot()
-    if plt is None:
-        return None
+def plot(plt, rows):
     metrics = [("hypercalls", "hypercalls (incl. owed at exit)"), ("ioctls", "ioctls"),
                ("table_peak", "TCE table bytes (peak)"), ("locked_peak", "locked bytes (peak)")]
     presets = sorted({r["preset"] for r in rows})
@@ -128,21 +125,15 @@ def plot(rows, res):
                                                    preset == "powernv" else ""), fontsize=9)
             ax.set_xlabel("DPDK memory (MiB of 2 MiB pages)", fontsize=8)
             ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(res.png())
-    plt.close(fig)
-    return res.png()
+    return fig
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bl.arg_parser(__doc__, "mapping")
     ap.add_argument("--presets", default="pseries-ddw,pseries-noddw,powernv")
     ap.add_argument("--memory", default="256M,1G,4G", help="testpmd -m sizes")
     ap.add_argument("--hugepages", default="2M", help="hugepage sizes, e.g. 2M,1G (1G where the machine has them)")
     ap.add_argument("--stacks", default="dpdk,dpdk-va,ours")
-    ap.add_argument("--out", default=str(bl.TOP / "results"))
-    ap.add_argument("--build")
-    ap.add_argument("--name", default="mapping")
     ap.add_argument("--keep-pools", action="store_true",
                     help="leave the hugepage pools as they are (the window is then sized by them)")
     a = ap.parse_args()
@@ -160,14 +151,8 @@ def main():
                 print(f"  {preset} {bl.human(mem)} of {bl.human(page)} pages {stack}: ioctls {row.get('ioctls')}, hypercalls"
                       f" {row.get('hypercalls')}, DMA {'ok' if row['dma_ok'] else 'FAILED: ' + str(row['dma_failure'])}",
                       flush=True)
-    res = bl.Results(a.out, a.name)
-    path = res.write(rows, bl.meta(build))
-    print()
-    bl.table(rows, COLUMNS)
-    png = plot(rows, res)
-    print(f"\nresults: {path}, {path.with_suffix('.csv')}" + (f", {png}" if png else ""))
+    bl.publish(a, rows, bl.meta(build), COLUMNS, plot)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

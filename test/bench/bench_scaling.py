@@ -10,7 +10,6 @@ set to each size): ioctls, TCE table bytes, hypercalls and the time spent in the
 set-up ioctls as the emulated kernel served them. Writes scaling.json, scaling.csv and
 scaling.png.
 """
-import argparse
 import sys
 
 import bench_mapping as bm
@@ -21,10 +20,7 @@ COLUMNS = [("preset", "preset"), ("memory", "mem"), ("stack", "stack"), ("dma_ok
            ("setup_ioctls_ms", "in ioctls ms"), ("mapped_after_ms", "mapped@ms")]
 
 
-def plot(rows, res):
-    plt = bl.pyplot()
-    if plt is None:
-        return None
+def plot(plt, rows):
     metrics = [("setup_ioctls_ms", "time in DMA set-up ioctls (ms, emulated kernel)"), ("table_peak", "TCE table bytes"),
                ("ioctls", "ioctls"), ("hypercalls", "hypercalls (pSeries)")]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.4 * len(metrics), 3.6), squeeze=False)
@@ -52,20 +48,14 @@ def plot(rows, res):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("DPDK memory (MiB)", fontsize=8)
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(res.png())
-    plt.close(fig)
-    return res.png()
+    return fig
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bl.arg_parser(__doc__, "scaling")
     ap.add_argument("--presets", default="powernv,pseries-ddw")
     ap.add_argument("--memory", default="256M,512M,1G,2G,4G,8G")
     ap.add_argument("--stacks", default="dpdk,ours")
-    ap.add_argument("--out", default=str(bl.TOP / "results"))
-    ap.add_argument("--build")
-    ap.add_argument("--name", default="scaling")
     ap.add_argument("--keep-pools", action="store_true", help="leave the hugepage pools as they are")
     a = ap.parse_args()
     build = bl.build_dir(a.build)
@@ -77,14 +67,8 @@ def main():
                 rows.append(row)
                 print(f"  {preset} {bl.human(mem)} {stack}: {row.get('setup_ioctls_ms')} ms in ioctls,"
                       f" table {row.get('table_peak')} B", flush=True)
-    res = bl.Results(a.out, a.name)
-    path = res.write(rows, bl.meta(build))
-    print()
-    bl.table(rows, COLUMNS)
-    png = plot(rows, res)
-    print(f"\nresults: {path}, {path.with_suffix('.csv')}" + (f", {png}" if png else ""))
+    bl.publish(a, rows, bl.meta(build), COLUMNS, plot)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

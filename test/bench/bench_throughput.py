@@ -13,7 +13,6 @@ emulated devices' own threads spent per frame (CPU time / frames): the emulator'
 so that a reader can tell the driver from the device model. Writes throughput.json,
 throughput.csv and throughput.png.
 """
-import argparse
 import os
 import re
 import sys
@@ -70,10 +69,7 @@ COLUMNS = [("size", "size"), ("queues", "qp"), ("ours_mpps", "ours Mpps"), ("nul
            ("map_ioctls_while_forwarding", "map ioctls fwd"), ("hypercalls_while_forwarding", "hcalls fwd")]
 
 
-def plot(rows, res):
-    plt = bl.pyplot()
-    if plt is None:
-        return None
+def plot(plt, rows):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     labels = [f"{r['size']} B\n{r['queues']} qp" for r in rows]
     x = range(len(rows))
@@ -92,21 +88,15 @@ def plot(rows, res):
         ax.set_xticks(list(x))
         ax.set_xticklabels(labels, fontsize=7)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(res.png())
-    plt.close(fig)
-    return res.png()
+    return fig
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = bl.arg_parser(__doc__, "throughput")
     ap.add_argument("--sizes", default="64,512,1518")
     ap.add_argument("--queues", default="1,2")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--ring", type=int, default=1024)
-    ap.add_argument("--out", default=str(bl.TOP / "results"))
-    ap.add_argument("--build")
-    ap.add_argument("--name", default="throughput")
     a = ap.parse_args()
     build = bl.build_dir(a.build)
     bl.ensure_hugepages(1 << 30)
@@ -123,14 +113,8 @@ def main():
             rows.append(row)
             print(f"  {size} B, {q} qp: ours {row['ours_mpps']} Mpps, net_null {row['null_mpps']} Mpps",
                   flush=True)
-    res = bl.Results(a.out, a.name)
-    path = res.write(rows, dict(bl.meta(build), seconds=a.seconds, ring=a.ring))
-    print()
-    bl.table(rows, COLUMNS)
-    png = plot(rows, res)
-    print(f"\nresults: {path}, {path.with_suffix('.csv')}" + (f", {png}" if png else ""))
+    bl.publish(a, rows, dict(bl.meta(build), seconds=a.seconds, ring=a.ring), COLUMNS, plot)
     return 0 if all(r["checker_ok"] for r in rows) else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """What the benchmarks share: stock dpdk-testpmd sessions under spapr-emu, the
 emulator's counters, hugepages, and the results folder (JSON, CSV, PNG)."""
+import argparse
 import atexit
 import csv
 import importlib.util
@@ -162,6 +163,30 @@ class Results:
 
     def png(self, suffix=""):
         return self.dir / f"{self.name}{suffix}.png"
+
+
+def arg_parser(doc, name):
+    """The options every benchmark has: --out (the results folder), --build, --name."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(TOP / "results"))
+    ap.add_argument("--build")
+    ap.add_argument("--name", default=name)
+    return ap
+
+
+def publish(a, rows, meta_, columns, plot):
+    """Write the rows (JSON, CSV), print the table, draw the plot: the end of every run."""
+    res = Results(a.out, a.name)
+    path = res.write(rows, meta_)
+    print()
+    table(rows, columns)
+    plt = pyplot()
+    fig = plot(plt, rows) if plt else None
+    if fig is not None:
+        fig.tight_layout()
+        fig.savefig(res.png())
+        plt.close(fig)
+    print(f"\nresults: {path}, {path.with_suffix('.csv')}" + (f", {res.png()}" if fig is not None else ""))
 
 
 def pyplot():

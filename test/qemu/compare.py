@@ -47,13 +47,16 @@ def known():
     return res
 
 
-def guest_hypercalls(out_dir):
-    c = count.count(out_dir).get("PROG-BEGIN", {})
+def hypercalls_of(c):
+    """A segment of count.py as the emulator counts: H_PUT_TCE writes and clears together."""
     return {"H_GET_TCE": c.get("H_GET_TCE", 0),
             "H_PUT_TCE": c.get("H_PUT_TCE (map)", 0) + c.get("H_PUT_TCE (clear)", 0),
-            "H_PUT_TCE_INDIRECT": c.get("H_PUT_TCE_INDIRECT", 0), "H_STUFF_TCE": c.get("H_STUFF_TCE", 0),
-            "RTAS reset": c.get("RTAS reset", 0), "RTAS create": c.get("RTAS create", 0),
-            "RTAS remove": c.get("RTAS remove", 0)}
+            "H_PUT_TCE_INDIRECT": c.get("H_PUT_TCE_INDIRECT", 0), "H_STUFF_TCE": c.get("H_STUFF_TCE", 0)}
+
+
+def guest_hypercalls(out_dir):
+    c = count.count(out_dir).get("PROG-BEGIN", {})
+    return dict(hypercalls_of(c), **{k: c.get(k, 0) for k in ("RTAS reset", "RTAS create", "RTAS remove")})
 
 
 def diff_records(guest_rec, emu_rec):
@@ -98,9 +101,7 @@ def steps(guest_rec, guest_dir, emu_rec):
     bad = diff_records(guest_rec, emu_rec)
     guest = count.count(guest_dir)
     for name, emu in emu_steps(emu_rec).items():
-        c = guest.get(name, {})
-        g = {"H_GET_TCE": c.get("H_GET_TCE", 0), "H_PUT_TCE": c.get("H_PUT_TCE (map)", 0) + c.get("H_PUT_TCE (clear)", 0),
-             "H_PUT_TCE_INDIRECT": c.get("H_PUT_TCE_INDIRECT", 0), "H_STUFF_TCE": c.get("H_STUFF_TCE", 0)}
+        g = hypercalls_of(guest.get(name, {}))
         same = g == emu
         bad += not same
         print(f"  step {name:14} guest " + " ".join(f"{k[2:]}={g[k]}" for k in HC) + "   emulator " +

@@ -172,18 +172,9 @@ def test_a_frozen_device_is_reported_not_hung():
     eeh_frozen_events xstat), testpmd keeps answering, stops and exits; a new start
     fails with the error (pSeries guests have no EEH recovery through VFIO); nothing is
     left behind."""
-    orig = fwd._device
-
-    def faulty(addr, group, backend, opts):
-        return orig(addr, group, backend, list(opts) + (["fault-after=20000"] if backend == "check" else []))
-
-    fwd._device = faulty
-    try:
-        res = run(script=["set fwd io", "start", "sleep 1", "show port info 1", "show port xstats 1", "stop",
-                          "port stop all", "port start all"], rate=100000,
-                  extra_testpmd=("--disable-link-check",))
-    finally:
-        fwd._device = orig
+    res = run(script=["set fwd io", "start", "sleep 1", "show port info 1", "show port xstats 1", "stop",
+                      "port stop all", "port start all"], rate=100000,
+              extra_testpmd=("--disable-link-check",), check_opts=("fault-after=20000",))
     out = res["output"]
     assert res["hung"] is None and res["rc"] == 0, out[-3000:]
     assert "spapr_virtio: 0000:00:02.0: the device's PE is frozen (EEH): link down; recover it and restart" \

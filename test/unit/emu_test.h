@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,10 +143,10 @@ static inline int device_bus_master(int group_fd, const char *addr)
 	uint16_t cmd = 0;
 	const off_t cfg = (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40;
 
-	if (d < 0 || emu_pread(d, &cmd, 2, cfg + 4) != 2)
+	if (d < 0 || emu_pread(d, &cmd, 2, cfg + PCI_COMMAND) != 2)
 		return -1;
-	cmd |= 0x4; /* PCI_COMMAND_MASTER */
-	return emu_pwrite(d, &cmd, 2, cfg + 4) == 2 ? d : -1;
+	cmd |= PCI_COMMAND_MASTER;
+	return emu_pwrite(d, &cmd, 2, cfg + PCI_COMMAND) == 2 ? d : -1;
 }
 
 static inline void *alloc_aligned(size_t size, size_t align)

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus_master_util.h"
 #include "memlock_util.h"
 #include "spapr_emu.h"
 #include "tce.h"
@@ -91,18 +92,13 @@ static unsigned int to_regions(struct mem *m, struct tce_region *r, unsigned int
 	return n;
 }
 
-/* A driver's first step before its device may DMA: bus mastering on (vfio-pci leaves it
- * off). The device fd it returns keeps it on until it is closed. */
+/* The device fd with bus mastering on (kept on until the fd is closed). */
 static int bus_master(struct tce_container *c)
 {
-	const off_t cfg = (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40;
 	int d = ioctl(tce_group_fd(c, 0), VFIO_GROUP_GET_DEVICE_FD, "0000:00:01.0");
-	uint16_t cmd = 0;
 
 	CHECK(d >= 0);
-	CHECK_EQ(pread(d, &cmd, 2, cfg + 4), 2);
-	cmd |= 0x4; /* PCI_COMMAND_MASTER */
-	CHECK_EQ(pwrite(d, &cmd, 2, cfg + 4), 2);
+	CHECK_EQ(vfio_bus_master_on(d), 0);
 	return d;
 }
 

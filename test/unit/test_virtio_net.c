@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus_master_util.h"
 #include "tce.h"
 
 static int failures;
@@ -133,11 +134,7 @@ static int dev_open(struct vdev *v, const char *addr, unsigned int group, uint64
 	if (v->fd < 0)
 		return -1;
 	/* bus mastering on: vfio-pci leaves it off, and a device without it does no DMA */
-	uint16_t cmd = 0;
-	const off_t cfg = (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40;
-	CHECK_EQ(pread(v->fd, &cmd, 2, cfg + 4), 2);
-	cmd |= 0x4;
-	CHECK_EQ(pwrite(v->fd, &cmd, 2, cfg + 4), 2);
+	CHECK_EQ(vfio_bus_master_on(v->fd), 0);
 	find_caps(v);
 	CHECK(v->common && v->notify && v->devcfg);
 	/* mappings start at a kernel page (64 KiB on ppc64): the page holding the doorbells */

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A driver's first step before its device may DMA, through libc as on POWER: bus
+ * mastering on in the command register (vfio-pci leaves it off, and clears it when the
+ * device fd is closed). 0, or -1. */
+#ifndef BUS_MASTER_UTIL_H
+#define BUS_MASTER_UTIL_H
+
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <stdint.h>
+#include <unistd.h>
+
+static inline int vfio_bus_master_on(int device_fd)
+{
+	const off_t cmd_off = ((off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40) + PCI_COMMAND;
+	uint16_t cmd = 0;
+
+	if (pread(device_fd, &cmd, 2, cmd_off) != 2)
+		return -1;
+	cmd |= PCI_COMMAND_MASTER;
+	return pwrite(device_fd, &cmd, 2, cmd_off) == 2 ? 0 : -1;
+}
+
+#endif
