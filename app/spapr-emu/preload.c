@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,10 @@
 
 static int (*real_openat)(int, const char *, int, ...);
 static int (*real_close)(int);
+static int (*real_dup)(int);
+static int (*real_dup2)(int, int);
+static int (*real_dup3)(int, int, int);
+static int (*real_fcntl)(int, int, ...);
 static int (*real_ioctl)(int, unsigned long, ...);
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
@@ -62,6 +67,10 @@ static void resolve(void)
 {
 	real_openat = dlsym(RTLD_NEXT, "openat");
 	real_close = dlsym(RTLD_NEXT, "close");
+	real_dup = dlsym(RTLD_NEXT, "dup");
+	real_dup2 = dlsym(RTLD_NEXT, "dup2");
+	real_dup3 = dlsym(RTLD_NEXT, "dup3");
+	real_fcntl = dlsym(RTLD_NEXT, "fcntl");
 	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
 	real_mmap = dlsym(RTLD_NEXT, "mmap");
 	real_pread = dlsym(RTLD_NEXT, "pread");
@@ -232,6 +241,59 @@ EXPORT int close(int fd)
 	preload_pages_closed(fd);
 	return real_close(fd);
 }
+
+/* Duplicates of emulated fds share their file (a VFIO user may keep a group open
+ * through its own dup while another component closes its fd). dup2/dup3 onto an
+ * emulated fd close that one first, as the kernel does. */
+EXPORT int dup(int fd)
+{
+	ensure();
+	if (platform && emu_fd_is_ours(fd))
+		return ret_errno(emu_dup(fd, -1, 0, false));
+	return real_dup(fd);
+}
+
+EXPORT int dup3(int fd, int newfd, int flags)
+{
+	ensure();
+	if (platform && emu_fd_is_ours(fd)) {
+		if (fd == newfd || (flags & ~O_CLOEXEC)) {
+			errno = EINVAL;
+			return -1;
+		}
+		return ret_errno(emu_dup(fd, newfd, 0, flags & O_CLOEXEC));
+	}
+	if (platform && fd != newfd && emu_fd_is_ours(newfd))
+		emu_close(newfd);
+	return real_dup3(fd, newfd, flags);
+}
+
+EXPORT int dup2(int fd, int newfd)
+{
+	ensure();
+	if (platform && emu_fd_is_ours(fd))
+		return ret_errno(emu_dup(fd, newfd, 0, false));
+	if (platform && fd != newfd && emu_fd_is_ours(newfd))
+		emu_close(newfd);
+	return real_dup2(fd, newfd);
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	ensure();
+	va_list ap;
+	void *arg;
+
+	/* every fcntl argument is an int or a pointer: passed on as the ABI passes them */
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (platform && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && emu_fd_is_ours(fd))
+		return ret_errno(emu_dup(fd, -1, (int)(intptr_t)arg, cmd == F_DUPFD_CLOEXEC));
+	return real_fcntl(fd, cmd, arg);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {

@@ -5,6 +5,8 @@
  * numbering, close-on-exec and fstat() behave as with a kernel; a table indexed by fd
  * number says which ones are ours. Lookups are one
  * atomic load: close() is called often by programs and must stay cheap.
+ * Duplicated fds (dup, dup2, dup3, fcntl F_DUPFD) share one emu_file, as they share the
+ * kernel's struct file: the object is released when the last of them closes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@ int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, b
 	}
 	f->kind = kind;
 	f->plat = p;
+	f->refs = 1;
 	f->container = obj; /* the union member matches `kind` */
 	atomic_store(&fd_table[fd], f);
 	return fd;
@@ -51,9 +54,21 @@ bool emu_fd_is_ours(int fd)
 	return emu_fd_get(fd) != NULL;
 }
 
-void emu_fd_remove(int fd)
+int emu_fd_dup(struct emu_file *f, int newfd)
+{
+	if (newfd < 0 || newfd >= EMU_MAX_FD)
+		return -EMFILE;
+	f->refs++;
+	atomic_store(&fd_table[newfd], f);
+	return newfd;
+}
+
+bool emu_fd_remove(int fd)
 {
 	struct emu_file *f = atomic_exchange(&fd_table[fd], NULL);
 
+	if (f == NULL || --f->refs)
+		return false;
 	free(f);
+	return true;
 }

@@ -205,6 +205,7 @@ struct emu_device {
 enum emu_file_kind { EMU_FILE_CONTAINER = 1, EMU_FILE_GROUP, EMU_FILE_DEVICE };
 struct emu_file {
 	enum emu_file_kind kind;
+	unsigned int refs;           /* fds that share it (dup): struct file's count */
 	struct emu_platform *plat;
 	union {
 		struct emu_container *container;
@@ -252,7 +253,10 @@ void emu_table_bytes_add(struct emu_platform *p, int64_t delta);
  * always: vfio_group_ioctl_get_device_fd() uses O_CLOEXEC). */
 int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, bool cloexec);
 struct emu_file *emu_fd_get(int fd);
-void emu_fd_remove(int fd);
+/* Another fd number for the same file (dup); -EMFILE past the table. */
+int emu_fd_dup(struct emu_file *f, int newfd);
+/* Forget fd; true when it was the file's last fd (the file is freed). */
+bool emu_fd_remove(int fd);
 
 /* Per-object ioctl handlers (called with the platform lock held). */
 long emu_container_ioctl(struct emu_container *c, unsigned long req, void *arg);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -293,19 +294,13 @@ long emu_ioctl(int fd, unsigned long req, void *arg)
 	return ret;
 }
 
-int emu_close(int fd)
+/* The file's release (vfio_fops_release, vfio_group_fops_release, the device's) runs when
+ * its last fd closes, as the kernel releases a struct file at its last fput(). */
+static void release_file(struct emu_file *f)
 {
-	struct emu_file *f = emu_fd_get(fd);
-	struct emu_platform *p;
-
-	if (f == NULL)
-		return -EBADF;
-	p = f->plat;
-	pthread_mutex_lock(&p->lock);
-	__atomic_add_fetch(&p->activity_gen, 1, __ATOMIC_RELEASE);
 	switch (f->kind) {
 	case EMU_FILE_CONTAINER:
-		emu_container_put(f->container); /* vfio_fops_release() */
+		emu_container_put(f->container);
 		break;
 	case EMU_FILE_GROUP:
 		f->group->fd_open = false;
@@ -315,9 +310,53 @@ int emu_close(int fd)
 		emu_device_release(f->device);
 		break;
 	}
-	emu_fd_remove(fd);
+}
+
+int emu_close(int fd)
+{
+	struct emu_file *f = emu_fd_get(fd);
+	struct emu_file copy;
+	struct emu_platform *p;
+
+	if (f == NULL)
+		return -EBADF;
+	p = f->plat;
+	pthread_mutex_lock(&p->lock);
+	__atomic_add_fetch(&p->activity_gen, 1, __ATOMIC_RELEASE);
+	copy = *f;
+	if (emu_fd_remove(fd))
+		release_file(&copy);
 	pthread_mutex_unlock(&p->lock);
 	return close(fd) == 0 ? 0 : -errno;
+}
+
+int emu_dup(int oldfd, int newfd, int minfd, bool cloexec)
+{
+	struct emu_file *f = emu_fd_get(oldfd);
+	struct emu_platform *p;
+	int fd;
+
+	if (f == NULL)
+		return -EBADF;
+	if (newfd == oldfd)
+		return newfd; /* dup2 onto itself: nothing happens */
+	if (newfd >= 0 && emu_fd_is_ours(newfd))
+		emu_close(newfd); /* dup2 closes the fd it replaces first */
+	p = f->plat;
+	pthread_mutex_lock(&p->lock);
+	/* system calls, not libc: the preload shim interposes dup3 and fcntl themselves */
+	if (newfd >= 0)
+		fd = (int)syscall(SYS_dup3, oldfd, newfd, cloexec ? O_CLOEXEC : 0);
+	else
+		fd = (int)syscall(SYS_fcntl, oldfd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, minfd);
+	if (fd < 0) {
+		fd = -errno;
+	} else if (emu_fd_dup(f, fd) < 0) {
+		close(fd);
+		fd = -EMFILE;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return fd;
 }
 
 static ssize_t device_rw(int fd, void *buf, size_t count, off_t offset, bool write)

@@ -5,7 +5,7 @@
  * real TCE tables, EEH, and vfio-pci device shells.
  *
  * The API is fd-based, like the kernel's: emu_open() hands out real file descriptors
- * (memfds) that the model recognises, so that the LD_PRELOAD shim only forwards libc
+ * (eventfds) that the model recognises, so that the LD_PRELOAD shim only forwards libc
  * calls, and unit tests drive exactly the code that an unmodified program reaches.
  * Every call returns a negative errno on failure, as the kernel does.
  */
@@ -91,6 +91,9 @@ int emu_open(struct emu_platform *p, const char *path, int flags);
 bool emu_fd_is_ours(int fd);
 long emu_ioctl(int fd, unsigned long request, void *arg);
 int emu_close(int fd);
+/* Duplicate an emulated fd (dup: newfd -1, minfd 0; dup2/dup3: newfd; F_DUPFD: minfd):
+ * both numbers share one file, released when the last of them closes. */
+int emu_dup(int oldfd, int newfd, int minfd, bool cloexec);
 ssize_t emu_pread(int fd, void *buf, size_t count, off_t offset);
 ssize_t emu_pwrite(int fd, const void *buf, size_t count, off_t offset);
 /* mmap of a device region: returns the mapping or MAP_FAILED with -errno in *err. */

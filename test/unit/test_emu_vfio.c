@@ -140,6 +140,39 @@ static void close_order(void)
 	emu_platform_destroy(p);
 }
 
+/* dup'ed fds share the file (struct file): the group stays open, attached and its
+ * IOMMU state alive until the last of them closes (another VFIO user in the process may
+ * keep a group through its own dup while the first owner closes its fd). */
+static void dup_shares_the_file(void)
+{
+	struct emu_platform *p = make_platform("pseries-ddw", 1, 1);
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	int c, g, g2, g3;
+	uint64_t start;
+
+	open_pair(p, 0, VFIO_SPAPR_TCE_v2_IOMMU, &c, &g);
+	CHECK_EQ(tce_create(c, 16, 1 << 24, 1, &start), 0);
+	g2 = emu_dup(g, -1, 0, true);
+	CHECK(g2 >= 0 && g2 != g);
+	g3 = emu_dup(g, -1, g2 + 10, false);  /* F_DUPFD: the lowest number from minfd */
+	CHECK(g3 >= g2 + 10);
+	CHECK_ERR(emu_dup(1000, -1, 0, false), EBADF);
+	CHECK_EQ(emu_close(g), 0);            /* the first owner closes its fd */
+	CHECK_ERR(emu_open(p, "/dev/vfio/0", O_RDWR), EBUSY); /* still open */
+	CHECK_EQ(ioc(g2, VFIO_GROUP_GET_STATUS, &st), 0);
+	CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE | VFIO_GROUP_FLAGS_CONTAINER_SET);
+	CHECK_EQ(ioc(c, VFIO_IOMMU_SPAPR_TCE_REMOVE, &(struct vfio_iommu_spapr_tce_remove){
+		.argsz = sizeof(struct vfio_iommu_spapr_tce_remove), .start_addr = start }), 0);
+	CHECK_EQ(emu_close(g3), 0);
+	CHECK_EQ(ioc(g2, VFIO_GROUP_UNSET_CONTAINER, NULL), 0);
+	CHECK_EQ(emu_close(g2), 0);           /* the last fd: the group is released */
+	g = emu_open(p, "/dev/vfio/0", O_RDWR);
+	CHECK(g >= 0);
+	emu_close(g);
+	emu_close(c);
+	emu_platform_destroy(p);
+}
+
 /* v2 containers take several groups (PowerNV), each PE gets the windows */
 static void v2_two_groups(void)
 {
@@ -165,6 +198,7 @@ int main(void)
 	RUN(set_iommu_rules);
 	RUN(group_rules);
 	RUN(close_order);
+	RUN(dup_shares_the_file);
 	RUN(v2_two_groups);
 	return test_result();
 }
