@@ -25,6 +25,13 @@ enum tce_iommu_choice { TCE_IOMMU_AUTO, TCE_IOMMU_V1, TCE_IOMMU_V2 };
  * set the IOMMU type: with AUTO, v2 if the groups accept it, else v1. */
 int tce_container_open(const unsigned int *groups, unsigned int ngroups,
 		       enum tce_iommu_choice choice, struct tce_container **out);
+/* The same for one group that another VFIO user of the process opened already (a group
+ * can be opened once: DPDK's EAL keeps the fd its bus/pci devices use). The container
+ * holds its own duplicate of group_fd, so the group stays attached however the other
+ * user closes its fd, until tce_container_close() unsets it. -EBUSY if the group is in
+ * a container already. On failure the group is left as it was found. */
+int tce_container_open_group_fd(unsigned int group, int group_fd, enum tce_iommu_choice choice,
+				struct tce_container **out);
 /* Undo everything: windows removed, memory unregistered, groups and container closed. */
 void tce_container_close(struct tce_container *c);
 

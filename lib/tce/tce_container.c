@@ -68,34 +68,45 @@ uint64_t tce_hugepage_pool_bytes(uint64_t page_size)
 	return tce_sys_hugepage_pool(page_size);
 }
 
-static int attach_group(struct tce_container *c, unsigned int id)
+/* Put a group into the container: a group opened here (fd < 0) or a duplicate of a
+ * caller's open group fd (adopted: it must not be in a container yet). */
+static int attach_group(struct tce_container *c, unsigned int id, int fd)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
+	bool adopted = fd >= 0;
 	char path[32];
-	int fd;
 	long ret;
 
 	snprintf(path, sizeof(path), "/dev/vfio/%u", id);
-	fd = tce_sys_open(path);
+	fd = adopted ? tce_sys_dup(fd) : tce_sys_open(path);
 	if (fd < 0) {
-		tce_log(TCE_LOG_ERR, "cannot open %s: %s%s", path, strerror(-fd),
-			fd == -ENOENT ? " (bind the group's devices to vfio-pci)" :
+		tce_log(TCE_LOG_ERR, "cannot %s %s: %s%s", adopted ? "duplicate the fd of" : "open",
+			path, strerror(-fd), fd == -ENOENT ? " (bind the group's devices to vfio-pci)" :
 			fd == -EBUSY ? " (another process or container uses the group)" : "");
 		return fd;
 	}
-	c->group_ids[c->ngroups] = id;
-	c->group_fds[c->ngroups++] = fd;
 	ret = tce_sys_ioctl(fd, VFIO_GROUP_GET_STATUS, &st);
 	if (ret == 0 && !(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		tce_log(TCE_LOG_ERR, "VFIO group %u is not viable: bind every device of"
 			" /sys/kernel/iommu_groups/%u/devices to vfio-pci", id, id);
-		return -EPERM;
+		ret = -EPERM;
+	} else if (ret == 0 && adopted && (st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET)) {
+		tce_log(TCE_LOG_ERR, "VFIO group %u is in a container already: another VFIO user of"
+			" the process set its IOMMU up", id);
+		ret = -EBUSY;
 	}
 	if (ret == 0)
 		ret = tce_sys_ioctl(fd, VFIO_GROUP_SET_CONTAINER, &c->fd);
-	if (ret)
-		tce_log(TCE_LOG_ERR, "cannot add VFIO group %u to a container: %s", id, strerror(-ret));
-	return (int)ret;
+	if (ret) {
+		if (ret != -EPERM && ret != -EBUSY)
+			tce_log(TCE_LOG_ERR, "cannot add VFIO group %u to a container: %s", id, strerror(-ret));
+		tce_sys_close(fd); /* an adopted group is left as it was: only our dup goes */
+		return (int)ret;
+	}
+	c->group_ids[c->ngroups] = id;
+	c->group_adopted[c->ngroups] = adopted;
+	c->group_fds[c->ngroups++] = fd;
+	return 0;
 }
 
 /* QEMU's order: v2 where the groups take it, else v1 (one group per container). */
@@ -162,17 +173,11 @@ static int read_info(struct tce_container *c)
 	return 0;
 }
 
-int tce_container_open(const unsigned int *groups, unsigned int ngroups,
-		       enum tce_iommu_choice choice, struct tce_container **out)
+static int open_container(struct tce_container **out)
 {
-	struct tce_container *c;
+	struct tce_container *c = calloc(1, sizeof(*c));
 	long ret;
 
-	if (ngroups == 0 || ngroups > TCE_MAX_GROUPS) {
-		tce_log(TCE_LOG_ERR, "a container takes 1 to %d IOMMU groups, not %u", TCE_MAX_GROUPS, ngroups);
-		return -EINVAL;
-	}
-	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
 	c->fd = tce_sys_open("/dev/vfio/vfio");
@@ -187,15 +192,31 @@ int tce_container_open(const unsigned int *groups, unsigned int ngroups,
 	if (ret != VFIO_API_VERSION) {
 		tce_log(TCE_LOG_ERR, "unknown VFIO API version %ld", ret);
 		ret = -EINVAL;
-		goto fail;
-	}
-	if (tce_sys_ioctl_val(c->fd, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_IOMMU) <= 0) {
+	} else if (tce_sys_ioctl_val(c->fd, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_IOMMU) <= 0) {
 		tce_log(TCE_LOG_ERR, "VFIO has no sPAPR TCE IOMMU here: not a POWER machine");
 		ret = -ENODEV;
-		goto fail;
+	} else {
+		*out = c;
+		return 0;
 	}
+	tce_container_close(c);
+	return (int)ret;
+}
+
+int tce_container_open(const unsigned int *groups, unsigned int ngroups,
+		       enum tce_iommu_choice choice, struct tce_container **out)
+{
+	struct tce_container *c;
+	int ret;
+
+	if (ngroups == 0 || ngroups > TCE_MAX_GROUPS) {
+		tce_log(TCE_LOG_ERR, "a container takes 1 to %d IOMMU groups, not %u", TCE_MAX_GROUPS, ngroups);
+		return -EINVAL;
+	}
+	if ((ret = open_container(&c)) != 0)
+		return ret;
 	for (unsigned int i = 0; i < ngroups; i++)
-		if ((ret = attach_group(c, groups[i])) != 0)
+		if ((ret = attach_group(c, groups[i], -1)) != 0)
 			goto fail;
 	if ((ret = set_type(c, choice)) != 0 || (ret = read_info(c)) != 0)
 		goto fail;
@@ -203,7 +224,26 @@ int tce_container_open(const unsigned int *groups, unsigned int ngroups,
 	return 0;
 fail:
 	tce_container_close(c);
-	return (int)ret;
+	return ret;
+}
+
+int tce_container_open_group_fd(unsigned int group, int group_fd, enum tce_iommu_choice choice,
+				struct tce_container **out)
+{
+	struct tce_container *c;
+	int ret;
+
+	if (group_fd < 0)
+		return -EBADF;
+	if ((ret = open_container(&c)) != 0)
+		return ret;
+	if ((ret = attach_group(c, group, group_fd)) == 0 && (ret = set_type(c, choice)) == 0 &&
+	    (ret = read_info(c)) == 0) {
+		*out = c;
+		return 0;
+	}
+	tce_container_close(c);
+	return ret;
 }
 
 void tce_container_close(struct tce_container *c)
@@ -211,8 +251,13 @@ void tce_container_close(struct tce_container *c)
 	if (c == NULL)
 		return;
 	tce_dma_teardown(c, true);
-	for (unsigned int i = 0; i < c->ngroups; i++)
+	for (unsigned int i = 0; i < c->ngroups; i++) {
+		/* an adopted group goes back out of the container: its other fd may live on
+		 * (EBUSY while a device fd is open; the kernel detaches it at its release) */
+		if (c->group_adopted[i])
+			tce_sys_ioctl(c->group_fds[i], VFIO_GROUP_UNSET_CONTAINER, NULL);
 		tce_sys_close(c->group_fds[i]);
+	}
 	tce_sys_close(c->fd);
 	tce_plan_free(&c->plan);
 	free(c->regs);

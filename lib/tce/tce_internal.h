@@ -22,6 +22,7 @@ struct tce_container {
 	unsigned int ngroups;
 	unsigned int group_ids[TCE_MAX_GROUPS];
 	int group_fds[TCE_MAX_GROUPS];
+	bool group_adopted[TCE_MAX_GROUPS]; /* a dup of a caller's fd: unset, then closed */
 	int type;                   /* VFIO_SPAPR_TCE_IOMMU or _v2_ */
 	struct tce_iommu_info info;
 	bool enabled;               /* v1: ENABLE done */

@@ -33,6 +33,13 @@ long tce_sys_ioctl_val(int fd, unsigned long req, unsigned long val)
 	return ret < 0 ? -errno : ret;
 }
 
+int tce_sys_dup(int fd)
+{
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	return nfd < 0 ? -errno : nfd;
+}
+
 void tce_sys_close(int fd)
 {
 	if (fd >= 0)

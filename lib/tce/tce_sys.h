@@ -11,6 +11,8 @@ int tce_sys_open(const char *path);
 long tce_sys_ioctl(int fd, unsigned long req, void *arg);
 long tce_sys_ioctl_val(int fd, unsigned long req, unsigned long val);
 void tce_sys_close(int fd);
+/* Another fd for the same open file (close-on-exec). */
+int tce_sys_dup(int fd);
 int tce_sys_memlock(uint64_t *soft, uint64_t *hard, bool *cap_ipc_lock);
 int tce_sys_set_memlock_soft(uint64_t soft);
 uint64_t tce_sys_now_ns(void);

@@ -8,6 +8,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,64 @@ static struct tce_container *open_c(void)
 	struct tce_container *c = NULL;
 	CHECK_EQ(tce_container_open(&group, 1, TCE_IOMMU_AUTO, &c), 0);
 	return c;
+}
+
+/* A group another VFIO user of the process opened (DPDK's EAL for bus/pci devices): the
+ * container takes a duplicate; the other user may close its fd before or after the
+ * container closes; DMA works through a device fd taken from the other user's fd; a
+ * failure leaves the group exactly as it was found. */
+static void adopt_open_group(void)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct mem m = get_mem(16 * MiB);
+	struct tce_region r[8];
+	unsigned int n = to_regions(&m, r, 8);
+	struct tce_container *c = NULL;
+	uint64_t iova, got = 0;
+	int theirs = open("/dev/vfio/0", O_RDWR);
+
+	CHECK(theirs >= 0);
+	CHECK_EQ(tce_container_open_group_fd(0, -1, TCE_IOMMU_AUTO, &c), -EBADF);
+	/* refused: the IOMMU type the platform cannot give; the group as it was */
+	if (strcmp(platform, "pseries-noddw") == 0) {
+		CHECK_EQ(tce_container_open_group_fd(0, theirs, TCE_IOMMU_V2, &c), -EINVAL);
+		CHECK_EQ(ioctl(theirs, VFIO_GROUP_GET_STATUS, &st), 0);
+		CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE);
+	}
+	CHECK_EQ(tce_container_open_group_fd(0, theirs, TCE_IOMMU_AUTO, &c), 0);
+	CHECK_EQ(ioctl(theirs, VFIO_GROUP_GET_STATUS, &st), 0);
+	CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE | VFIO_GROUP_FLAGS_CONTAINER_SET);
+	/* a second container for the same group: refused, the first one untouched */
+	struct tce_container *c2 = NULL;
+	CHECK_EQ(tce_container_open_group_fd(0, theirs, TCE_IOMMU_AUTO, &c2), -EBUSY);
+	CHECK(strstr(last_log, "is in a container already") != NULL);
+	CHECK_EQ(tce_dma_map(c, r, n, NULL), 0);
+	/* the other user takes the device through its own fd, then lets go of everything */
+	int d = ioctl(theirs, VFIO_GROUP_GET_DEVICE_FD, "0000:00:01.0");
+	CHECK(d >= 0);
+	CHECK_EQ(vfio_bus_master_on(d), 0);
+	strcpy((char *)m.p, "eal");
+	CHECK_EQ(tce_iova_of(c, (uintptr_t)m.p, &iova), 0);
+	CHECK_EQ(p_dma_read(p_find(p_current(), "0000:00:01.0"), iova, &got, 4), 0);
+	CHECK(memcmp(&got, "eal", 4) == 0);
+	close(d);
+	close(theirs);
+	/* the container's duplicate keeps the group attached: teardown is complete and quiet */
+	last_log[0] = '\0';
+	tce_container_close(c);
+	CHECK_EQ(last_log[0], '\0');
+	CHECK_EQ(counters().locked_bytes, 0);
+	CHECK(clean());
+	/* the other order: the container goes first, the other user's group is out of it */
+	theirs = open("/dev/vfio/0", O_RDWR);
+	CHECK_EQ(tce_container_open_group_fd(0, theirs, TCE_IOMMU_AUTO, &c), 0);
+	CHECK_EQ(tce_dma_map(c, r, n, NULL), 0);
+	tce_container_close(c);
+	CHECK_EQ(ioctl(theirs, VFIO_GROUP_GET_STATUS, &st), 0);
+	CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE);
+	close(theirs);
+	CHECK(clean());
+	munmap(m.p, m.len);
 }
 
 /* map 64 MiB, DMA through the IOVAs, compare with the plan, close: all clean */
@@ -404,6 +463,7 @@ int main(int argc, char **argv)
 	RUN(add_and_remove);
 	RUN(failure_rolls_back);
 	RUN(memlock_refused_before_any_ioctl);
+	RUN(adopt_open_group);
 	if (strcmp(platform, "powernv") == 0)
 		RUN(eeh_recovery);
 	else
