@@ -21,6 +21,12 @@ void tce_set_log(tce_log_fn fn, void *ctx);
 
 enum tce_iommu_choice { TCE_IOMMU_AUTO, TCE_IOMMU_V1, TCE_IOMMU_V2 };
 
+/* What this machine's VFIO offers, asked of an empty container: the sPAPR TCE IOMMU at
+ * all (else: a type1 machine, or no VFIO: -errno, nothing logged), and EEH through VFIO
+ * (PowerNV has it, pSeries guests have not). */
+struct tce_platform { bool spapr, eeh; };
+int tce_platform_query(struct tce_platform *out);
+
 /* Open a container and attach the IOMMU groups (numbers as in /dev/vfio/<n>), then
  * set the IOMMU type: with AUTO, v2 if the groups accept it, else v1. */
 int tce_container_open(const unsigned int *groups, unsigned int ngroups,

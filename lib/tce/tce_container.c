@@ -173,6 +173,18 @@ static int read_info(struct tce_container *c)
 	return 0;
 }
 
+int tce_platform_query(struct tce_platform *out)
+{
+	int fd = tce_sys_open("/dev/vfio/vfio");
+
+	if (fd < 0)
+		return fd;
+	out->spapr = tce_sys_ioctl_val(fd, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_IOMMU) > 0;
+	out->eeh = out->spapr && tce_sys_ioctl_val(fd, VFIO_CHECK_EXTENSION, VFIO_EEH) > 0;
+	tce_sys_close(fd);
+	return 0;
+}
+
 static int open_container(struct tce_container **out)
 {
 	struct tce_container *c = calloc(1, sizeof(*c));

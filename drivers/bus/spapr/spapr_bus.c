@@ -2,9 +2,9 @@
 /*
  * The spapr bus: scan of vfio-pci devices, names and devargs, driver matching, probe
  * (container, memory, device fd, driver), hot-unplug, cleanup, DMA map ops.
- * A device is handed to this bus with `-a spapr:<PCI address>[,options]` (or
- * `-a bus=spapr,addr=<PCI address>`); give DPDK's own bus/pci `--no-pci` or `-b <addr>`
- * so that it leaves the device alone.
+ * A device is handed to this bus's drivers with `-a bus=spapr,addr=<PCI address>`;
+ * without such a list they take the vfio-pci devices DPDK's bus/pci does not drive.
+ * Devices bus/pci drives get this bus's IOMMU set-up too (spapr_pci.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -42,24 +42,15 @@ void rte_spapr_unregister(struct rte_spapr_driver *drv)
 	TAILQ_REMOVE(&spapr_drivers, drv, next);
 }
 
-static struct rte_devargs *find_devargs(const char *name)
-{
-	struct rte_devargs *da;
-
-	RTE_EAL_DEVARGS_FOREACH("spapr", da)
-		if (strcmp(da->name, name) == 0)
-			return da;
-	return NULL;
-}
-
-/* Allow and block lists, as bus/pci applies them. */
+/* Allow and block lists, as bus/pci applies them. Without an allowlist of its own the
+ * bus leaves DPDK's bus/pci the devices it drives. */
 static bool ignored(const char *name)
 {
-	struct rte_devargs *da = find_devargs(name);
+	struct rte_devargs *da = spapr_find_devargs(name);
 
 	if (spapr_bus.conf.scan_mode == RTE_BUS_SCAN_ALLOWLIST)
 		return da == NULL || da->policy != RTE_DEV_ALLOWED;
-	return da != NULL && da->policy == RTE_DEV_BLOCKED;
+	return (da != NULL && da->policy == RTE_DEV_BLOCKED) || spapr_pci_drives(name);
 }
 
 static void insert_sorted(struct rte_spapr_device *dev)
@@ -84,11 +75,33 @@ static struct rte_spapr_device *find_by_name(const char *name)
 	return NULL;
 }
 
+static const struct rte_spapr_id *match(const struct rte_spapr_driver *drv, const struct rte_spapr_device *dev);
+
+/* This bus's own drivers take the device: it is named for this bus (-a bus=spapr,...,
+ * not iommu=eal) and a spapr driver matches it. DPDK's bus/pci then leaves it alone. */
+bool spapr_claims(const char *name)
+{
+	struct rte_spapr_device *dev = find_by_name(name);
+	struct rte_spapr_driver *drv;
+	struct spapr_devopts o;
+
+	if (spapr_bus.conf.scan_mode != RTE_BUS_SCAN_ALLOWLIST || dev == NULL)
+		return false;
+	if (spapr_devopts_parse(dev->device.devargs, &o) != 0 || o.iommu == SPAPR_IOMMU_EAL)
+		return false;
+	TAILQ_FOREACH(drv, &spapr_drivers, next)
+		if (match(drv, dev))
+			return true;
+	return false;
+}
+
 static int spapr_scan(void)
 {
-	DIR *d = opendir(spapr_sysfs_devices());
+	DIR *d;
 	struct dirent *e;
 
+	spapr_pci_takeover(); /* bus/pci scanned before (buses scan in registration order) */
+	d = opendir(spapr_sysfs_devices());
 	if (d == NULL)
 		return 0; /* no PCI on this machine */
 	while ((e = readdir(d)) != NULL) {
@@ -98,7 +111,7 @@ static int spapr_scan(void)
 		    ignored(e->d_name) || spapr_scan_device(e->d_name, &dev) != 0)
 			continue;
 		dev->device.bus = &spapr_bus;
-		dev->device.devargs = find_devargs(dev->name);
+		dev->device.devargs = spapr_find_devargs(dev->name);
 		insert_sorted(dev);
 		SPAPR_LOG(DEBUG, "scan: %s %04x:%04x IOMMU group %u NUMA node %d", dev->name,
 			  dev->id.vendor_id, dev->id.device_id, dev->group, dev->device.numa_node);
@@ -107,7 +120,6 @@ static int spapr_scan(void)
 	return 0;
 }
 
-/* Only names of devices this bus can own: PCI addresses bound to vfio-pci. */
 /* A PCI address of a function bound to vfio-pci, alone or followed by ",options" (EAL's
  * legacy syntax -a spapr:ADDR,opts asks the buses with the options still attached). */
 static int spapr_parse(const char *name, void *addr)
@@ -183,14 +195,17 @@ static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 	ret = spapr_devopts_parse(dev->device.devargs, &o);
 	if (ret)
 		return ret;
-	ret = spapr_iommu_attach(dev, &o);
+	if (o.iommu == SPAPR_IOMMU_EAL)
+		return 1; /* left to EAL (and bus/pci) */
+	ret = spapr_iommu_attach(dev->name, dev->group, -1, &o, &dev->iommu);
 	if (ret)
 		return ret < 0 ? ret : 0; /* >0: dry run, the device stays unprobed */
-	gfd = spapr_iommu_group_fd(dev);
+	gfd = spapr_iommu_group_fd(dev->iommu);
 	dev->vfio_fd = gfd < 0 ? gfd : ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, dev->name);
 	if (dev->vfio_fd < 0) {
 		SPAPR_LOG(ERR, "%s: cannot get its VFIO device fd: %s", dev->name, strerror(errno));
-		spapr_iommu_detach(dev);
+		spapr_iommu_detach(dev->iommu, dev->name);
+		dev->iommu = NULL;
 		return -ENODEV;
 	}
 	if (enable_bus_master(dev) != 0)
@@ -205,7 +220,8 @@ static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 		dev->vfio_fd = -1;
 		dev->driver = NULL;
 		dev->device.driver = NULL;
-		spapr_iommu_detach(dev);
+		spapr_iommu_detach(dev->iommu, dev->name);
+		dev->iommu = NULL;
 		return ret;
 	}
 	SPAPR_LOG(INFO, "%s: probed by %s", dev->name, drv->driver.name);
@@ -256,7 +272,8 @@ static int spapr_unplug(struct rte_device *d)
 	dev->vfio_fd = -1;
 	dev->driver = NULL;
 	dev->device.driver = NULL;
-	spapr_iommu_detach(dev);
+	spapr_iommu_detach(dev->iommu, dev->name);
+	dev->iommu = NULL;
 	return 0;
 }
 
@@ -277,6 +294,7 @@ static int spapr_cleanup(void)
 	struct rte_spapr_device *dev;
 	int ret = 0;
 
+	spapr_pci_cleanup();
 	while ((dev = TAILQ_FIRST(&spapr_devices)) != NULL) {
 		if (spapr_unplug(&dev->device) != 0)
 			ret = -1;
@@ -289,30 +307,22 @@ static int spapr_cleanup(void)
 
 static int spapr_dma_map(struct rte_device *d, void *addr, uint64_t iova, size_t len)
 {
-	return spapr_iommu_dma_map(RTE_DEV_TO_SPAPR(d), addr, iova, len);
+	struct rte_spapr_device *dev = RTE_DEV_TO_SPAPR(d);
+
+	return spapr_iommu_dma_map(dev->iommu, dev->name, addr, iova, len);
 }
 
 static int spapr_dma_unmap(struct rte_device *d, void *addr, uint64_t iova, size_t len)
 {
-	return spapr_iommu_dma_unmap(RTE_DEV_TO_SPAPR(d), addr, iova, len);
+	return spapr_iommu_dma_unmap(RTE_DEV_TO_SPAPR(d)->iommu, addr, iova, len);
 }
 
-/* pSeries guests (no EEH through VFIO) place dynamic windows where no address can be:
- * there the bus assigns the IOVAs itself, which DPDK allows only in PA mode. PowerNV
- * maps DPDK's IOVAs as they are, PA or VA. */
+/* The IOVA mode the bus's set-up needs, for devices of either bus it serves. */
 static enum rte_iova_mode spapr_iommu_class(void)
 {
-	int fd;
-	long eeh;
-
-	if (TAILQ_EMPTY(&spapr_devices))
+	if (TAILQ_EMPTY(&spapr_devices) && !spapr_pci_serves_any())
 		return RTE_IOVA_DC;
-	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return RTE_IOVA_DC;
-	eeh = ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_EEH);
-	close(fd);
-	return eeh > 0 ? RTE_IOVA_DC : RTE_IOVA_PA;
+	return spapr_iommu_mode();
 }
 
 static struct rte_bus spapr_bus = {

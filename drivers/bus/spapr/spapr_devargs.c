@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Device options, in the bus layer of the devargs (checked when EAL parses them, so a
- * bad one stops EAL init):  -a bus=spapr,addr=ADDR,iommu=auto|v1|v2,pagesize=auto|SIZE,dry_run=0|1 */
+ * bad one stops EAL init):  -a bus=spapr,addr=ADDR,iommu=auto|v1|v2|eal,pagesize=auto|SIZE,dry_run=0|1
+ * (iommu=eal: a device DPDK's bus/pci drives is left to EAL's own VFIO code) */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ static int set_iommu(const char *key, const char *val, void *arg)
 		o->iommu = TCE_IOMMU_V1;
 	else if (strcmp(val, "v2") == 0)
 		o->iommu = TCE_IOMMU_V2;
+	else if (strcmp(val, "eal") == 0)
+		o->iommu = SPAPR_IOMMU_EAL;
 	else
 		return -EINVAL;
 	return 0;
@@ -66,12 +69,12 @@ int spapr_devopts_parse_str(const char *name, const char *str, struct spapr_devo
 		return 0;
 	kv = rte_kvargs_parse(str, keys);
 	if (kv == NULL) {
-		SPAPR_LOG(ERR, "%s: bad device options '%s' (known: iommu=auto|v1|v2, pagesize=auto|SIZE,"
+		SPAPR_LOG(ERR, "%s: bad device options '%s' (known: iommu=auto|v1|v2|eal, pagesize=auto|SIZE,"
 			  " dry_run=0|1)", name, str);
 		return -EINVAL;
 	}
 	if (rte_kvargs_process(kv, "iommu", set_iommu, o) < 0) {
-		SPAPR_LOG(ERR, "%s: iommu= takes auto, v1 or v2", name);
+		SPAPR_LOG(ERR, "%s: iommu= takes auto, v1, v2 or eal", name);
 		ret = -EINVAL;
 	} else if (rte_kvargs_process(kv, "pagesize", set_pagesize, o) < 0) {
 		SPAPR_LOG(ERR, "%s: pagesize= takes auto or a power of two of at least 4K (64K, 2M, 16M)", name);
@@ -82,6 +85,16 @@ int spapr_devopts_parse_str(const char *name, const char *str, struct spapr_devo
 	}
 	rte_kvargs_free(kv);
 	return ret;
+}
+
+struct rte_devargs *spapr_find_devargs(const char *name)
+{
+	struct rte_devargs *da;
+
+	RTE_EAL_DEVARGS_FOREACH("spapr", da)
+		if (strcmp(da->name, name) == 0)
+			return da;
+	return NULL;
 }
 
 /* The options of a device: the bus layer (bus=spapr,addr=...,k=v) or, in the legacy

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_memory.h>
+#include <rte_string_fns.h>
 
 #include "spapr_private.h"
 #include "tce.h"
@@ -37,7 +39,9 @@ struct spapr_iommu {
 	TAILQ_ENTRY(spapr_iommu) next;
 	unsigned int group;
 	struct tce_container *c;
+	struct spapr_devopts opts;  /* what the group was set up with */
 	unsigned int users;
+	char users_names[SPAPR_GROUP_MAX_DEVS][SPAPR_NAME_LEN]; /* its devices, either bus */
 };
 
 static TAILQ_HEAD(, spapr_iommu) iommus = TAILQ_HEAD_INITIALIZER(iommus);
@@ -314,7 +318,7 @@ static void print_plan(const char *name, const struct tce_plan *p)
 {
 	SPAPR_LOG(NOTICE, "%s: dry run: %s, %u window(s), %u REGISTER, %u MAP, %" PRIu64 " TCEs,"
 		  " %" PRIu64 " bytes locked, %" PRIu64 " bytes of TCE table, %" PRIu64 " hypercalls"
-		  " (pSeries) to map", name, p->type == 7 ? "v2" : "v1", p->nwindows, p->nregs, p->nmaps,
+		  " (pSeries) to map", name, p->type == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1", p->nwindows, p->nregs, p->nmaps,
 		  p->cost.tces, p->cost.locked_bytes, p->cost.table_bytes, p->cost.hcalls_setup);
 	for (unsigned int w = 0; w < p->nwindows; w++)
 		SPAPR_LOG(NOTICE, "%s: window %u: 0x%" PRIx64 " bytes of %u KiB pages at 0x%" PRIx64 ", %u level(s)",
@@ -339,7 +343,7 @@ static void v1_advice(struct spapr_iommu *io, const struct regions *rs)
 		  total > info->dma32_size ? (total - info->dma32_size + (1 << 20) - 1) >> 20 : 0);
 }
 
-static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, const struct spapr_devopts *o)
+static int map_memory(struct spapr_iommu *io, const char *name, const struct spapr_devopts *o)
 {
 	struct regions rs = { 0 };
 	struct tce_plan_opts po = { .page_shift = o->page_shift };
@@ -349,7 +353,7 @@ static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, cons
 	if (ret == 0)
 		ret = rte_memseg_list_walk(reserved_end, &rs);
 	if (ret == 0 && rs.n == 0) {
-		SPAPR_LOG(ERR, "%s: DPDK has no memory to map", dev->name);
+		SPAPR_LOG(ERR, "%s: DPDK has no memory to map", name);
 		ret = -ENOMEM;
 	}
 	if (ret == 0) {
@@ -368,11 +372,11 @@ static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, cons
 			char err[400];
 			ret = tce_plan_build(rs.r, rs.n, tce_container_info(io->c), &po, &p, err, sizeof(err));
 			if (ret == 0) {
-				print_plan(dev->name, &p);
+				print_plan(name, &p);
 				tce_plan_free(&p);
 				ret = 1;
 			} else {
-				SPAPR_LOG(ERR, "%s: dry run: %s", dev->name, err);
+				SPAPR_LOG(ERR, "%s: dry run: %s", name, err);
 			}
 		} else {
 			ret = tce_dma_map(io->c, rs.r, rs.n, &po);
@@ -396,25 +400,68 @@ static int map_memory(struct spapr_iommu *io, struct rte_spapr_device *dev, cons
 	return ret;
 }
 
-int spapr_iommu_attach(struct rte_spapr_device *dev, const struct spapr_devopts *o)
+static void add_user(struct spapr_iommu *io, const char *name)
+{
+	if (io->users < SPAPR_GROUP_MAX_DEVS)
+		strlcpy(io->users_names[io->users], name, SPAPR_NAME_LEN);
+	io->users++;
+}
+
+static void drop_user(struct spapr_iommu *io, const char *name)
+{
+	unsigned int n = RTE_MIN(io->users, (unsigned int)SPAPR_GROUP_MAX_DEVS);
+
+	for (unsigned int i = 0; i < n; i++)
+		if (strcmp(io->users_names[i], name) == 0) {
+			memmove(io->users_names[i], io->users_names[i + 1], (n - i - 1) * SPAPR_NAME_LEN);
+			break;
+		}
+	io->users--;
+}
+
+static bool same_opts(const struct spapr_devopts *a, const struct spapr_devopts *b)
+{
+	return a->iommu == b->iommu && a->page_shift == b->page_shift;
+}
+
+/* A second device of a group shares its container: it must not ask for another set-up. */
+static int join(struct spapr_iommu *io, const char *name, const struct spapr_devopts *o)
+{
+	if (!same_opts(&io->opts, o)) {
+		SPAPR_LOG(ERR, "%s: its options (iommu=, pagesize=) differ from those IOMMU group %u was"
+			  " set up with for %s: give every device of a group the same options", name,
+			  io->group, io->users_names[0]);
+		return -EINVAL;
+	}
+	spapr_iommu_lock();
+	add_user(io, name);
+	spapr_iommu_unlock();
+	return 0;
+}
+
+int spapr_iommu_attach(const char *name, unsigned int group, int group_fd, const struct spapr_devopts *o,
+		       struct spapr_iommu **out)
 {
 	struct spapr_iommu *io;
 	int ret;
 
 	TAILQ_FOREACH(io, &iommus, next)
-		if (io->group == dev->group) {
-			io->users++;
-			dev->iommu = io;
-			return 0;
+		if (io->group == group) {
+			ret = join(io, name, o);
+			if (ret == 0)
+				*out = io;
+			return ret;
 		}
 	tce_set_log(tce_to_rte_log, NULL);
 	io = calloc(1, sizeof(*io));
 	if (io == NULL)
 		return -ENOMEM;
-	io->group = dev->group;
-	ret = tce_container_open(&io->group, 1, (enum tce_iommu_choice)o->iommu, &io->c);
+	io->group = group;
+	io->opts = *o;
+	ret = group_fd >= 0 ? tce_container_open_group_fd(group, group_fd, (enum tce_iommu_choice)o->iommu, &io->c)
+			    : tce_container_open(&io->group, 1, (enum tce_iommu_choice)o->iommu, &io->c);
 	if (ret == 0)
-		ret = map_memory(io, dev, o);
+		ret = map_memory(io, name, o);
 	if (ret) {
 		tce_container_close(io->c);
 		free(io);
@@ -430,27 +477,30 @@ int spapr_iommu_attach(struct rte_spapr_device *dev, const struct spapr_devopts 
 			SPAPR_LOG(WARNING, "no memory-event callback (%s): memory added later is not"
 				  " DMA-mapped", rte_strerror(rte_errno));
 	}
-	io->users = 1;
-	dev->iommu = io;
+	add_user(io, name);
 	spapr_iommu_lock();
 	TAILQ_INSERT_TAIL(&iommus, io, next);
 	spapr_iommu_unlock();
 	limit_allocations(io);
 	const struct tce_plan *p = tce_container_plan(io->c);
 	SPAPR_LOG(INFO, "IOMMU group %u: %s, %u window(s), %u MAP for %" PRIu64 " bytes of DPDK memory,"
-		  " %" PRIu64 " bytes of locked memory needed", io->group, p->type == 7 ? "v2" : "v1",
-		  p->nwindows, p->nmaps, p->dma_bytes, p->cost.locked_bytes);
+		  " %" PRIu64 " bytes of locked memory needed", io->group,
+		  p->type == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1", p->nwindows, p->nmaps, p->dma_bytes,
+		  p->cost.locked_bytes);
+	*out = io;
 	return 0;
 }
 
-void spapr_iommu_detach(struct rte_spapr_device *dev)
+void spapr_iommu_detach(struct spapr_iommu *io, const char *name)
 {
-	struct spapr_iommu *io = dev->iommu;
-
-	dev->iommu = NULL;
-	if (io == NULL || --io->users)
+	if (io == NULL)
 		return;
 	spapr_iommu_lock();
+	drop_user(io, name);
+	if (io->users) {
+		spapr_iommu_unlock();
+		return;
+	}
 	TAILQ_REMOVE(&iommus, io, next);
 	spapr_iommu_unlock();
 	tce_container_close(io->c);
@@ -483,32 +533,53 @@ void spapr_iommu_cleanup(void)
 	unlimit_allocations();
 }
 
-int spapr_iommu_group_fd(struct rte_spapr_device *dev)
+/* pSeries guests (no EEH through VFIO) place dynamic windows where no address can be:
+ * there the bus assigns the IOVAs itself, which DPDK allows only in PA mode. PowerNV
+ * maps DPDK's IOVAs as they are, PA or VA. Not an sPAPR machine: no say. */
+enum rte_iova_mode spapr_iommu_mode(void)
 {
-	return dev->iommu ? tce_group_fd(dev->iommu->c, dev->group) : -ENODEV;
+	struct tce_platform pf;
+
+	if (tce_platform_query(&pf) != 0 || !pf.spapr)
+		return RTE_IOVA_DC;
+	return pf.eeh ? RTE_IOVA_DC : RTE_IOVA_PA;
 }
 
-int spapr_iommu_dma_map(struct rte_spapr_device *dev, void *addr, uint64_t iova, size_t len)
+void spapr_iommu_forget(struct spapr_iommu *io)
+{
+	spapr_iommu_lock();
+	TAILQ_REMOVE(&iommus, io, next);
+	spapr_iommu_unlock();
+}
+
+int spapr_iommu_group_fd(const struct spapr_iommu *io)
+{
+	return io ? tce_group_fd(io->c, io->group) : -ENODEV;
+}
+
+int spapr_iommu_dma_map(struct spapr_iommu *io, const char *name, void *addr, uint64_t iova, size_t len)
 {
 	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
 	struct tce_region r = { (uintptr_t)addr, len, msl ? msl->page_sz : 4096, SOCKET_ID_ANY, iova };
 
-	if (dev->iommu == NULL) {
+	if (io == NULL) {
 		rte_errno = ENODEV;
 		return -1;
 	}
-	int ret = tce_dma_add(dev->iommu->c, &r, 1);
+	spapr_iommu_lock();
+	int ret = tce_dma_add(io->c, &r, 1);
+	spapr_iommu_unlock();
 	if (ret) {
-		const struct tce_plan *p = tce_container_plan(dev->iommu->c);
+		const struct tce_plan *p = tce_container_plan(io->c);
 		if (ret == -ENOSPC && p->nwindows)
 			SPAPR_LOG(ERR, "%s: dma_map of %p+0x%zx at IOVA 0x%" PRIx64 ": the DMA window is"
 				  " 0x%" PRIx64 "+0x%" PRIx64 "; give external memory IOVAs inside it, or add it"
 				  " to a malloc heap (rte_malloc_heap_memory_add, testpmd --mp-alloc=xmem*),"
-				  " where the bus gives it IOVAs", dev->name, addr, len, iova, p->windows[0].start,
+				  " where the bus gives it IOVAs", name, addr, len, iova, p->windows[0].start,
 				  p->windows[0].size);
 		else if (ret == -EINVAL && msl)
 			SPAPR_LOG(ERR, "%s: dma_map of %p+0x%zx: its pages are %" PRIu64 " KiB, the DMA window's"
-				  " %" PRIu64 " KiB: give the device pagesize=%" PRIu64 "K", dev->name, addr, len,
+				  " %" PRIu64 " KiB: give the device pagesize=%" PRIu64 "K", name, addr, len,
 				  msl->page_sz >> 10, (uint64_t)(p->nwindows ? 1ULL << p->windows[0].page_shift : 4096) >> 10,
 				  msl->page_sz >> 10);
 		rte_errno = -ret;
@@ -517,14 +588,16 @@ int spapr_iommu_dma_map(struct rte_spapr_device *dev, void *addr, uint64_t iova,
 	return 0;
 }
 
-int spapr_iommu_dma_unmap(struct rte_spapr_device *dev, void *addr, uint64_t iova, size_t len)
+int spapr_iommu_dma_unmap(struct spapr_iommu *io, void *addr, uint64_t iova, size_t len)
 {
 	(void)iova;
-	if (dev->iommu == NULL) {
+	if (io == NULL) {
 		rte_errno = ENODEV;
 		return -1;
 	}
-	int ret = tce_dma_remove(dev->iommu->c, (uintptr_t)addr, len);
+	spapr_iommu_lock();
+	int ret = tce_dma_remove(io->c, (uintptr_t)addr, len);
+	spapr_iommu_unlock();
 	if (ret) {
 		rte_errno = -ret;
 		return -1;
@@ -532,14 +605,25 @@ int spapr_iommu_dma_unmap(struct rte_spapr_device *dev, void *addr, uint64_t iov
 	return 0;
 }
 
+int spapr_iommu_iova(const struct spapr_iommu *io, const void *va, uint64_t *iova)
+{
+	return io ? tce_iova_of(io->c, (uintptr_t)va, iova) : -ENODEV;
+}
+
 int rte_spapr_iova(struct rte_spapr_device *dev, const void *va, uint64_t *iova)
 {
-	return dev->iommu ? tce_iova_of(dev->iommu->c, (uintptr_t)va, iova) : -ENODEV;
+	return spapr_iommu_iova(dev->iommu, va, iova);
 }
 
 static struct spapr_iommu_view view_of(const struct spapr_iommu *io)
 {
-	return (struct spapr_iommu_view){ io ? io->c : NULL, io ? io->group : 0, io };
+	struct spapr_iommu_view v = { io ? io->c : NULL, io ? io->group : 0, io, 0, NULL };
+
+	if (io) {
+		v.ndevices = RTE_MIN(io->users, (unsigned int)SPAPR_GROUP_MAX_DEVS);
+		v.devices = io->users_names;
+	}
+	return v;
 }
 
 struct spapr_iommu_view spapr_iommu_first(void)

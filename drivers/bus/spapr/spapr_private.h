@@ -2,6 +2,7 @@
 #ifndef SPAPR_PRIVATE_H
 #define SPAPR_PRIVATE_H
 
+#include <rte_bus.h>
 #include <rte_log.h>
 
 #include "rte_bus_spapr.h"
@@ -15,31 +16,60 @@ TAILQ_HEAD(spapr_driver_list, rte_spapr_driver);
 extern struct spapr_device_list spapr_devices;
 extern struct spapr_driver_list spapr_drivers;
 
-/* Device options (devargs): iommu=auto|v1|v2, pagesize=auto|SIZE, dry_run=0|1 */
+/* Device options (devargs): iommu=auto|v1|v2|eal, pagesize=auto|SIZE, dry_run=0|1 */
 struct spapr_devopts {
-	int iommu;                 /* enum tce_iommu_choice */
+	int iommu;                 /* enum tce_iommu_choice, or SPAPR_IOMMU_EAL */
 	unsigned int page_shift;   /* 0: auto */
 	bool dry_run;
 };
+/* iommu=eal: a bus/pci device left to EAL's own VFIO code */
+#define SPAPR_IOMMU_EAL 100
 int spapr_devopts_parse(const struct rte_devargs *da, struct spapr_devopts *o);
 int spapr_devopts_parse_str(const char *name, const char *str, struct spapr_devopts *o);
+/* the options given to this bus for a PCI address (-a bus=spapr,addr=ADDR,...), if any */
+struct rte_devargs *spapr_find_devargs(const char *name);
 
 /* sysfs */
 const char *spapr_sysfs_devices(void);
 int spapr_scan_device(const char *name, struct rte_spapr_device **out);
 bool spapr_sysfs_is_vfio(const char *name);
+int spapr_sysfs_group(const char *name, unsigned int *group);
 
-/* IOMMU containers and DPDK memory */
-int spapr_iommu_attach(struct rte_spapr_device *dev, const struct spapr_devopts *o);
-void spapr_iommu_detach(struct rte_spapr_device *dev);
+/* IOMMU containers and DPDK memory: one container per IOMMU group, shared by the
+ * group's devices of either bus. group_fd: -1 (lib/tce opens the group) or a group fd
+ * another VFIO user (EAL) opened. A dry run returns 1 and leaves nothing. */
+#define SPAPR_GROUP_MAX_DEVS 16
+struct spapr_iommu;
+int spapr_iommu_attach(const char *name, unsigned int group, int group_fd, const struct spapr_devopts *o,
+		       struct spapr_iommu **out);
+void spapr_iommu_detach(struct spapr_iommu *io, const char *name);
 void spapr_iommu_cleanup(void);
-int spapr_iommu_dma_map(struct rte_spapr_device *dev, void *addr, uint64_t iova, size_t len);
-int spapr_iommu_dma_unmap(struct rte_spapr_device *dev, void *addr, uint64_t iova, size_t len);
-int spapr_iommu_group_fd(struct rte_spapr_device *dev);
+/* Out of the bus's hands, set-up untouched: the process's exit releases it (a device
+ * still live at cleanup must not lose its DMA windows under it). */
+void spapr_iommu_forget(struct spapr_iommu *io);
+int spapr_iommu_dma_map(struct spapr_iommu *io, const char *name, void *addr, uint64_t iova, size_t len);
+int spapr_iommu_dma_unmap(struct spapr_iommu *io, void *addr, uint64_t iova, size_t len);
+int spapr_iommu_group_fd(const struct spapr_iommu *io);
+int spapr_iommu_iova(const struct spapr_iommu *io, const void *va, uint64_t *iova);
+/* The IOVA mode the bus needs for devices on this platform (PA on pSeries guests). */
+enum rte_iova_mode spapr_iommu_mode(void);
+
+/* DPDK's bus/pci devices on this bus's IOMMU set-up (spapr_pci.c) */
+void spapr_pci_takeover(void);
+bool spapr_claims(const char *name);
+bool spapr_pci_serves_any(void);
+bool spapr_pci_drives(const char *name);
+void spapr_pci_cleanup(void);
 
 /* iterating over the containers (telemetry) */
 struct tce_container;
-struct spapr_iommu_view { struct tce_container *c; unsigned int group; const struct spapr_iommu *it; };
+struct spapr_iommu_view {
+	struct tce_container *c;
+	unsigned int group;
+	const struct spapr_iommu *it;
+	unsigned int ndevices;
+	const char (*devices)[SPAPR_NAME_LEN];
+};
 void spapr_iommu_lock(void);
 void spapr_iommu_unlock(void);
 struct spapr_iommu_view spapr_iommu_first(void);

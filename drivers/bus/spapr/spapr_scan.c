@@ -73,12 +73,28 @@ bool spapr_sysfs_is_vfio(const char *name)
 	       strcmp(drv, "vfio-pci") == 0;
 }
 
+/* The IOMMU group of a PCI function (its iommu_group link); -EINVAL without one. */
+int spapr_sysfs_group(const char *name, unsigned int *group)
+{
+	char grp[32], *end;
+	unsigned long g;
+
+	if (link_name(name, "iommu_group", grp, sizeof(grp)) != 0)
+		return -EINVAL;
+	errno = 0;
+	g = strtoul(grp, &end, 10);
+	if (errno || end == grp || *end != '\0' || g > UINT_MAX)
+		return -EINVAL;
+	*group = (unsigned int)g;
+	return 0;
+}
+
 /* One device bound to vfio-pci; -ENODEV if it is not, -EINVAL for bad sysfs contents. */
 int spapr_scan_device(const char *name, struct rte_spapr_device **out)
 {
-	unsigned long vendor, device, cls, group;
+	unsigned long vendor, device, cls;
 	unsigned long node = 0;
-	char grp[32], *end;
+	unsigned int group;
 	struct rte_spapr_device *dev;
 
 	if (!spapr_sysfs_is_vfio(name))
@@ -89,8 +105,7 @@ int spapr_scan_device(const char *name, struct rte_spapr_device **out)
 			  spapr_sysfs_devices(), name);
 		return -EINVAL;
 	}
-	if (link_name(name, "iommu_group", grp, sizeof(grp)) != 0 ||
-	    (group = strtoul(grp, &end, 10), *end != '\0')) {
+	if (spapr_sysfs_group(name, &group) != 0) {
 		SPAPR_LOG(ERR, "%s: no IOMMU group link in sysfs: device skipped", name);
 		return -EINVAL;
 	}
@@ -102,7 +117,7 @@ int spapr_scan_device(const char *name, struct rte_spapr_device **out)
 	dev->id.vendor_id = (uint16_t)vendor;
 	dev->id.device_id = (uint16_t)device;
 	dev->class_id = (uint32_t)cls;
-	dev->group = (unsigned int)group;
+	dev->group = group;
 	dev->vfio_fd = -1;
 	/* numa_node is -1 on machines without NUMA information */
 	char path[PATH_MAX], buf[16];

@@ -6,6 +6,7 @@
  *   /spapr/stats       ioctls by kind, TCEs, estimated hypercalls, locked and table
  *                      bytes, bytes mapped, time spent mapping
  */
+#include <linux/vfio.h>
 #include <stdio.h>
 
 #include <rte_telemetry.h>
@@ -13,33 +14,32 @@
 #include "spapr_private.h"
 #include "tce.h"
 
-typedef void (*fill_fn)(struct rte_tel_data *d, struct tce_container *c, unsigned int group);
+typedef void (*fill_fn)(struct rte_tel_data *d, const struct spapr_iommu_view *v);
 
-static void fill_container(struct rte_tel_data *d, struct tce_container *c, unsigned int group)
+/* devices of either bus: the spapr bus's own and DPDK's bus/pci ones it serves */
+static void fill_container(struct rte_tel_data *d, const struct spapr_iommu_view *v)
 {
-	const struct tce_iommu_info *info = tce_container_info(c);
-	struct rte_spapr_device *dev;
-	char devs[256] = "";
+	const struct tce_iommu_info *info = tce_container_info(v->c);
+	char devs[SPAPR_GROUP_MAX_DEVS * SPAPR_NAME_LEN] = "";
 	size_t n = 0;
 
-	TAILQ_FOREACH(dev, &spapr_devices, next)
-		if (dev->iommu && dev->group == group)
-			n += snprintf(devs + n, n < sizeof(devs) ? sizeof(devs) - n : 0, "%s%s", n ? " " : "", dev->name);
-	rte_tel_data_add_dict_u64(d, "group", group);
-	rte_tel_data_add_dict_string(d, "iommu", tce_container_type(c) == 7 ? "v2" : "v1");
+	for (unsigned int i = 0; i < v->ndevices; i++)
+		n += snprintf(devs + n, n < sizeof(devs) ? sizeof(devs) - n : 0, "%s%s", n ? " " : "",
+			      v->devices[i]);
+	rte_tel_data_add_dict_u64(d, "group", v->group);
+	rte_tel_data_add_dict_string(d, "iommu", tce_container_type(v->c) == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1");
 	rte_tel_data_add_dict_string(d, "platform", info->hv == TCE_HV_POWERNV ? "powernv" : "pseries");
 	rte_tel_data_add_dict_string(d, "devices", devs);
 	rte_tel_data_add_dict_u64(d, "dma32_window_size", info->dma32_size);
 	rte_tel_data_add_dict_u64(d, "dynamic_windows", info->usable_windows);
 }
 
-static void fill_windows(struct rte_tel_data *d, struct tce_container *c, unsigned int group)
+static void fill_windows(struct rte_tel_data *d, const struct spapr_iommu_view *v)
 {
 	struct tce_window_info w[2];
-	unsigned int n = tce_get_windows(c, w, 2);
+	unsigned int n = tce_get_windows(v->c, w, 2);
 	char key[32];
 
-	(void)group;
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_tel_data *wd = rte_tel_data_alloc();
 		if (wd == NULL)
@@ -56,12 +56,11 @@ static void fill_windows(struct rte_tel_data *d, struct tce_container *c, unsign
 	}
 }
 
-static void fill_stats(struct rte_tel_data *d, struct tce_container *c, unsigned int group)
+static void fill_stats(struct rte_tel_data *d, const struct spapr_iommu_view *v)
 {
 	struct tce_stats s;
 
-	(void)group;
-	tce_get_stats(c, &s);
+	tce_get_stats(v->c, &s);
 	rte_tel_data_add_dict_u64(d, "ioctls", s.ioctls);
 	rte_tel_data_add_dict_u64(d, "ioctls_map_unmap", s.ioctl_maps);
 	rte_tel_data_add_dict_u64(d, "ioctls_register", s.ioctl_registers);
@@ -93,7 +92,7 @@ static int per_group(struct rte_tel_data *d, fill_fn fill)
 			break;
 		}
 		rte_tel_data_start_dict(g);
-		fill(g, v.c, v.group);
+		fill(g, &v);
 		snprintf(key, sizeof(key), "group%u", v.group);
 		rte_tel_data_add_dict_container(d, key, g, 0);
 	}

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * DPDK's own bus/pci devices on this bus's IOMMU set-up, so that every stock PCI PMD
+ * (net_virtio, i40e, ice, e1000, ...) works on sPAPR, where EAL's own VFIO code fails
+ * (pSeries dynamic windows at 1<<59, no v1 path, no locked-memory check).
+ *
+ * How: EAL sets a group's IOMMU up only when the group is in no container yet, and a
+ * group can be opened once, so EAL's group fd is the one to use. Before bus/pci probes
+ * a device bound to vfio-pci, the group fd EAL will use (rte_vfio_get_group_fd) goes into
+ * a lib/tce container of this bus, through the container's own duplicate, with all DPDK
+ * memory mapped (spapr_iommu.c); EAL then only takes the device fd. The duplicate keeps
+ * the group attached whenever EAL closes its fd (a PMD unmapping at port close), so the
+ * teardown is complete in any order. bus/pci's probe, plug, unplug and DMA map ops are
+ * wrapped in this bus's scan: it runs after bus/pci's scan and before any probe.
+ *
+ * Which devices: those bus/pci would probe (its scan applied the allow/block lists)
+ * that are bound to vfio-pci, unless this bus's own drivers take the device (it is
+ * named with -a bus=spapr,addr=... and a spapr driver matches), iommu=eal is given for
+ * it, or SPAPR_BUS_PCI=eal is set in the environment. Their options come from
+ * -a bus=spapr,addr=<same address>,iommu=...,pagesize=...,dry_run=1.
+ *
+ * The rte_bus ops replaced here are those of DPDK 22.11 to 25.11; DPDK 26.07 changed the
+ * bus API (and 26.11 makes rte_vfio internal): there the takeover stays off and says so.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bus_driver.h>
+#include <rte_devargs.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_string_fns.h>
+#include <rte_version.h>
+#include <rte_vfio.h>
+
+#include "spapr_private.h"
+#include "tce.h"
+
+#define TAKEOVER_SUPPORTED (RTE_VERSION < RTE_VERSION_NUM(26, 7, 0, 0))
+
+/* A bus/pci device on this bus's set-up. bus/pci frees its device at unplug: the
+ * pointer is an identity while it is plugged, the name outlives it. */
+struct served {
+	TAILQ_ENTRY(served) next;
+	const struct rte_device *dev;
+	char name[SPAPR_NAME_LEN];
+	unsigned int group;
+	int eal_group_fd;           /* EAL's fd of the group (rte_vfio_get_group_fd) */
+	struct spapr_iommu *io;
+};
+
+static TAILQ_HEAD(, served) served_list = TAILQ_HEAD_INITIALIZER(served_list);
+static struct rte_bus *pci;     /* DPDK's bus/pci, once its ops are wrapped */
+static struct rte_bus pci_ops;  /* its own ops */
+
+static struct served *served_of(const struct rte_device *d)
+{
+	struct served *s;
+
+	TAILQ_FOREACH(s, &served_list, next)
+		if (s->dev == d)
+			return s;
+	return NULL;
+}
+
+static struct served *served_in_group(unsigned int group)
+{
+	struct served *s;
+
+	TAILQ_FOREACH(s, &served_list, next)
+		if (s->group == group)
+			return s;
+	return NULL;
+}
+
+static int any_device(const struct rte_device *d, const void *data)
+{
+	(void)d;
+	(void)data;
+	return 0;
+}
+
+static int same_name(const struct rte_device *d, const void *name)
+{
+	return strcmp(d->name, name);
+}
+
+/* Do two fds refer to one open file? kcmp(2) where the kernel has it; else the inode
+ * (two files of one VFIO group share its character device). */
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+	long r = syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, a, b);
+
+	if (r >= 0)
+		return r == 0;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino && sa.st_rdev == sb.st_rdev;
+}
+
+/* The options for a bus/pci device: from this bus's devargs for the same address. */
+static int options_of(const char *name, struct spapr_devopts *o)
+{
+	return spapr_devopts_parse(spapr_find_devargs(name), o);
+}
+
+/* A device bus/pci would probe that this bus sets the IOMMU up for. */
+static bool candidate(const struct rte_device *d, struct spapr_devopts *o)
+{
+	if (d->devargs != NULL && d->devargs->policy == RTE_DEV_BLOCKED)
+		return false;
+	if (!spapr_sysfs_is_vfio(d->name) || spapr_claims(d->name))
+		return false;
+	if (options_of(d->name, o) != 0) /* checked at EAL's devargs parse already */
+		return false;
+	return o->iommu != SPAPR_IOMMU_EAL;
+}
+
+/* EAL's record of a group this bus opened through it and that no EAL device uses:
+ * closed and forgotten, as EAL does for a group whose last device it releases. */
+static void release_eal_group(struct served *s, int our_fd)
+{
+	if (s->eal_group_fd < 0 || !same_file(s->eal_group_fd, our_fd))
+		return; /* EAL closed it already */
+	close(s->eal_group_fd);
+	rte_vfio_clear_group(s->eal_group_fd);
+}
+
+/* Drop a device from the set-up: the container goes with the group's last device. */
+static void unserve(struct served *s)
+{
+	bool last = true;
+	struct served *o;
+
+	TAILQ_FOREACH(o, &served_list, next)
+		if (o != s && o->group == s->group)
+			last = false;
+	if (last)
+		release_eal_group(s, spapr_iommu_group_fd(s->io));
+	spapr_iommu_detach(s->io, s->name);
+	TAILQ_REMOVE(&served_list, s, next);
+	free(s);
+}
+
+/* The group EAL will use, in a container of this bus with DPDK's memory mapped.
+ * 0: served; 1: left to EAL (dry run); <0: the device must not be probed. */
+static int serve(const struct rte_device *d, const struct spapr_devopts *o)
+{
+	struct served *s = calloc(1, sizeof(*s)), *peer;
+	int ret;
+
+	if (s == NULL)
+		return -ENOMEM;
+	s->dev = d;
+	strlcpy(s->name, d->name, sizeof(s->name));
+	if (spapr_sysfs_group(d->name, &s->group) != 0) {
+		SPAPR_LOG(ERR, "%s: no IOMMU group link in sysfs: not probed", d->name);
+		free(s);
+		return -ENODEV;
+	}
+	peer = served_in_group(s->group);
+	if (peer != NULL) {
+		s->eal_group_fd = peer->eal_group_fd;
+	} else {
+		s->eal_group_fd = rte_vfio_get_group_fd((int)s->group);
+		if (s->eal_group_fd < 0) {
+			SPAPR_LOG(ERR, "%s: EAL cannot open VFIO group %u (is it open elsewhere? this bus's own"
+				  " drivers keep their groups: give a group's devices to one bus): not probed",
+				  d->name, s->group);
+			free(s);
+			return -ENODEV;
+		}
+	}
+	ret = spapr_iommu_attach(d->name, s->group, s->eal_group_fd, o, &s->io);
+	if (ret != 0) {
+		/* left as found: EAL's set-up (EBUSY) stays, a group opened for us goes */
+		if (peer == NULL && ret != -EBUSY && close(s->eal_group_fd) == 0)
+			rte_vfio_clear_group(s->eal_group_fd);
+		free(s);
+		return ret;
+	}
+	TAILQ_INSERT_TAIL(&served_list, s, next);
+	SPAPR_LOG(INFO, "%s: DPDK's bus/pci drives it, on this bus's IOMMU set-up (group %u)",
+		  d->name, s->group);
+	return 0;
+}
+
+static int pci_plug_served(struct rte_device *d)
+{
+	struct spapr_devopts o;
+	int ret;
+
+	if (!candidate(d, &o) || served_of(d) != NULL)
+		return pci_ops.plug(d);
+	ret = serve(d, &o);
+	if (ret < 0) {
+		SPAPR_LOG(ERR, "%s: not probed: the sPAPR IOMMU set-up failed (%s)", d->name, strerror(-ret));
+		return ret;
+	}
+	ret = pci_ops.plug(d);
+	struct served *s = served_of(d);
+	if (s != NULL && !rte_dev_is_probed(d))
+		unserve(s); /* no driver took it, or its probe failed */
+	return ret;
+}
+
+/* bus/pci's probe, device by device through the plug op above (its own loop calls no
+ * op), minus the devices this bus's own drivers take. */
+static int pci_probe_served(void)
+{
+	struct rte_device *d = NULL;
+	size_t probed = 0, failed = 0;
+
+	while ((d = pci->find_device(d, any_device, NULL)) != NULL) {
+		int ret;
+
+		if (spapr_claims(d->name))
+			continue;
+		probed++;
+		ret = pci_plug_served(d);
+		if (ret < 0 && ret != -EEXIST) {
+			SPAPR_LOG(ERR, "%s: DPDK's bus/pci could not probe it", d->name);
+			failed++;
+		}
+	}
+	return probed && probed == failed ? -1 : 0;
+}
+
+static int pci_unplug_served(struct rte_device *d)
+{
+	struct served *s = served_of(d);
+	int ret = pci_ops.unplug(d); /* frees d when it succeeds */
+
+	if (ret == 0 && s != NULL)
+		unserve(s);
+	return ret;
+}
+
+static int pci_dma_map_served(struct rte_device *d, void *addr, uint64_t iova, size_t len)
+{
+	struct served *s = served_of(d);
+
+	if (s == NULL)
+		return pci_ops.dma_map(d, addr, iova, len);
+	return spapr_iommu_dma_map(s->io, s->name, addr, iova, len);
+}
+
+static int pci_dma_unmap_served(struct rte_device *d, void *addr, uint64_t iova, size_t len)
+{
+	struct served *s = served_of(d);
+
+	if (s == NULL)
+		return pci_ops.dma_unmap(d, addr, iova, len);
+	return spapr_iommu_dma_unmap(s->io, addr, iova, len);
+}
+
+static bool opted_out(void)
+{
+	const char *env = getenv("SPAPR_BUS_PCI");
+
+	return env != NULL && strcmp(env, "eal") == 0;
+}
+
+void spapr_pci_takeover(void)
+{
+	struct rte_bus *bus = rte_bus_find_by_name("pci");
+	struct tce_platform pf;
+
+	if (pci != NULL || bus == NULL || opted_out())
+		return;
+	if (tce_platform_query(&pf) != 0 || !pf.spapr)
+		return; /* no VFIO, or type1: EAL's own VFIO code is right there */
+	if (!TAKEOVER_SUPPORTED) {
+		SPAPR_LOG(WARNING, "DPDK %s: bus/pci devices keep EAL's own sPAPR VFIO code (this bus"
+			  " takes them over with DPDK 22.11 to 25.11)", rte_version());
+		return;
+	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		if (bus->find_device(NULL, any_device, NULL) != NULL)
+			SPAPR_LOG(NOTICE, "secondary process: bus/pci devices are not set up on the sPAPR"
+				  " IOMMU here (EAL refuses them; the primary's set-up is not shared yet)");
+		return;
+	}
+	pci = bus;
+	pci_ops = *bus;
+	bus->probe = pci_probe_served;
+	bus->plug = pci_plug_served;
+	bus->unplug = pci_unplug_served;
+	if (bus->dma_map)
+		bus->dma_map = pci_dma_map_served;
+	if (bus->dma_unmap)
+		bus->dma_unmap = pci_dma_unmap_served;
+	SPAPR_LOG(DEBUG, "bus/pci devices bound to vfio-pci get this bus's sPAPR IOMMU set-up");
+}
+
+bool spapr_pci_drives(const char *name)
+{
+	struct rte_bus *bus = pci ? pci : rte_bus_find_by_name("pci");
+	struct rte_device *d = bus ? bus->find_device(NULL, same_name, name) : NULL;
+
+	if (d == NULL || (d->devargs != NULL && d->devargs->policy == RTE_DEV_BLOCKED))
+		return false;
+	return !spapr_claims(name);
+}
+
+bool spapr_pci_serves_any(void)
+{
+	struct rte_device *d = NULL;
+	struct spapr_devopts o;
+
+	if (pci == NULL)
+		return false;
+	while ((d = pci->find_device(d, any_device, NULL)) != NULL)
+		if (candidate(d, &o) && !o.dry_run)
+			return true;
+	return false;
+}
+
+/* At EAL cleanup. bus/pci's cleanup (it registered first) removed its drivers and freed
+ * its devices; a device it still lists is live: its container stays for the process's
+ * exit to release, as tearing it down under a live device would fault its DMA. */
+void spapr_pci_cleanup(void)
+{
+	struct served *s, *tmp;
+
+	RTE_TAILQ_FOREACH_SAFE(s, &served_list, next, tmp) {
+		if (pci != NULL && pci->find_device(NULL, same_name, s->name) != NULL) {
+			SPAPR_LOG(DEBUG, "%s: still probed by bus/pci at cleanup: its DMA set-up is left"
+				  " to the process's exit", s->name);
+			if (served_in_group(s->group) == s && s->io)
+				spapr_iommu_forget(s->io);
+			TAILQ_REMOVE(&served_list, s, next);
+			free(s);
+			continue;
+		}
+		unserve(s);
+	}
+	if (pci != NULL) {
+		pci->probe = pci_ops.probe;
+		pci->plug = pci_ops.plug;
+		pci->unplug = pci_ops.unplug;
+		pci->dma_map = pci_ops.dma_map;
+		pci->dma_unmap = pci_ops.dma_unmap;
+		pci = NULL;
+	}
+}
