@@ -72,7 +72,7 @@ def test_pseries_bus_assigns_iovas_in_a_compact_window(run_emu):
 def test_bad_devarg_stops_eal_and_leaks_nothing(run_emu):
     r = run_testpmd(run_emu, devargs=DEV + ",iommu=v3", commands="quit\n")
     assert r.rc != 0
-    assert "spapr: 0000:00:01.0: iommu= takes auto, v1 or v2" in r.err + r.out
+    assert "spapr: 0000:00:01.0: iommu= takes auto, v1, v2 or eal" in r.err + r.out
     assert r.stats["at_exit"]["clean"] is True
     r = run_testpmd(run_emu, devargs="bus=spapr,addr=0000:00:07.0", commands="quit\n")
     assert r.rc != 0
