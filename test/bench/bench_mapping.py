@@ -10,6 +10,8 @@ For each preset and amount of memory (2 MiB hugepages, testpmd -m), Debian's sto
 dpdk-testpmd runs twice on the same emulated virtio-net device (a traffic generator):
   dpdk     DPDK's own bus/pci, EAL VFIO (its sPAPR code) and net_virtio
   dpdk-va  the same with --iova-mode=va
+  pci      DPDK's own bus/pci and net_virtio on our backend (only -d librte_bus_spapr.so
+           added; net_virtio then stops at its registers on the emulator: no frames)
   ours     the spapr bus plugin and our virtio-net PMD
 and the emulator counts what the kernel and the hypervisor did: ioctls, TCEs written,
 hypercalls (those the kernel still owes when the process's fds close included), locked
@@ -40,7 +42,7 @@ def first_match(patterns, text):
 
 
 def measure(build, preset, memory, stack, seconds=0.5, page=bl.HUGEPAGE, exact_pool=True):
-    """One testpmd session; a row of results. stack: dpdk, dpdk-va (--iova-mode=va) or
+    """One testpmd session; a row of results. stack: dpdk, dpdk-va (--iova-mode=va), pci or
     ours. The hugepage pool is set to exactly the memory of the run, as a user
     provisions it (our window is sized by it); page: the hugepage size. exact_pool=False
     leaves the pools as they are (a run that must not churn them)."""
@@ -66,7 +68,7 @@ def measure(build, preset, memory, stack, seconds=0.5, page=bl.HUGEPAGE, exact_p
     row["rx_packets"] = int(rx[-1]) if rx else 0
     failure = first_match(DMA_FAILURES, out)
     row["dma_failure"] = failure
-    if stack == "ours":
+    if stack in ("ours", "pci"):
         need = re.search(r"(\d+) bytes of locked memory needed", out)
         row["memlock_reported"] = int(need.group(1)) if need else None
     else:
@@ -110,7 +112,8 @@ def plot(plt, rows):
     for j, preset in enumerate(presets):
         for i, (key, title) in enumerate(metrics):
             ax = axes[i][j]
-            for stack, color in (("dpdk", "tab:red"), ("dpdk-va", "tab:orange"), ("ours", "tab:blue")):
+            for stack, color in (("dpdk", "tab:red"), ("dpdk-va", "tab:orange"), ("pci", "tab:green"),
+                                 ("ours", "tab:blue")):
                 runs = [r for r in rows if r["preset"] == preset and r["stack"] == stack and r.get(key)]
                 ok = [(r["memory_bytes"] >> 20, r[key]) for r in runs if r["dma_ok"]]
                 bad = [(r["memory_bytes"] >> 20, r[key]) for r in runs if not r["dma_ok"]]
@@ -133,7 +136,7 @@ def main():
     ap.add_argument("--presets", default="pseries-ddw,pseries-noddw,powernv")
     ap.add_argument("--memory", default="256M,1G,4G", help="testpmd -m sizes")
     ap.add_argument("--hugepages", default="2M", help="hugepage sizes, e.g. 2M,1G (1G where the machine has them)")
-    ap.add_argument("--stacks", default="dpdk,dpdk-va,ours")
+    ap.add_argument("--stacks", default="dpdk,dpdk-va,pci,ours")
     ap.add_argument("--keep-pools", action="store_true",
                     help="leave the hugepage pools as they are (the window is then sized by them)")
     a = ap.parse_args()

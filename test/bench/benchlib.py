@@ -108,9 +108,13 @@ def huge_dir(page):
 
 def stack_args(stack, build, devices):
     """EAL arguments that hand the emulated devices to DPDK's own bus/pci + EAL VFIO and
-    its net_virtio ('dpdk'), or to our bus and PMD ('ours')."""
+    its net_virtio ('dpdk'), to DPDK's own bus/pci and net_virtio on our backend (our bus
+    plugin added: 'pci'), or to our bus and PMD ('ours')."""
     if stack == "dpdk":
         return [a for d in devices for a in ("-a", d)], {}
+    if stack == "pci":
+        return ["-d", "librte_bus_spapr.so", "--log-level=bus.spapr:info", *[a for d in devices for a in ("-a", d)]], \
+            {"LD_LIBRARY_PATH": f"{build}/drivers"}
     args = ["--no-pci", "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so",
             "--log-level=bus.spapr:info"]
     args += [a for d in devices for a in ("-a", f"bus=spapr,addr={d}")]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Part B of the real-kernel tier: Debian's ppc64el dpdk-testpmd in the QEMU pSeries guest,
 # with our plugins (cross-built for ppc64le against Debian's ppc64el DPDK of the same
-# version) and with DPDK's own bus/pci and net_virtio: txonly on the guest's virtio-net
-# NIC for both, rxonly of frames the host sends for ours. Reports whether each worked,
+# version), with DPDK's own bus/pci and net_virtio alone, and with DPDK's own bus/pci and
+# PMDs (net_virtio v2 and v1, net_e1000_em) on our backend: txonly on the guest's NIC for
+# each, rxonly of frames the host sends for ours and for stock net_virtio on our backend. Reports whether each worked,
 # the frames QEMU's network saw (its pcap), and the hypercalls QEMU counted from EAL
 # start to the first DMA and between the first and the last DMA of the device.
 # Usage: test/qemu/testpmd.sh [--seconds S] [--out DIR]      (as root)
@@ -78,7 +79,7 @@ log "the guest's root: testpmd, its PMDs and libraries, our plugins"
 pmds=usr/lib/powerpc64le-linux-gnu/dpdk/pmds-23.0
 rm -rf "$out/root"
 /usr/bin/python3 "$here/rootfs.py" "$sysroot" "$out/root" usr/bin/dpdk-testpmd "$pmds/librte_mempool_ring.so.23.0" \
-	"$pmds/librte_bus_pci.so.23.0" "$pmds/librte_net_virtio.so.23.0" \
+	"$pmds/librte_bus_pci.so.23.0" "$pmds/librte_net_virtio.so.23.0" "$pmds/librte_net_e1000.so.23.0" \
 	"$build/drivers/librte_bus_spapr.so" "$build/drivers/librte_net_spapr_virtio.so" >/dev/null
 for lib in libgcc_s.so.1; do  # dlopen'ed by glibc (pthread_cancel)
 	for d in lib usr/lib; do
@@ -89,24 +90,31 @@ done
 
 export SPAPR_QEMU_APPEND="disable_ddw hugepagesz=2M hugepages=64"  # doc/qemu.md: disable_ddw
 rc=0
-for stack in ours dpdk; do
-	log "dpdk-testpmd txonly for $seconds s in the guest: $stack"
-	"$here/run.sh" --smp 2 --root "$out/root" --out "$out/$stack-tx" -- "$here/guest/testpmd.sh" @ADDR $stack \
-		"$seconds" txonly > "$out/$stack-tx.txt" 2>&1 || true
-	/usr/bin/python3 "$here/txreport.py" "$stack" txonly "$out/$stack-tx.txt" "$out/$stack-tx" || rc=1
+# stacks: ours; stock DPDK alone (fails on pSeries); stock DPDK's bus/pci and PMDs on our
+# backend (-d librte_bus_spapr.so): net_virtio with v2 and with iommu=v1, net_e1000_em on
+# QEMU's e1000
+for run in ours:virtio dpdk:virtio pci:virtio pci-v1:virtio pci:e1000; do
+	stack=${run%%:*} nic=${run#*:}
+	name=$stack-$nic
+	log "dpdk-testpmd txonly for $seconds s in the guest: $stack on $nic"
+	"$here/run.sh" --smp 2 --nic "$nic" --root "$out/root" --out "$out/$name-tx" -- "$here/guest/testpmd.sh" @ADDR \
+		"$stack" "$seconds" txonly > "$out/$name-tx.txt" 2>&1 || true
+	/usr/bin/python3 "$here/txreport.py" "$stack" txonly "$out/$name-tx.txt" "$out/$name-tx" || rc=1
 done
 # RX: QEMU's network is a UDP socket; once testpmd's port is up in the guest (@@READY on
 # the console) the host sends frames into it, 20,000 a second for S seconds, and stops
 # before testpmd does
-port=$((40000 + $$ % 20000))
-log "dpdk-testpmd rxonly in the guest, $seconds s of frames from the host: ours"
-mkdir -p "$out/ours-rx"; rm -f "$out/ours-rx/console.log"
-( for _ in $(seq 600); do grep -qs '@@READY' "$out/ours-rx/console.log" && break; sleep 0.1; done
-  /usr/bin/python3 "$here/udpgen.py" "$port" 20000 "$seconds" > "$out/udpgen.txt" ) &
-gen=$!
-"$here/run.sh" --smp 2 --udp "$port" --root "$out/root" --out "$out/ours-rx" -- "$here/guest/testpmd.sh" @ADDR \
-	ours $((seconds + 5)) rxonly > "$out/ours-rx.txt" 2>&1 || true
-wait $gen 2>/dev/null || true
-/usr/bin/python3 "$here/txreport.py" ours rxonly "$out/ours-rx.txt" "$out/ours-rx" || rc=1
+for stack in ours pci; do
+	port=$((40000 + ($$ + ${#stack}) % 20000))
+	log "dpdk-testpmd rxonly in the guest, $seconds s of frames from the host: $stack"
+	mkdir -p "$out/$stack-rx"; rm -f "$out/$stack-rx/console.log"
+	( for _ in $(seq 600); do grep -qs '@@READY' "$out/$stack-rx/console.log" && break; sleep 0.1; done
+	  /usr/bin/python3 "$here/udpgen.py" "$port" 20000 "$seconds" > "$out/udpgen-$stack.txt" ) &
+	gen=$!
+	"$here/run.sh" --smp 2 --udp "$port" --root "$out/root" --out "$out/$stack-rx" -- "$here/guest/testpmd.sh" \
+		@ADDR "$stack" $((seconds + 5)) rxonly > "$out/$stack-rx.txt" 2>&1 || true
+	wait $gen 2>/dev/null || true
+	/usr/bin/python3 "$here/txreport.py" "$stack" rxonly "$out/$stack-rx.txt" "$out/$stack-rx" || rc=1
+done
 [ $rc = 0 ] || die "testpmd in the guest did not do what it should (files in $out)"
 if [ -n "${tmp_out:-}" ]; then log "done"; else log "done (files in $out)"; fi

@@ -2,8 +2,10 @@
 # In the QEMU pSeries guest (test/qemu/testpmd.sh builds its root: Debian's ppc64el
 # dpdk-testpmd, its libraries, the PMDs it needs and our plugins in /plugins):
 # txonly or rxonly on the NIC for some seconds, then the statistics.
-#   testpmd.sh PCI_ADDRESS ours|dpdk SECONDS [txonly|rxonly]
-# ours: the spapr bus and virtio-net PMD; dpdk: DPDK's bus/pci, EAL VFIO and net_virtio.
+#   testpmd.sh PCI_ADDRESS ours|dpdk|pci|pci-v1 SECONDS [txonly|rxonly]
+# ours: the spapr bus and virtio-net PMD; dpdk: DPDK's bus/pci, EAL VFIO and net_virtio
+# (or net_e1000_em); pci: the same stock stack with only our bus plugin added, which sets
+# the IOMMU up for bus/pci's device; pci-v1: that with the v1 IOMMU (iommu=v1).
 mkdir -p /var/run /tmp /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages
 P=/usr/lib/powerpc64le-linux-gnu/dpdk/pmds-23.0
 export LD_LIBRARY_PATH=/plugins
@@ -11,7 +13,12 @@ if [ "$2" = ours ]; then
 	EAL="--no-pci -d $P/librte_mempool_ring.so.23.0 -d /plugins/librte_bus_spapr.so
 	     -d /plugins/librte_net_spapr_virtio.so -a bus=spapr,addr=$1 --log-level=bus.spapr:info"
 else
-	EAL="-d $P/librte_mempool_ring.so.23.0 -d $P/librte_bus_pci.so.23.0 -d $P/librte_net_virtio.so.23.0 -a $1"
+	EAL="-d $P/librte_mempool_ring.so.23.0 -d $P/librte_bus_pci.so.23.0 -d $P/librte_net_virtio.so.23.0
+	     -d $P/librte_net_e1000.so.23.0 -a $1"
+	case $2 in
+	pci) EAL="$EAL -d /plugins/librte_bus_spapr.so --log-level=bus.spapr:info" ;;
+	pci-v1) EAL="$EAL -d /plugins/librte_bus_spapr.so -a bus=spapr,addr=$1,iommu=v1 --log-level=bus.spapr:info" ;;
+	esac
 fi
 echo "@@STEP eal-start"
 # --stats-period keeps testpmd forwarding until the signal (without it, testpmd reads
