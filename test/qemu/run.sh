@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # Run one static ppc64le program in a QEMU (TCG) POWER9 pSeries guest on the real Linux
 # VFIO sPAPR TCE driver, with an emulated NIC on its own PHB bound to vfio-pci.
-# Usage: test/qemu/run.sh [--nic virtio|e1000] [--out DIR] [--timeout S] [--root DIR] [--smp N]
-#                         -- PROGRAM [ARGS...]
+# Usage: test/qemu/run.sh [--nic virtio|e1000] [--nics N] [--out DIR] [--timeout S] [--root DIR]
+#                         [--smp N] -- PROGRAM [ARGS...]
+#   --nics 2: a second NIC of the same model on a PHB of its own (its own IOMMU group)
 #   --root DIR: a directory merged into the guest's root (libraries, plugins, data)
 #   --udp PORT: the NIC's network is a UDP socket: QEMU takes frames (one a datagram) on
 #     127.0.0.1:PORT and sends the guest's to 127.0.0.1:PORT+1 (default: user networking,
 #     which sends the guest nothing)
-#   ARGS may use @ADDR and @GROUP (the NIC's PCI address and IOMMU group in the guest).
+#   ARGS may use @ADDR and @GROUP (the NIC's PCI address and IOMMU group in the guest),
+#   @ADDR2 (the second NIC's).
 # Writes DIR/console.log (host time-stamped: "<epoch> <line>"), DIR/trace.log (QEMU's
 # spapr_iommu_* and vfio_spapr* trace events) and DIR/nic.pcap (what the NIC sent and
-# received, frames cut at 128 bytes); prints the program's output. Needs
+# received, frames cut at 128 bytes; nic2.pcap for the second); prints the program's output. Needs
 # test/qemu/setup.sh first.
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/../../devtools/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-nic=virtio out="" timeout=300 extra_root="" smp=1 udp=
+nic=virtio nics=1 out="" timeout=300 extra_root="" smp=1 udp=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nic) nic=$2; shift 2 ;;
+	--nics) nics=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--root) extra_root=$2; shift 2 ;;
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
 	*) die "unknown option $1 (see the usage at the top of $0)" ;;
 	esac
 done
+case $nics in 1|2) ;; *) die "--nics takes 1 or 2" ;; esac
 [ $# -ge 1 ] || die "no program: run.sh [options] -- PROGRAM [ARGS...]"
 prog=$1; shift
 cache=$SPAPR_CACHE/qemu
@@ -63,8 +67,12 @@ done
 netdev="-netdev user,id=n0,restrict=on"
 [ -n "$udp" ] && netdev="-netdev socket,id=n0,udp=127.0.0.1:$((udp + 1)),localaddr=127.0.0.1:$udp"
 
+nic2=()
+[ "$nics" = 2 ] && nic2=(-device spapr-pci-host-bridge,index=2,id=phb2 -netdev user,id=n1,restrict=on
+	-device "$dev,netdev=n1,bus=phb2.0,addr=1,mac=52:54:00:12:34:57" -object filter-dump,id=f1,netdev=n1,file="$out/nic2.pcap",maxlen=128)
+
 # The trace goes to its own file: QEMU makes stdio non-blocking, a shared pipe loses lines.
-rm -f "$out/trace.log" "$out/nic.pcap"
+rm -f "$out/trace.log" "$out/nic.pcap" "$out/nic2.pcap"
 set +e
 timeout "$timeout" "${SPAPR_QEMU:-qemu-system-ppc64}" -M pseries,x-vof=on -cpu POWER9 -smp "$smp" -m ${SPAPR_QEMU_MEM:-4G} \
 	-display none -monitor none -serial stdio -nodefaults \
@@ -72,7 +80,7 @@ timeout "$timeout" "${SPAPR_QEMU:-qemu-system-ppc64}" -M pseries,x-vof=on -cpu P
 	-append "console=hvc0 loglevel=4 nic=$id ${SPAPR_QEMU_APPEND:-}" \
 	-device spapr-pci-host-bridge,index=1,id=phb1 \
 	$netdev -device "$dev,netdev=n0,bus=phb1.0,addr=1" \
-	-object filter-dump,id=f0,netdev=n0,file="$out/nic.pcap",maxlen=128 \
+	-object filter-dump,id=f0,netdev=n0,file="$out/nic.pcap",maxlen=128 "${nic2[@]}" \
 	-msg timestamp=on -D "$out/trace.log" -trace 'spapr_iommu_*' -trace 'vfio_spapr*' \
 	</dev/null 2>&1 | perl -MTime::HiRes=time -ne 'BEGIN{$|=1} printf("%.6f %s", time, $_)' > "$out/console.log"
 rc=${PIPESTATUS[0]}

@@ -99,11 +99,15 @@ for run in ours:virtio dpdk:virtio pci:virtio pci-v1:virtio pci:e1000; do
 	log "dpdk-testpmd txonly for $seconds s in the guest: $stack on $nic"
 	"$here/run.sh" --smp 2 --nic "$nic" --root "$out/root" --out "$out/$name-tx" -- "$here/guest/testpmd.sh" @ADDR \
 		"$stack" "$seconds" txonly > "$out/$name-tx.txt" 2>&1 || true
-	/usr/bin/python3 "$here/txreport.py" "$stack" txonly "$out/$name-tx.txt" "$out/$name-tx" || rc=1
+	/usr/bin/python3 "$here/txreport.py" "$stack/$nic" txonly "$out/$name-tx.txt" "$out/$name-tx" || rc=1
 done
 # RX: QEMU's network is a UDP socket; once testpmd's port is up in the guest (@@READY on
 # the console) the host sends frames into it, 20,000 a second for S seconds, and stops
 # before testpmd does
+log "dpdk-testpmd in the guest, two NICs in two groups, a hot-plug cycle: pci"
+"$here/run.sh" --smp 2 --nics 2 --root "$out/root" --out "$out/pci-hotplug" -- "$here/guest/testpmd-hotplug.sh" \
+	@ADDR @ADDR2 "$seconds" > "$out/pci-hotplug.txt" 2>&1 || true
+/usr/bin/python3 "$here/hotplugreport.py" "$out/pci-hotplug.txt" "$out/pci-hotplug" || rc=1
 for stack in ours pci; do
 	port=$((40000 + ($$ + ${#stack}) % 20000))
 	log "dpdk-testpmd rxonly in the guest, $seconds s of frames from the host: $stack"

@@ -4,7 +4,7 @@
 QEMU's network saw (the pcap), the hypercalls QEMU counted from EAL start to the device's
 first DMA and between its first and its last DMA.
 
-    txreport.py ours|dpdk|pci|pci-v1 txonly|rxonly TESTPMD_OUTPUT RUN_DIR
+    txreport.py ours|dpdk|pci|pci-v1[/NIC] txonly|rxonly TESTPMD_OUTPUT RUN_DIR
 
 ours, and stock bus/pci PMDs on our backend (pci, pci-v1), must probe and start; txonly: every frame it sent reaches QEMU's network; rxonly
 (the host sends only once the port is up): it receives every frame QEMU's network
@@ -54,7 +54,8 @@ def hypercalls(run_dir):
 
 
 def main():
-    stack, mode, out_path, run_dir = sys.argv[1:5]
+    label, mode, out_path, run_dir = sys.argv[1:5]
+    stack = label.split("/")[0]
     out = open(out_path, errors="replace").read()
     key = "TX-packets" if mode == "txonly" else "RX-packets"
     count = re.findall(r"Accumulated forward statistics.*?" + key + r":\s+(\d+)", out, re.S)
@@ -67,7 +68,7 @@ def main():
                      r"cannot start the device.*|Fail to start port.*|No probed ethernet devices", out)
     what = "sent" if mode == "txonly" else "received"
     seen = "from" if mode == "txonly" else "for"
-    print(f"  {stack} {mode}: {'port 0 ' + mac.group(1) if mac else 'no port'}, {count} frames {what},"
+    print(f"  {label} {mode}: {'port 0 ' + mac.group(1) if mac else 'no port'}, {count} frames {what},"
           f" QEMU's network saw {of_port} frames {seen} the port ({frames} in all);"
           f" hypercalls from EAL start to the first DMA: {before}, between the first and the last DMA:"
           f" {during if during is not None else '-'} ({dmas} DMA translations)"
