@@ -191,6 +191,7 @@ static int parse_device(struct emu_config *cfg, const char *spec, char *err, siz
 			return -EINVAL;
 		}
 	snprintf(d.model, sizeof(d.model), "none");
+	snprintf(d.driver, sizeof(d.driver), "vfio-pci");
 	while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
 		char *eq = strchr(tok, '=');
 		unsigned int v;
@@ -202,6 +203,12 @@ static int parse_device(struct emu_config *cfg, const char *spec, char *err, siz
 			d.group = v;
 		else if (strcmp(tok, "node") == 0 && parse_uint(eq, 63, &v) == 0)
 			d.numa_node = (int)v;
+		else if (strcmp(tok, "driver") == 0) {
+			if (*eq == '\0' || strlen(eq) >= sizeof(d.driver) || strspn(eq,
+			    "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(eq))
+				goto bad;
+			snprintf(d.driver, sizeof(d.driver), "%s", eq);
+		}
 		else if (strcmp(tok, "model") == 0) {
 			if (parse_model(eq, d.model, sizeof(d.model), d.params, sizeof(d.params),
 					err, errlen))
@@ -220,7 +227,7 @@ static int parse_device(struct emu_config *cfg, const char *spec, char *err, siz
 	return 0;
 bad:
 	snprintf(err, errlen, "device '%s': bad option '%s' (known: group=0..%d, node=0..63, model=NAME,"
-		 " and the model's options)", spec, tok, EMU_MAX_GROUPS - 1);
+		 " driver=vfio-pci|none|NAME, and the model's options)", spec, tok, EMU_MAX_GROUPS - 1);
 	return -EINVAL;
 }
 
@@ -378,6 +385,7 @@ int emu_config_finish(struct emu_config *cfg, char *err, size_t errlen)
 				 (i % 31 + 1) & 0x1f);
 			d->group = group;
 			d->numa_node = (int)(group % cfg->gen_numa_nodes);
+			snprintf(d->driver, sizeof(d->driver), "vfio-pci");
 			if (cfg->gen_model[0])
 				parse_model(cfg->gen_model, d->model, sizeof(d->model), d->params,
 					    sizeof(d->params), err, errlen);
@@ -413,8 +421,9 @@ int emu_config_save(const struct emu_config *cfg, const char *path)
 		p->tce32_start, p->tce32_size, p->pgsizes, p->max_dyn_windows, p->ddw_creatable,
 		p->max_levels, p->ddw_start, p->ddw_max_tces, p->eeh ? "on" : "off");
 	for (unsigned int i = 0; i < cfg->ndevices; i++)
-		fprintf(f, "device=%s,group=%u,node=%d,model=%s%s%s\n", cfg->dev[i].addr,
-			cfg->dev[i].group, cfg->dev[i].numa_node, cfg->dev[i].model,
+		fprintf(f, "device=%s,group=%u,node=%d,driver=%s,model=%s%s%s\n", cfg->dev[i].addr,
+			cfg->dev[i].group, cfg->dev[i].numa_node,
+			cfg->dev[i].driver[0] ? cfg->dev[i].driver : "vfio-pci", cfg->dev[i].model,
 			cfg->dev[i].params[0] ? "," : "", cfg->dev[i].params);
 	if (cfg->stats_path[0])
 		fprintf(f, "stats=%s\n", cfg->stats_path);

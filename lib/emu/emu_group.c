@@ -23,8 +23,8 @@ static long get_status(struct emu_group *g, struct vfio_group_status *arg)
 	st.flags = 0;
 	if (g->container)
 		st.flags = VFIO_GROUP_FLAGS_CONTAINER_SET | VFIO_GROUP_FLAGS_VIABLE;
-	else
-		st.flags = VFIO_GROUP_FLAGS_VIABLE; /* every device is bound to vfio-pci */
+	else if (g->dma_owners == 0) /* !iommu_group_dma_owner_claimed() */
+		st.flags = VFIO_GROUP_FLAGS_VIABLE;
 	memcpy(arg, &st, minsz);
 	return 0;
 }
@@ -43,6 +43,8 @@ static long set_container(struct emu_group *g, const int *arg)
 	f = emu_fd_get(fd);
 	if (f == NULL || f->kind != EMU_FILE_CONTAINER || f->plat != g->pe.plat)
 		return -EBADFD;
+	if (g->dma_owners) /* iommu_group_claim_dma_owner(): a kernel driver owns it */
+		return -EBUSY;
 	return emu_container_attach_group(f->container, g);
 }
 
@@ -68,8 +70,9 @@ static long get_device_fd(struct emu_group *g, const char *name)
 	if (name == NULL)
 		return -EFAULT; /* strndup_user() */
 	for (unsigned int i = 0; i < p->ndevices; i++)
-		if (p->devices[i].group == g && strncmp(p->devices[i].addr, name, 4096) == 0)
-			d = &p->devices[i];
+		if (p->devices[i].group == g && p->devices[i].vfio_bound &&
+		    strncmp(p->devices[i].addr, name, 4096) == 0)
+			d = &p->devices[i]; /* only vfio-pci's devices are VFIO devices */
 	if (d == NULL)
 		return -ENODEV;
 	if (g->container == NULL || !g->container->driver_set)

@@ -131,6 +131,8 @@ struct emu_group {
 	struct emu_group *next_in_container;
 	bool attached;                 /* attached to the IOMMU driver (SET_IOMMU done) */
 	bool fd_open;                  /* the group fd itself is still open */
+	unsigned int vfio_devices;     /* devices bound to vfio-pci: /dev/vfio/N exists */
+	unsigned int dma_owners;       /* devices a kernel driver owns (its DMA): not viable */
 };
 
 struct emu_container {
@@ -197,6 +199,8 @@ struct emu_device {
 	struct emu_bar bars[6];
 	struct emu_irq_state irqs[VFIO_PCI_NUM_IRQS];
 	unsigned int open_count;
+	char driver[24];            /* the kernel driver it is bound to ("none": unbound) */
+	bool vfio_bound;
 	uint64_t resets;
 	bool no_reset;              /* no reset method the kernel can use (vfio-pci's reset_works
 	                             * false): no RESET flag, VFIO_DEVICE_RESET is EINVAL */

@@ -86,6 +86,16 @@ int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
 		err[0] = '\0';
 		ret = emu_device_init(p, &p->devices[i], dc, err, errlen);
 		p->devices[i].group = g;
+		/* vfio-pci's probe registers the device with VFIO (the group's char device
+		 * appears); another kernel driver claims its group's DMA ownership
+		 * (iommu_device_use_default_domain): the group is not viable */
+		snprintf(p->devices[i].driver, sizeof(p->devices[i].driver), "%s",
+			 dc->driver[0] ? dc->driver : "vfio-pci");
+		p->devices[i].vfio_bound = strcmp(p->devices[i].driver, "vfio-pci") == 0;
+		if (p->devices[i].vfio_bound)
+			g->vfio_devices++;
+		else if (strcmp(p->devices[i].driver, "none") != 0 && strcmp(p->devices[i].driver, "pci-stub") != 0)
+			g->dma_owners++;
 		p->ndevices = i + 1;
 		if (ret) {
 			emu_platform_destroy(p);
@@ -167,7 +177,8 @@ static int open_group(struct emu_platform *p, const char *name, int flags)
 	struct emu_group *g;
 	int fd;
 
-	if (*name == '\0' || *end != '\0' || id >= EMU_MAX_GROUPS || !p->group_exists[id])
+	if (*name == '\0' || *end != '\0' || id >= EMU_MAX_GROUPS || !p->group_exists[id] ||
+	    p->groups[id].vfio_devices == 0)
 		return -ENOENT;
 	g = &p->groups[id];
 	if (g->opened)

@@ -77,7 +77,7 @@ static int device_dir(const struct emu_config *cfg, const struct emu_device *d, 
 	write_file(dir, "class", "0x%06x\n", d->class_code);
 	write_file(dir, "revision", "0x01\n");
 	write_file(dir, "numa_node", "%d\n", d->numa_node);
-	write_file(dir, "driver_override", "vfio-pci\n");
+	write_file(dir, "driver_override", "%s\n", d->vfio_bound ? "vfio-pci" : "(null)");
 	write_file(dir, "enable", "0\n");
 	write_file(dir, "irq", "0\n");
 	{
@@ -95,8 +95,11 @@ static int device_dir(const struct emu_config *cfg, const struct emu_device *d, 
 	snprintf(target, sizeof(target), "../../../../kernel/iommu_groups/%u", d->group->pe.id);
 	if ((ret = link_at(target, dir, "iommu_group")) != 0)
 		return ret;
-	if ((ret = link_at("../../../../bus/pci/drivers/vfio-pci", dir, "driver")) != 0)
-		return ret;
+	if (strcmp(d->driver, "none") != 0) {
+		snprintf(target, sizeof(target), "../../../../bus/pci/drivers/%s", d->driver);
+		if ((ret = link_at(target, dir, "driver")) != 0)
+			return ret;
+	}
 
 	snprintf(dir, sizeof(dir), "%s/kernel/iommu_groups/%u/devices", root, d->group->pe.id);
 	if ((ret = mkdirs(dir)) != 0)
@@ -108,7 +111,9 @@ static int device_dir(const struct emu_config *cfg, const struct emu_device *d, 
 	write_file(dir, "type", "blocked\n");
 	write_file(dir, "name", "%s\n", cfg->plat.hv == EMU_HV_PSERIES ? "pseries-pe" : "powernv-pe");
 
-	snprintf(dir, sizeof(dir), "%s/bus/pci/drivers/vfio-pci", root);
+	if (strcmp(d->driver, "none") == 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/bus/pci/drivers/%s", root, d->driver);
 	if ((ret = mkdirs(dir)) != 0)
 		return ret;
 	snprintf(target, sizeof(target), "../../devices/%s", d->addr);

@@ -47,6 +47,8 @@ struct emu_device_cfg {
 	unsigned int group;
 	int numa_node;
 	char model[16];    /* "none", "virtio-net" */
+	char driver[24];   /* the kernel driver it is bound to: "vfio-pci" (default), "none"
+	                    * (unbound), or another (a kernel driver that owns its DMA) */
 	char params[192];  /* the model's own options: "k=v,k=v" */
 };
 

@@ -182,9 +182,17 @@ static int probe(struct rte_pci_driver *drv, struct rte_pci_device *pci)
 	return rte_eth_dev_pci_generic_probe(pci, sizeof(struct tport), port_init);
 }
 
+/* bus/pci's cleanup removes the driver without a port close: close it (unmapping) */
+static int port_uninit(struct rte_eth_dev *eth)
+{
+	struct tport *p = eth->data->dev_private;
+
+	return p && p->mapped ? dev_close(eth) : 0;
+}
+
 static int remove_dev(struct rte_pci_device *pci)
 {
-	return rte_eth_dev_pci_generic_remove(pci, NULL);
+	return rte_eth_dev_pci_generic_remove(pci, port_uninit);
 }
 
 static const struct rte_pci_id ids[] = { { RTE_PCI_DEVICE(0x1b36, 0x0005) }, { .vendor_id = 0 } };

@@ -173,6 +173,55 @@ static void dup_shares_the_file(void)
 	emu_platform_destroy(p);
 }
 
+static struct emu_platform *platform_with(const char *const *devices, unsigned int n)
+{
+	struct emu_config cfg;
+	struct emu_platform *p = NULL;
+	char err[256];
+
+	emu_config_init(&cfg, "pseries-ddw");
+	for (unsigned int i = 0; i < n; i++)
+		CHECK_EQ(emu_config_set(&cfg, "device", devices[i], err, sizeof(err)), 0);
+	CHECK_EQ(emu_config_finish(&cfg, err, sizeof(err)), 0);
+	CHECK_EQ(emu_platform_create(&cfg, &p, err, sizeof(err)), 0);
+	return p;
+}
+
+/* Kernel drivers: only vfio-pci's devices are VFIO devices (vfio_device_get_from_name);
+ * /dev/vfio/N exists once vfio-pci bound a device of group N; a device another kernel
+ * driver owns claims the group's DMA: not viable (iommu_group_dma_owner_claimed), and
+ * SET_CONTAINER is EBUSY (iommu_group_claim_dma_owner). An unbound device is harmless. */
+static void kernel_driver_binding(void)
+{
+	static const char *const devs[] = {
+		"0000:00:01.0,group=0", "0000:00:02.0,group=0,driver=virtio-pci",
+		"0000:00:03.0,group=1", "0000:00:04.0,group=1,driver=none",
+		"0000:00:05.0,group=2,driver=e1000",
+	};
+	struct emu_platform *p = platform_with(devs, 5);
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	int c = emu_open(p, "/dev/vfio/vfio", O_RDWR), g0, g1;
+
+	CHECK_ERR(emu_open(p, "/dev/vfio/2", O_RDWR), ENOENT); /* no vfio-pci device in it */
+	g0 = emu_open(p, "/dev/vfio/0", O_RDWR);
+	CHECK_EQ(ioc(g0, VFIO_GROUP_GET_STATUS, &st), 0);
+	CHECK_EQ(st.flags, 0);                                 /* not viable */
+	CHECK_ERR(ioc(g0, VFIO_GROUP_SET_CONTAINER, &c), EBUSY);
+	g1 = emu_open(p, "/dev/vfio/1", O_RDWR);
+	CHECK_EQ(ioc(g1, VFIO_GROUP_GET_STATUS, &st), 0);
+	CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE);
+	CHECK_EQ(ioc(g1, VFIO_GROUP_SET_CONTAINER, &c), 0);
+	CHECK_EQ(ioc_val(c, VFIO_SET_IOMMU, VFIO_SPAPR_TCE_v2_IOMMU), 0);
+	CHECK_ERR(ioc(g1, VFIO_GROUP_GET_DEVICE_FD, "0000:00:04.0"), ENODEV); /* unbound */
+	int d = ioc(g1, VFIO_GROUP_GET_DEVICE_FD, "0000:00:03.0");
+	CHECK(d >= 0);
+	emu_close(d);
+	emu_close(g1);
+	emu_close(g0);
+	emu_close(c);
+	emu_platform_destroy(p);
+}
+
 /* v2 containers take several groups (PowerNV), each PE gets the windows */
 static void v2_two_groups(void)
 {
@@ -199,6 +248,7 @@ int main(void)
 	RUN(group_rules);
 	RUN(close_order);
 	RUN(dup_shares_the_file);
+	RUN(kernel_driver_binding);
 	RUN(v2_two_groups);
 	return test_result();
 }
