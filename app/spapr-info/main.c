@@ -4,7 +4,8 @@
  * devices bound to vfio-pci with their IOMMU groups and NUMA nodes, what the sPAPR TCE
  * IOMMU offers (asked through a container of the first group, or --group N), the
  * locked-memory limit, and, for --memory SIZE --hugepage SIZE, lib/tce's plan for that
- * much memory with its cost and the `ulimit -l` it needs.
+ * much memory with its cost and the `ulimit -l` it needs. With --app PREFIX: the
+ * containers, windows and counters of a running DPDK application instead (live.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "live.h"
 #include "tce.h"
 
 #define MiB (UINT64_C(1) << 20)
@@ -156,7 +158,8 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "group", required_argument, NULL, 'g' }, { "memory", required_argument, NULL, 'm' },
-		{ "hugepage", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ "hugepage", required_argument, NULL, 'p' }, { "app", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t memory = 0, page = 2 * MiB;
@@ -167,6 +170,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'g': group = atoi(optarg); break;
+		case 'a': return show_live(optarg);
 		case 'm':
 			if (tce_parse_size(optarg, &memory)) { fprintf(stderr, "spapr-info: bad --memory %s\n", optarg); return 2; }
 			break;
@@ -177,7 +181,8 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: spapr-info [--group N] [--memory SIZE [--hugepage SIZE]]\n");
+			printf("usage: spapr-info [--group N] [--memory SIZE [--hugepage SIZE]]\n"
+			       "       spapr-info --app FILE_PREFIX   (a running DPDK application's containers)\n");
 			return 0;
 		default:
 			return 2;

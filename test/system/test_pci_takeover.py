@@ -247,8 +247,14 @@ def test_telemetry_lists_bus_pci_devices(spapr_emu, tmp_path):
         q = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="/spapr/containers\n/spapr/stats\n",
                            capture_output=True, text=True, timeout=30)
         replies = [json.loads(line) for line in q.stdout.splitlines() if line.startswith('{"/spapr')]
+        info = subprocess.run([str(BUILD / "app/spapr-info/spapr-info"), "--app", prefix],
+                              capture_output=True, text=True, timeout=30)
     finally:
         proc.communicate("quit\n", timeout=30)
+    assert info.returncode == 0, info.stderr
+    live = {k: v for line in info.stdout.splitlines() for k, v in json.loads(line).items()}
+    assert live["/spapr/containers"]["group0"]["devices"] == f"{D1} {D2}"
+    assert live["/spapr/windows"]["group0"]["window0"]["size"] > 0
     by_cmd = {k: v for r in replies for k, v in r.items()}
     cont = by_cmd["/spapr/containers"]["group0"]
     assert cont["devices"] == f"{D1} {D2}" and cont["platform"] == "powernv"

@@ -2,6 +2,7 @@
 """lib/tce's tools on the emulated platform: spapr-info and tce-bench (run once at a
 tiny size, as CI does for benchmarks; counts are asserted, never times)."""
 import json
+import subprocess
 
 import pytest
 
@@ -67,3 +68,9 @@ def test_spapr_info_lists_devices_and_plans(run_emu, spapr_info):
     r = run_emu([spapr_info, "--memory", "4G"], "--platform", "pseries-noddw")
     assert "v1 IOMMU only" in r.out
     assert "3072 MiB are left over; make at most 1024 MiB DMA-able" in r.out
+
+
+def test_spapr_info_app_without_such_application(spapr_info):
+    r = subprocess.run([spapr_info, "--app", "no-such-prefix"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "spapr-info: cannot reach the DPDK application with file prefix 'no-such-prefix'" in r.stderr
