@@ -19,6 +19,8 @@
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
+#include "test_port_ops.h"
+
 struct emu_platform;
 struct emu_device;
 static struct emu_platform *(*emu_current)(void);
@@ -40,12 +42,6 @@ static bool device_reads(struct emu_device *dev, uint64_t iova, const void *va, 
 
 	len = RTE_MIN(len, sizeof(buf));
 	return emu_dma_read(dev, iova, buf, len) == 0 && memcmp(buf, va, len) == 0;
-}
-
-static uint16_t rx_none(void *q, struct rte_mbuf **pkts, uint16_t n)
-{
-	(void)q; (void)pkts; (void)n;
-	return 0;
 }
 
 static uint16_t tx_check(void *q, struct rte_mbuf **pkts, uint16_t n)
@@ -111,41 +107,9 @@ static int dev_close(struct rte_eth_dev *eth)
 	return 0;
 }
 
-static int dev_configure(struct rte_eth_dev *eth) { (void)eth; return 0; }
-static int link_update(struct rte_eth_dev *eth, int wait) { (void)eth; (void)wait; return 0; }
-static void queue_release(struct rte_eth_dev *eth, uint16_t id) { (void)eth; (void)id; }
-
-static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
-{
-	(void)eth;
-	info->max_rx_queues = 1;
-	info->max_tx_queues = 1;
-	info->max_rx_pktlen = 9728;
-	info->max_mac_addrs = 1;
-	return 0;
-}
-
-static int rxq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb, unsigned int socket,
-		     const struct rte_eth_rxconf *conf, struct rte_mempool *mp)
-{
-	(void)nb; (void)socket; (void)conf; (void)mp;
-	eth->data->rx_queues[id] = eth;
-	return 0;
-}
-
-static int txq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb, unsigned int socket,
-		     const struct rte_eth_txconf *conf)
-{
-	(void)nb; (void)socket; (void)conf;
-	eth->data->tx_queues[id] = eth;
-	return 0;
-}
-
 static const struct eth_dev_ops ops = {
-	.dev_configure = dev_configure, .dev_start = dev_start, .dev_stop = dev_stop,
-	.dev_close = dev_close, .dev_infos_get = infos_get, .link_update = link_update,
-	.rx_queue_setup = rxq_setup, .tx_queue_setup = txq_setup,
-	.rx_queue_release = queue_release, .tx_queue_release = queue_release,
+	.dev_start = dev_start, .dev_stop = dev_stop, .dev_close = dev_close,
+	TEST_PORT_COMMON_OPS,
 };
 
 static int port_init(struct rte_eth_dev *eth)
@@ -171,7 +135,7 @@ static int port_init(struct rte_eth_dev *eth)
 	rte_eth_random_addr(p->mac.addr_bytes);
 	eth->data->mac_addrs = &p->mac;
 	eth->dev_ops = &ops;
-	eth->rx_pkt_burst = rx_none;
+	eth->rx_pkt_burst = test_rx_none;
 	eth->tx_pkt_burst = tx_check;
 	return 0;
 }

@@ -12,6 +12,8 @@
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
+#include "test_port_ops.h"
+
 #include "rte_bus_spapr.h"
 
 struct tport {
@@ -19,12 +21,6 @@ struct tport {
 	struct rte_spapr_device *dev;
 	uint64_t checked, wrong_iova;
 };
-
-static uint16_t rx_none(void *q, struct rte_mbuf **pkts, uint16_t n)
-{
-	(void)q; (void)pkts; (void)n;
-	return 0;
-}
 
 /* TX checks what a device would be given: each mbuf's IOVA must be what the bus's
  * TCEs translate to its buffer. */
@@ -43,7 +39,6 @@ static uint16_t tx_free(void *q, struct rte_mbuf **pkts, uint16_t n)
 	return n;
 }
 
-static int dev_configure(struct rte_eth_dev *dev) { (void)dev; return 0; }
 struct mem_check { struct rte_spapr_device *dev; uint64_t bytes, unmapped; };
 
 static int check_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
@@ -74,7 +69,6 @@ static int dev_start(struct rte_eth_dev *dev)
 	return 0;
 }
 static int dev_stop(struct rte_eth_dev *dev) { dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN; return 0; }
-static int link_update(struct rte_eth_dev *dev, int wait) { (void)dev; (void)wait; return 0; }
 
 static int dev_close(struct rte_eth_dev *dev)
 {
@@ -88,39 +82,9 @@ static int dev_close(struct rte_eth_dev *dev)
 	return 0;
 }
 
-static int infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
-{
-	(void)dev;
-	info->max_rx_queues = 1;
-	info->max_tx_queues = 1;
-	info->max_rx_pktlen = 9728;
-	info->max_mac_addrs = 1;
-	return 0;
-}
-
-static int rxq_setup(struct rte_eth_dev *dev, uint16_t id, uint16_t nb, unsigned int socket,
-		     const struct rte_eth_rxconf *conf, struct rte_mempool *mp)
-{
-	(void)nb; (void)socket; (void)conf; (void)mp;
-	dev->data->rx_queues[id] = dev;
-	return 0;
-}
-
-static int txq_setup(struct rte_eth_dev *dev, uint16_t id, uint16_t nb, unsigned int socket,
-		     const struct rte_eth_txconf *conf)
-{
-	(void)nb; (void)socket; (void)conf;
-	dev->data->tx_queues[id] = dev;
-	return 0;
-}
-
-static void queue_release(struct rte_eth_dev *dev, uint16_t id) { (void)dev; (void)id; }
-
 static const struct eth_dev_ops ops = {
-	.dev_configure = dev_configure, .dev_start = dev_start, .dev_stop = dev_stop,
-	.dev_close = dev_close, .dev_infos_get = infos_get, .link_update = link_update,
-	.rx_queue_setup = rxq_setup, .tx_queue_setup = txq_setup,
-	.rx_queue_release = queue_release, .tx_queue_release = queue_release,
+	.dev_start = dev_start, .dev_stop = dev_stop, .dev_close = dev_close,
+	TEST_PORT_COMMON_OPS,
 };
 
 static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
@@ -142,7 +106,7 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 	eth->data->mac_addrs = &p->mac;
 	eth->device = &dev->device;
 	eth->dev_ops = &ops;
-	eth->rx_pkt_burst = rx_none;
+	eth->rx_pkt_burst = test_rx_none;
 	eth->tx_pkt_burst = tx_free;
 	rte_eth_dev_probing_finish(eth);
 	return 0;

@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import subprocess
+import time
 
 import pytest
 
@@ -62,3 +63,18 @@ def run_emu(spapr_emu, tmp_path):
         return Run(proc, stats)
 
     return run
+
+
+def telemetry(prefix, commands):
+    """{command: reply} from Debian's dpdk-telemetry.py, once the application with this
+    file prefix has its telemetry socket up and has probed (its prompt comes after)."""
+    sock = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.1)
+    time.sleep(1)
+    q = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="".join(c + "\n" for c in commands),
+                       capture_output=True, text=True, timeout=30)
+    replies = [json.loads(line) for line in q.stdout.splitlines() if line.startswith('{"/')]
+    return {k: v for r in replies for k, v in r.items()}

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, telemetry
 
 TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 DEV = "bus=spapr,addr=0000:00:01.0"
@@ -143,8 +143,6 @@ def test_detach_and_attach_return_everything(run_emu):
 def test_telemetry_endpoints(spapr_emu, tmp_path):
     """/spapr/containers, /spapr/windows and /spapr/stats, read with Debian's
     dpdk-telemetry.py while testpmd runs."""
-    import json
-    import time
     prefix = f"spaprtel{os.getpid()}"
     env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers:{BUILD}/test/pmd")
     proc = subprocess.Popen([spapr_emu, "run", "--platform", "pseries-ddw", "--", TESTPMD, "-l", "0-1",
@@ -153,18 +151,9 @@ def test_telemetry_endpoints(spapr_emu, tmp_path):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
     try:
-        sock = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.1)
-        time.sleep(1)  # probe done before the prompt
-        q = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="/spapr/stats\n/spapr/windows\n"
-                           "/spapr/containers\n", capture_output=True, text=True, timeout=30)
-        replies = [json.loads(l) for l in q.stdout.splitlines() if l.startswith('{"/spapr')]
+        by_cmd = telemetry(prefix, ["/spapr/stats", "/spapr/windows", "/spapr/containers"])
     finally:
         proc.communicate("quit\n", timeout=30)
-    by_cmd = {k: v for r in replies for k, v in r.items()}
     stats = by_cmd["/spapr/stats"]["group0"]
     assert stats["maps"] >= 1 and stats["tces"] >= 1 and stats["dma_bytes"] > 0
     win = by_cmd["/spapr/windows"]["group0"]["window0"]

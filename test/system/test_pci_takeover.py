@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, telemetry
 
 TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 D1, D2 = "0000:00:01.0", "0000:00:02.0"
@@ -226,7 +226,6 @@ def test_stock_net_virtio_is_set_up_up_to_its_registers(run_emu):
 def test_telemetry_lists_bus_pci_devices(spapr_emu, tmp_path):
     import json
     import subprocess
-    import time
     if shutil.which("dpdk-telemetry.py") is None:
         pytest.skip("dpdk-telemetry.py (Debian's dpdk package) needed")
     prefix = f"spcitel{os.getpid()}"
@@ -238,15 +237,7 @@ def test_telemetry_lists_bus_pci_devices(spapr_emu, tmp_path):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
     try:
-        sock = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.1)
-        time.sleep(1)
-        q = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="/spapr/containers\n/spapr/stats\n",
-                           capture_output=True, text=True, timeout=30)
-        replies = [json.loads(line) for line in q.stdout.splitlines() if line.startswith('{"/spapr')]
+        by_cmd = telemetry(prefix, ["/spapr/containers", "/spapr/stats"])
         info = subprocess.run([str(BUILD / "app/spapr-info/spapr-info"), "--app", prefix],
                               capture_output=True, text=True, timeout=30)
     finally:
@@ -255,7 +246,6 @@ def test_telemetry_lists_bus_pci_devices(spapr_emu, tmp_path):
     live = {k: v for line in info.stdout.splitlines() for k, v in json.loads(line).items()}
     assert live["/spapr/containers"]["group0"]["devices"] == f"{D1} {D2}"
     assert live["/spapr/windows"]["group0"]["window0"]["size"] > 0
-    by_cmd = {k: v for r in replies for k, v in r.items()}
     cont = by_cmd["/spapr/containers"]["group0"]
     assert cont["devices"] == f"{D1} {D2}" and cont["platform"] == "powernv"
     assert by_cmd["/spapr/stats"]["group0"]["maps"] >= 1

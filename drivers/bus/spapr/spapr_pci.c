@@ -23,6 +23,7 @@
  * bus API (and 26.11 makes rte_vfio internal): there the takeover stays off and says so.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -52,9 +53,12 @@ struct served {
 	unsigned int group;
 	int eal_group_fd;           /* EAL's fd of the group (rte_vfio_get_group_fd) */
 	struct spapr_iommu *io;
+	bool live;                  /* at cleanup: bus/pci still drives its group */
 };
 
 static TAILQ_HEAD(, served) served_list = TAILQ_HEAD_INITIALIZER(served_list);
+/* the list: EAL's thread changes it (probe, hot-plug), any thread reads it (dma_map) */
+static pthread_mutex_t served_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rte_bus *pci;     /* DPDK's bus/pci, once its ops are wrapped */
 static struct rte_bus pci_ops;  /* its own ops */
 
@@ -62,18 +66,35 @@ static struct served *served_of(const struct rte_device *d)
 {
 	struct served *s;
 
+	pthread_mutex_lock(&served_lock);
 	TAILQ_FOREACH(s, &served_list, next)
 		if (s->dev == d)
-			return s;
-	return NULL;
+			break;
+	pthread_mutex_unlock(&served_lock);
+	return s;
 }
 
-static struct served *served_in_group(unsigned int group)
+static void served_add(struct served *s)
+{
+	pthread_mutex_lock(&served_lock);
+	TAILQ_INSERT_TAIL(&served_list, s, next);
+	pthread_mutex_unlock(&served_lock);
+}
+
+static void served_remove(struct served *s)
+{
+	pthread_mutex_lock(&served_lock);
+	TAILQ_REMOVE(&served_list, s, next);
+	pthread_mutex_unlock(&served_lock);
+	free(s);
+}
+
+static struct served *served_in_group(unsigned int group, const struct served *but)
 {
 	struct served *s;
 
 	TAILQ_FOREACH(s, &served_list, next)
-		if (s->group == group)
+		if (s->group == group && s != but)
 			return s;
 	return NULL;
 }
@@ -134,17 +155,10 @@ static void release_eal_group(struct served *s, int our_fd)
 /* Drop a device from the set-up: the container goes with the group's last device. */
 static void unserve(struct served *s)
 {
-	bool last = true;
-	struct served *o;
-
-	TAILQ_FOREACH(o, &served_list, next)
-		if (o != s && o->group == s->group)
-			last = false;
-	if (last)
+	if (served_in_group(s->group, s) == NULL)
 		release_eal_group(s, spapr_iommu_group_fd(s->io));
 	spapr_iommu_detach(s->io, s->name);
-	TAILQ_REMOVE(&served_list, s, next);
-	free(s);
+	served_remove(s);
 }
 
 /* The group EAL will use, in a container of this bus with DPDK's memory mapped.
@@ -163,7 +177,7 @@ static int serve(const struct rte_device *d, const struct spapr_devopts *o)
 		free(s);
 		return -ENODEV;
 	}
-	peer = served_in_group(s->group);
+	peer = served_in_group(s->group, NULL);
 	if (peer != NULL) {
 		s->eal_group_fd = peer->eal_group_fd;
 	} else {
@@ -184,7 +198,7 @@ static int serve(const struct rte_device *d, const struct spapr_devopts *o)
 		free(s);
 		return ret;
 	}
-	TAILQ_INSERT_TAIL(&served_list, s, next);
+	served_add(s);
 	SPAPR_LOG(INFO, "%s: DPDK's bus/pci drives it, on this bus's IOMMU set-up (group %u)",
 		  d->name, s->group);
 	return 0;
@@ -326,19 +340,24 @@ bool spapr_pci_serves_any(void)
  * exit to release, as tearing it down under a live device would fault its DMA. */
 void spapr_pci_cleanup(void)
 {
-	struct served *s, *tmp;
+	struct served *s, *o;
 
-	RTE_TAILQ_FOREACH_SAFE(s, &served_list, next, tmp) {
-		if (pci != NULL && pci->find_device(NULL, same_name, s->name) != NULL) {
-			SPAPR_LOG(DEBUG, "%s: still probed by bus/pci at cleanup: its DMA set-up is left"
-				  " to the process's exit", s->name);
-			if (served_in_group(s->group) == s && s->io)
-				spapr_iommu_forget(s->io);
-			TAILQ_REMOVE(&served_list, s, next);
-			free(s);
+	TAILQ_FOREACH(s, &served_list, next)
+		s->live = pci != NULL && pci->find_device(NULL, same_name, s->name) != NULL;
+	TAILQ_FOREACH(s, &served_list, next) /* a group is live with any of its devices */
+		TAILQ_FOREACH(o, &served_list, next)
+			if (o->group == s->group && o->live)
+				s->live = true;
+	while ((s = TAILQ_FIRST(&served_list)) != NULL) {
+		if (!s->live) {
+			unserve(s);
 			continue;
 		}
-		unserve(s);
+		SPAPR_LOG(DEBUG, "%s: still probed by bus/pci at cleanup: its DMA set-up is left to the"
+			  " process's exit", s->name);
+		if (served_in_group(s->group, s) == NULL)
+			spapr_iommu_forget(s->io); /* the group's last: its container stays as it is */
+		served_remove(s);
 	}
 	if (pci != NULL) {
 		pci->probe = pci_ops.probe;
