@@ -45,7 +45,7 @@ tce=("$SPAPR_TOP"/lib/tce/*.c)
 "${cc[@]}" -I"$SPAPR_TOP/lib/emu" -o "$out/bin/spapr-conformance" "$SPAPR_TOP/test/qemu/conformance.c" -ldl
 "${cc[@]}" -I"$SPAPR_TOP/lib/tce" -I"$SPAPR_TOP/lib/emu" -o "$out/bin/tce-bench" \
 	"$SPAPR_TOP/app/tce-bench/main.c" "${tce[@]}" -lpthread -ldl
-"${cc[@]}" -I"$SPAPR_TOP/lib/tce" -o "$out/bin/spapr-info" "$SPAPR_TOP/app/spapr-info/main.c" "${tce[@]}" -lpthread
+"${cc[@]}" -I"$SPAPR_TOP/lib/tce" -o "$out/bin/spapr-info" "$SPAPR_TOP/app/spapr-info/main.c" "$SPAPR_TOP/app/spapr-info/live.c" "${tce[@]}" -lpthread
 
 # disable_ddw: with it off, the guest kernel queries a dynamic window for the NIC when
 # vfio-pci binds it, does not create one, and puts the device on its failed-DDW list:

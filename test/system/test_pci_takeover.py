@@ -314,3 +314,18 @@ def test_v1_window_too_small_for_dpdk_memory_says_which_eal_option(run_emu):
     assert re.search(r"spapr: socket 0: DPDK asks for \d+ MiB of memory but the DMA window holds 4 MiB: "
                      r"start with -m 4 \(or --socket-mem\) or less", r.all), r.all
     assert r.stats["dma"]["faults"] == 0 and r.stats["at_exit"]["clean"] is True
+
+
+def test_nothing_changes_off_spapr():
+    """Off sPAPR (this x86 machine itself, outside the emulator: no VFIO sPAPR IOMMU; a
+    type1 machine is the same), the plugin leaves bus/pci alone: no wrapper installed."""
+    import subprocess
+    env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers:{BUILD}/test/pmd")
+    r = subprocess.run([TESTPMD, "-l", "0-1", "-n", "1", "--file-prefix", f"spcix{os.getpid()}",
+                        "-d", "librte_bus_spapr.so", "-a", "0000:ff:1f.7", "--log-level=bus.spapr:debug",
+                        "--", "--total-num-mbufs=2048", "-i"], input="quit\n", capture_output=True, text=True,
+                       env=env, timeout=60)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "get this bus's sPAPR IOMMU set-up" not in out and SERVED not in out
+    assert "Selected IOVA mode 'PA'" in out or "Selected IOVA mode 'VA'" in out
