@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 """Stock dpdk-testpmd forwarding on the emulated POWER platform, through two emulated
-virtio-net devices driven by our PMD: port 0's device generates numbered frames, port
-1's device checks every frame testpmd sends it (loss, order, duplicates, payload).
+virtio-net devices: port 0's device generates numbered frames, port 1's device checks
+every frame testpmd sends it (loss, order, duplicates, payload).
 
     devtools/emu-forward.py [--platform P] [--seconds S] [--size N|MIN-MAX] [--queues Q]
                             [--mode io|mac|macswap|5tswap] [--rate PPS] [--allow-drops]
-                            [--build DIR] [--json]
+                            [--stack ours|pci|dpdk] [--build DIR] [--json]
+
+--stack: ours (default: the spapr bus and our virtio-net PMD), pci (DPDK's own bus/pci
+and net_virtio on our backend: only -d librte_bus_spapr.so added), dpdk (DPDK's own
+stack alone: EAL's sPAPR VFIO code, which works on PowerNV only).
 
 Prints the forwarding rate, testpmd's CPU cycles per packet, the checker's verdict and
 what the emulated kernel and hypervisor did (ioctls, hypercalls, TCEs); exit 1 if the
@@ -36,8 +40,17 @@ def _device(addr, group, backend, opts):
     return f"{addr},group={group},model=virtio-net,backend={backend}" + "".join(f",{o}" for o in opts)
 
 
+STACKS = {
+    "ours": ["--no-pci", "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so",
+             "-a", f"bus=spapr,addr={GEN}", "-a", f"bus=spapr,addr={CHK}"],
+    "pci": ["-d", "librte_bus_spapr.so", "-a", GEN, "-a", CHK],
+    "dpdk": ["-a", GEN, "-a", CHK],
+}
+
+
 def forward(build, platform="pseries-ddw", seconds=2.0, size="64", queues=1, mode="io", rate=0,
-            ring=4096, extra_eal=(), extra_testpmd=(), script=None, command_timeout=60.0, check_opts=()):
+            ring=4096, extra_eal=(), extra_testpmd=(), script=None, command_timeout=60.0, check_opts=(),
+            stack="ours"):
     """Run one forwarding session; returns a dict (see main for the fields). `script`
     replaces the testpmd commands (set fwd, start, sleep, stop); "sleep S" lines wait,
     and the rate is computed over their sum. Each command is sent once testpmd has
@@ -54,9 +67,8 @@ def forward(build, platform="pseries-ddw", seconds=2.0, size="64", queues=1, mod
         cmd = [str(build / "app/spapr-emu/spapr-emu"), "run", "--platform", platform, "--stats", str(stats),
                "--device", _device(GEN, 0, "gen", gen_opts),
                "--device", _device(CHK, 1, "check", dev_opts + list(check_opts)),
-               "--", "stdbuf", "-oL", TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"fwd{os.getpid()}",
-               "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so",
-               "-a", f"bus=spapr,addr={GEN}", "-a", f"bus=spapr,addr={CHK}", *extra_eal, "--",
+               "--", "stdbuf", "-oL", TESTPMD, "-l", "0-1", "-n", "1", "--file-prefix", f"fwd{os.getpid()}",
+               *STACKS[stack], *extra_eal, "--",
                "-i", f"--rxq={queues}", f"--txq={queues}", f"--rxd={ring}", f"--txd={ring}",
                f"--total-num-mbufs={mbufs}", "--record-core-cycles", *extra_testpmd]
         if big:
@@ -272,8 +284,10 @@ def main():
     ap.add_argument("--allow-drops", action="store_true",
                     help="frames testpmd drops on a full TX ring are not an error (they must match the checker's losses)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    ap.add_argument("--stack", choices=sorted(STACKS), default="ours",
+                    help="whose bus and PMD (see above)")
     a = ap.parse_args()
-    res = forward(a.build, a.platform, a.seconds, a.size, a.queues, a.mode, a.rate)
+    res = forward(a.build, a.platform, a.seconds, a.size, a.queues, a.mode, a.rate, stack=a.stack)
     if a.json:
         print(json.dumps({k: v for k, v in res.items() if k not in ("output", "stats")}, indent=1))
     else:

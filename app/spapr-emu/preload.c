@@ -26,6 +26,7 @@
 
 #include "emu_sysfs.h"
 #include "preload_pages.h"
+#include "preload_traps.h"
 #include "spapr_emu.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -152,6 +153,7 @@ __attribute__((constructor)) static void preload_init(void)
 	}
 	emu_set_current(platform);
 	preload_pages_init(1UL << cfg.plat.page_shift);
+	preload_traps_init();
 	if (getenv("SPAPR_EMU_SYSFS"))
 		sysfs_root = strdup(getenv("SPAPR_EMU_SYSFS"));
 	atexit(at_exit);
@@ -312,6 +314,8 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
 	ensure();
+	if (platform && (flags & MAP_FIXED))
+		preload_traps_unmapped(addr, len); /* whatever was mapped there is replaced */
 	bool handled;
 	void *m = preload_pages_mmap(addr, len, prot, flags, fd, offset, &handled);
 	if (handled)

@@ -53,6 +53,14 @@ void emu_bar_mmap_area(struct emu_device *d, unsigned int bar, uint64_t off, uin
 	b->mmap_len[b->nr_mmap++] = len;
 }
 
+void emu_bar_trap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len)
+{
+	struct emu_bar *b = &d->bars[bar];
+
+	b->trap_off[b->nr_trap] = off;
+	b->trap_len[b->nr_trap++] = len;
+}
+
 /* The type 0 header from the IDs and BARs; capabilities are added after it. */
 void emu_config_header(struct emu_device *d, uint8_t revision)
 {
@@ -187,6 +195,7 @@ int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct e
 
 void emu_device_fini(struct emu_device *d)
 {
+	emu_trap_forget_device(d);
 	if (d->model && d->model->fini)
 		d->model->fini(d);
 	for (int i = 0; i < 6; i++) {
@@ -517,6 +526,27 @@ ssize_t emu_device_rw(struct emu_device *d, void *buf, size_t count, uint64_t of
 	return count;
 }
 
+ssize_t emu_device_bar_rw(struct emu_device *d, unsigned int bar, uint64_t off, void *buf, size_t count,
+			  bool write)
+{
+	return emu_device_rw(d, buf, count, ((uint64_t)bar << REGION_SHIFT) + off, write);
+}
+
+/* The register areas inside [pos, pos+len) of a new mapping m of BAR b trap. */
+static int trap_registers(struct emu_device *d, unsigned int bar, uint8_t *m, uint64_t pos, uint64_t len)
+{
+	const struct emu_bar *b = &d->bars[bar];
+
+	for (unsigned int i = 0; i < b->nr_trap; i++) {
+		uint64_t s = b->trap_off[i] > pos ? b->trap_off[i] : pos;
+		uint64_t e = b->trap_off[i] + b->trap_len[i] < pos + len ? b->trap_off[i] + b->trap_len[i] : pos + len;
+		int ret;
+		if (s < e && (ret = emu_trap_add(d, bar, s, m + (s - pos), e - s)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
 /* vfio_pci_core_mmap(): shared mappings of a BAR with the MMAP flag; the model only
  * lets through what lies inside one of its mmap areas. */
 void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, int flags,
@@ -548,7 +578,12 @@ void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, in
 				*err = -errno;
 				return MAP_FAILED;
 			}
-			*err = 0;
+			*err = trap_registers(d, index, m, pos, len);
+			if (*err) {
+				emu_trap_forget(m, len);
+				munmap(m, len);
+				return MAP_FAILED;
+			}
 			return m;
 		}
 	}

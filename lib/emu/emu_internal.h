@@ -158,6 +158,9 @@ struct emu_bar {
 	int memfd;
 	uint64_t mmap_off[4], mmap_len[4]; /* areas user space may mmap */
 	unsigned int nr_mmap;
+	uint64_t trap_off[4], trap_len[4]; /* of those, registers with semantics: a mapping
+	                                    * of them traps every access (emu_trap.c) */
+	unsigned int nr_trap;
 	uint64_t addr;      /* value of the BAR in config space */
 };
 
@@ -235,6 +238,7 @@ struct emu_platform {
 	uint64_t first_ioctl_ns;     /* its first VFIO ioctl */
 	uint64_t last_map_ns;        /* its last successful map, register, create or enable */
 	uint64_t setup_ioctl_ns;     /* time spent in DMA set-up and teardown ioctls */
+	_Atomic uint64_t mmio_reads, mmio_writes, mmio_ns; /* trapped register accesses */
 	uint64_t activity_gen;       /* bumped (atomically, under the lock) as each ioctl or
 	                              * close starts: a reader knows without the lock whether
 	                              * the IOMMU activity may have changed */
@@ -270,6 +274,14 @@ void emu_group_release(struct emu_group *g);
 long emu_device_ioctl(struct emu_device *d, unsigned long req, void *arg);
 void emu_device_release(struct emu_device *d);
 ssize_t emu_device_rw(struct emu_device *d, void *buf, size_t count, uint64_t off, bool write);
+/* A region read or write of BAR `bar` at `off` (what a trapped load or store becomes). */
+ssize_t emu_device_bar_rw(struct emu_device *d, unsigned int bar, uint64_t off, void *buf, size_t count,
+			  bool write);
+/* Register areas of a BAR: accesses through a mapping of them reach bar_access. */
+void emu_bar_trap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len);
+/* the trapped mappings (emu_trap.c) */
+int emu_trap_add(struct emu_device *d, unsigned int bar, uint64_t bar_off, void *va, size_t len);
+void emu_trap_forget_device(const struct emu_device *d);
 void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, int flags,
 		      uint64_t off, int *err);
 int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct emu_device_cfg *cfg,

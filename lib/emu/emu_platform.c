@@ -415,6 +415,9 @@ void emu_get_counters(struct emu_platform *p, struct emu_counters *c)
 	pthread_mutex_lock(&p->lock);
 	*c = p->c;
 	pthread_mutex_unlock(&p->lock);
+	c->mmio_reads = atomic_load(&p->mmio_reads);
+	c->mmio_writes = atomic_load(&p->mmio_writes);
+	c->mmio_ns = atomic_load(&p->mmio_ns);
 }
 
 void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a)

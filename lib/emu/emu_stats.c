@@ -128,6 +128,11 @@ int emu_write_stats(struct emu_platform *p, FILE *out)
 	KV("unfreezes", c.eeh_unfreezes);
 	KV("resets", c.eeh_resets);
 	sep = "";
+	fprintf(out, "},\n  \"mmio\": {");
+	KV("reads", atomic_load(&p->mmio_reads));
+	KV("writes", atomic_load(&p->mmio_writes));
+	KV("ns", atomic_load(&p->mmio_ns));
+	sep = "";
 	fprintf(out, "},\n  \"irqs\": %" PRIu64 ",\n  \"device_models\": [", c.irqs);
 	sep = "";
 	for (unsigned int i = 0; i < p->ndevices; i++) {

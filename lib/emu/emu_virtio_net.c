@@ -706,6 +706,9 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	 * BAR's first page); the model sees its registers through region reads and writes
 	 * only, and polls its rings: doorbells are plain memory */
 	emu_bar_mmap_area(d, 4, 0, 0x4000);
+	/* its common, ISR and device configuration are registers: a program that reaches
+	 * them through the mapping (DPDK's net_virtio) gets the model's semantics */
+	emu_bar_trap_area(d, 4, COMMON_OFF, NOTIFY_OFF - COMMON_OFF);
 	/* as QEMU's virtio-net-pci in a pSeries guest (test/qemu): the MSI-X BAR can be
 	 * mmap'ed (ppc64 has interrupt remapping: MSIX_MAPPABLE), and the function has no
 	 * reset the kernel can use */

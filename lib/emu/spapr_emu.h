@@ -98,8 +98,15 @@ int emu_close(int fd);
 int emu_dup(int oldfd, int newfd, int minfd, bool cloexec);
 ssize_t emu_pread(int fd, void *buf, size_t count, off_t offset);
 ssize_t emu_pwrite(int fd, const void *buf, size_t count, off_t offset);
-/* mmap of a device region: returns the mapping or MAP_FAILED with -errno in *err. */
+/* mmap of a device region: returns the mapping or MAP_FAILED with -errno in *err. Pages
+ * of registers with semantics are mapped with no access (see emu_trap_fault). */
 void *emu_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset, int *err);
+/* A fault at addr (SIGSEGV, ucontext of the handler): a trapped register access is
+ * performed against the device and the program resumes after it (0); -1: not ours. An
+ * access it cannot decode aborts with a message naming the device, offset and bytes. */
+int emu_trap_fault(void *addr, void *ucontext);
+/* [va, va+len) is being unmapped or replaced: its trapped ranges are no longer ours. */
+void emu_trap_forget(const void *va, size_t len);
 
 /* --- device models: DMA through the TCE tables ---------------------------- */
 struct emu_device *emu_device_find(struct emu_platform *p, const char *addr);
@@ -129,6 +136,7 @@ struct emu_counters {
 	uint64_t dma_no_bus_master;  /* DMA a device could not issue: bus mastering off */
 	uint64_t eeh_freezes, eeh_resets, eeh_unfreezes;
 	uint64_t irqs;
+	uint64_t mmio_reads, mmio_writes, mmio_ns; /* register accesses trapped in mappings */
 	uint64_t locked_leaked; /* charges the real kernel never returns (see docs) */
 };
 void emu_get_counters(struct emu_platform *p, struct emu_counters *c);
