@@ -130,17 +130,16 @@ static void refuse(const struct trap *t, uintptr_t addr, const uint8_t *rip, con
 
 int emu_trap_fault(void *addr, void *ucontext)
 {
-	ucontext_t *uc = ucontext;
-	greg_t *g = uc->uc_mcontext.gregs;
 	uintptr_t a = (uintptr_t)addr;
 	const struct trap *t = find(a);
-	const uint8_t *rip = (const uint8_t *)g[REG_RIP];
 	struct emu_x86_access x;
 	struct emu_platform *p;
 	uint64_t off, val = 0, t0 = now_ns();
 
 	if (t == NULL)
 		return -1;
+	greg_t *g = ((ucontext_t *)ucontext)->uc_mcontext.gregs;
+	const uint8_t *rip = (const uint8_t *)g[REG_RIP];
 	if (emu_x86_decode(rip, 15, &x) != 0)
 		refuse(t, a, rip, "a device register access by an instruction it cannot decode");
 	off = t->bar_off + (a - atomic_load(&t->start));

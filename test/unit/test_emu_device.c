@@ -4,7 +4,9 @@
  * the sparse-mmap capability), region pread/pwrite, mmap, GET_IRQ_INFO, SET_IRQS with
  * eventfds, DEVICE_RESET, and what closing the device does.
  */
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 
 #include "emu_test.h"
 
@@ -177,10 +179,62 @@ static void irqs(void)
 	emu_platform_destroy(p);
 }
 
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	if (emu_trap_fault(si->si_addr, uc) != 0)
+		abort(); /* a fault the test did not expect */
+}
+
+/* Registers with semantics reached through a mapping (emu_trap.c): a load or store on a
+ * trapped page is the same region access pread/pwrite make; the doorbells are not
+ * trapped; the counters count each access; an unmapped range is forgotten. */
+static void registers_through_the_mapping(void)
+{
+	struct emu_config cfg;
+	struct emu_platform *p = NULL;
+	struct emu_counters k;
+	char err[256];
+	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO }, old;
+	int c, g, d;
+	uint16_t nq = 0;
+
+	emu_config_init(&cfg, "pseries-ddw");
+	CHECK_EQ(emu_config_set(&cfg, "device", "0000:00:01.0,model=virtio-net,backend=loop", err, sizeof(err)), 0);
+	CHECK_EQ(emu_config_finish(&cfg, err, sizeof(err)), 0);
+	CHECK_EQ(emu_platform_create(&cfg, &p, err, sizeof(err)), 0);
+	d = open_device(p, &c, &g);
+	CHECK(d >= 0);
+	int merr = 0;
+	volatile uint8_t *bar = emu_mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, d, REGION(4), &merr);
+	CHECK(bar != MAP_FAILED);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old);
+	CHECK_EQ(emu_pread(d, &nq, 2, REGION(4) + 0x12), 2);
+	CHECK_EQ(*(volatile uint16_t *)(bar + 0x12), nq);            /* num_queues: trapped */
+	*(volatile uint16_t *)(bar + 0x16) = 1;                       /* queue_select: trapped */
+	uint16_t sel = 0;
+	CHECK_EQ(emu_pread(d, &sel, 2, REGION(4) + 0x16), 2);
+	CHECK_EQ(sel, 1);
+	*(volatile uint16_t *)(bar + 0x3000) = 0;                     /* a doorbell: plain */
+	emu_get_counters(p, &k);
+	CHECK_EQ(k.mmio_reads, 1);
+	CHECK_EQ(k.mmio_writes, 1);
+	sigaction(SIGSEGV, &old, NULL);
+	emu_trap_forget((const void *)bar, 0x4000);
+	CHECK_EQ(emu_trap_fault((void *)(bar + 0x12), NULL), -1);     /* no longer a trap */
+	munmap((void *)bar, 0x4000);
+	emu_close(d);
+	emu_close(g);
+	emu_close(c);
+	emu_platform_destroy(p);
+}
+
 int main(void)
 {
 	RUN(info_and_regions);
 	RUN(region_access);
 	RUN(irqs);
+	RUN(registers_through_the_mapping);
 	return test_result();
 }
