@@ -7,12 +7,14 @@
  *     bar-access GROUP PCI_ADDRESS registers    the comparisons, one line each
  *     bar-access GROUP PCI_ADDRESS own-handler  the same with a SIGSEGV handler of its
  *                                               own that catches faults of its own
+ *     bar-access GROUP PCI_ADDRESS thread       the comparisons from another thread
  *     bar-access GROUP PCI_ADDRESS crash        a NULL dereference after a register read
  * Exit status 0 when everything matched.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -128,10 +130,17 @@ static void own_handler_case(void)
 	registers();                                          /* registers still work */
 }
 
+static void *registers_thread(void *arg)
+{
+	(void)arg;
+	registers();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: bar-access GROUP PCI_ADDRESS registers|own-handler|crash\n");
+		fprintf(stderr, "usage: bar-access GROUP PCI_ADDRESS registers|thread|own-handler|crash\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -139,6 +148,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (strcmp(argv[3], "registers") == 0) {
 		registers();
+	} else if (strcmp(argv[3], "thread") == 0) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, registers_thread, NULL) != 0 || pthread_join(t, NULL) != 0)
+			return 1;
 	} else if (strcmp(argv[3], "own-handler") == 0) {
 		own_handler_case();
 	} else if (strcmp(argv[3], "crash") == 0) {

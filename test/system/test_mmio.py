@@ -30,7 +30,7 @@ def bar_access_builds(tmp_path_factory):
         if shutil.which(cc) is None:
             continue
         exe = out / f"bar-access-{cc}{opt}"
-        subprocess.run([cc, opt, "-o", str(exe), str(TOP / "test/progs/bar_access.c")], check=True)
+        subprocess.run([cc, opt, "-pthread", "-o", str(exe), str(TOP / "test/progs/bar_access.c")], check=True)
         exes[(cc, opt)] = str(exe)
     return exes
 
@@ -45,6 +45,11 @@ def test_loads_and_stores_on_the_mapping_reach_the_device(run_emu, bar_access_bu
     # every load and store of a register was trapped: the doorbell was not
     assert r.stats["mmio"]["reads"] == 12 and r.stats["mmio"]["writes"] == 4, r.stats["mmio"]
     assert r.stats["mmio"]["ns"] > 0
+
+
+def test_accesses_from_another_thread(run_emu, bar_access_builds):
+    r = run_emu([bar_access_builds[("gcc", "-O2")], "0", "0000:00:01.0", "thread"], "--device", DEV)
+    assert r.rc == 0 and "DIFFERENT" not in r.out and r.out.count(" ok ") >= 12, r.out + r.err
 
 
 def test_the_program_keeps_its_own_sigsegv_handler(run_emu, bar_access_builds):
