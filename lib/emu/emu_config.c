@@ -28,14 +28,14 @@ static const struct emu_platform_cfg presets[] = {
 	{ .name = "pseries-ddw", .hv = EMU_HV_PSERIES, .tce32_start = 0, .tce32_size = 1u << 30,
 	  .pgsizes = SZ_4K | SZ_64K | SZ_2M | SZ_16M, .max_dyn_windows = 2, .ddw_creatable = 1,
 	  .max_levels = 1, .ddw_start = 1ULL << 59, .ddw_max_tces = 0x80000000ULL,
-	  .eeh = false, .page_shift = 16 },
+	  .eeh = false, .page_shift = 16, .region_shift = 40 },
 	{ .name = "pseries-noddw", .hv = EMU_HV_PSERIES, .tce32_start = 0, .tce32_size = 1u << 30,
 	  .pgsizes = SZ_4K, .max_dyn_windows = 0, .ddw_creatable = 0, .max_levels = 0,
-	  .ddw_start = 1ULL << 59, .ddw_max_tces = 0, .eeh = false, .page_shift = 16 },
+	  .ddw_start = 1ULL << 59, .ddw_max_tces = 0, .eeh = false, .page_shift = 16, .region_shift = 40 },
 	{ .name = "powernv", .hv = EMU_HV_POWERNV, .tce32_start = 0, .tce32_size = 1u << 31,
 	  .pgsizes = SZ_4K | SZ_64K | SZ_2M | SZ_1G, .max_dyn_windows = 2, .ddw_creatable = 2,
 	  .max_levels = 5, .ddw_start = 1ULL << 59, .ddw_max_tces = UINT64_MAX,
-	  .eeh = true, .page_shift = 16 },
+	  .eeh = true, .page_shift = 16, .region_shift = 40 },
 };
 
 static const struct { const char *alias, *name; } aliases[] = {
@@ -314,6 +314,12 @@ int emu_config_set(struct emu_config *cfg, const char *key, const char *value,
 		p->eeh = strcmp(value, "on") == 0;
 		return 0;
 	}
+	/* vfio-pci places region i at i << 40 (VFIO_PCI_OFFSET_SHIFT); other VFIO drivers
+	 * place regions elsewhere: users must take offsets from GET_REGION_INFO */
+	if (strcmp(key, "region-shift") == 0 && parse_uint(value, 40, &u) == 0 && u >= 24) {
+		p->region_shift = u;
+		return 0;
+	}
 	if (strcmp(key, "hv") == 0 && (strcmp(value, "pseries") == 0 || strcmp(value, "powernv") == 0)) {
 		p->hv = strcmp(value, "pseries") == 0 ? EMU_HV_PSERIES : EMU_HV_POWERNV;
 		return 0;
@@ -417,9 +423,10 @@ int emu_config_save(const struct emu_config *cfg, const char *path)
 	fprintf(f, "# written by spapr-emu\nplatform=%s\nhv=%s\n", p->name,
 		p->hv == EMU_HV_PSERIES ? "pseries" : "powernv");
 	fprintf(f, "tce32-start=%u\ntce32-size=%u\npgsizes=0x%" PRIx64 "\nmax-windows=%u\n"
-		"ddw-windows=%u\nlevels=%u\nddw-start=0x%" PRIx64 "\nddw-max-tces=%" PRIu64 "\neeh=%s\n",
-		p->tce32_start, p->tce32_size, p->pgsizes, p->max_dyn_windows, p->ddw_creatable,
-		p->max_levels, p->ddw_start, p->ddw_max_tces, p->eeh ? "on" : "off");
+		"ddw-windows=%u\nlevels=%u\nddw-start=0x%" PRIx64 "\nddw-max-tces=%" PRIu64 "\neeh=%s\n"
+		"region-shift=%u\n", p->tce32_start, p->tce32_size, p->pgsizes, p->max_dyn_windows,
+		p->ddw_creatable, p->max_levels, p->ddw_start, p->ddw_max_tces, p->eeh ? "on" : "off",
+		p->region_shift);
 	for (unsigned int i = 0; i < cfg->ndevices; i++)
 		fprintf(f, "device=%s,group=%u,node=%d,driver=%s,model=%s%s%s\n", cfg->dev[i].addr,
 			cfg->dev[i].group, cfg->dev[i].numa_node,

@@ -19,7 +19,8 @@
 #include "emu_internal.h"
 
 #define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
-#define REGION_SHIFT 40 /* VFIO_PCI_OFFSET_SHIFT */
+/* region i at i << shift in the device fd: VFIO_PCI_OFFSET_SHIFT (40) unless configured */
+#define REGION_SHIFT (d->plat->cfg.plat.region_shift)
 #define MSIX_VECTORS 8
 
 static void put16(uint8_t *c, unsigned int off, uint16_t v) { memcpy(c + off, &v, 2); }

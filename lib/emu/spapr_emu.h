@@ -40,6 +40,7 @@ struct emu_platform_cfg {
 	uint64_t ddw_max_tces;     /* largest_available_block of the DDW query (pSeries) */
 	bool eeh;                  /* VFIO_EEH extension and EEH_PE_OP available */
 	unsigned int page_shift;   /* the emulated kernel's PAGE_SHIFT (16 on ppc64) */
+	unsigned int region_shift; /* device fd offset of region i: i << region_shift (40) */
 };
 
 struct emu_device_cfg {
