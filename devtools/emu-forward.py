@@ -50,13 +50,14 @@ STACKS = {
 
 def forward(build, platform="pseries-ddw", seconds=2.0, size="64", queues=1, mode="io", rate=0,
             ring=4096, extra_eal=(), extra_testpmd=(), script=None, command_timeout=60.0, check_opts=(),
-            stack="ours"):
+            stack="ours", emu_opts=()):
     """Run one forwarding session; returns a dict (see main for the fields). `script`
     replaces the testpmd commands (set fwd, start, sleep, stop); "sleep S" lines wait,
     and the rate is computed over their sum. Each command is sent once testpmd has
     finished the one before (its next prompt); one that takes longer than
     command_timeout seconds ends the session (res["hung"] names it). check_opts: more
-    device options for the checker's device (fault-after=N, say)."""
+    device options for the checker's device (fault-after=N, say); emu_opts: more
+    spapr-emu options (--set K=V)."""
     build = pathlib.Path(build)
     big = "-" in size or int(size) > 1514
     dev_opts = [f"qsize={ring}", f"queues={queues}", "poll-us=20"] + (["mtu=9000"] if big else [])
@@ -65,6 +66,7 @@ def forward(build, platform="pseries-ddw", seconds=2.0, size="64", queues=1, mod
         stats = pathlib.Path(tmp) / "stats.json"
         mbufs = max(8192, 4 * ring * queues + 4096)
         cmd = [str(build / "app/spapr-emu/spapr-emu"), "run", "--platform", platform, "--stats", str(stats),
+               *emu_opts,
                "--device", _device(GEN, 0, "gen", gen_opts),
                "--device", _device(CHK, 1, "check", dev_opts + list(check_opts)),
                "--", "stdbuf", "-oL", TESTPMD, "-l", "0-1", "-n", "1", "--file-prefix", f"fwd{os.getpid()}",

@@ -183,3 +183,9 @@ def test_a_frozen_device_is_reported_not_hung():
     assert "Fail to start port 1: Input/output error" in out
     assert res["stats"]["eeh"]["freezes"] == 1 and res["stats"]["dma"]["faults"] == 1
     assert res["clean_exit"], res["stats"]["at_exit"]
+
+
+def test_regions_where_another_vfio_driver_puts_them():
+    """vfio-pci puts region i at i << 40 in the device fd; other VFIO drivers elsewhere.
+    The bus and the PMD take every offset from VFIO_DEVICE_GET_REGION_INFO."""
+    assert_clean(run(emu_opts=("--set", "region-shift=32")))

@@ -109,14 +109,14 @@ static void find_caps(struct vdev *v)
 {
 	uint8_t cfg[256];
 
-	if (pread(v->fd, cfg, sizeof(cfg), (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40) != sizeof(cfg))
+	if (pread(v->fd, cfg, sizeof(cfg), vfio_region_offset(v->fd, VFIO_PCI_CONFIG_REGION_INDEX)) != sizeof(cfg))
 		abort();
 	for (uint8_t p = cfg[0x34]; p; p = cfg[p + 1]) {
 		uint32_t off;
 		if (cfg[p] != 0x09)
 			continue;
 		memcpy(&off, cfg + p + 8, 4);
-		off_t where = ((off_t)cfg[p + 4] << 40) + off;
+		off_t where = vfio_region_offset(v->fd, cfg[p + 4]) + off;
 		switch (cfg[p + 3]) {
 		case 1: v->common = where; break;
 		case 2: v->notify = where; memcpy(&v->notify_mult, cfg + p + 16, 4); break;
@@ -372,7 +372,7 @@ static void fault(void)
 	kick(q, 0);
 	CHECK_EQ(used_wait(q, &got, 200), -1); /* nothing comes back: the device stopped */
 	uint32_t vendor = 0;
-	CHECK_EQ(pread(v.fd, &vendor, 4, (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40), 4);
+	CHECK_EQ(pread(v.fd, &vendor, 4, vfio_region_offset(v.fd, VFIO_PCI_CONFIG_REGION_INDEX)), 4);
 	CHECK_EQ(vendor, 0xffffffffu); /* the PE is frozen: config reads all ones */
 	dev_close(&v);
 }
@@ -442,7 +442,7 @@ static void tap(void)
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } tests[] = {
-		{ "loop", loop }, { "pair", pair }, { "gen-check", gen_check }, { "mq", mq }, { "mq-threads", mq },
+		{ "loop", loop }, { "loop-region-shift", loop }, { "pair", pair }, { "gen-check", gen_check }, { "mq", mq }, { "mq-threads", mq },
 		{ "fault", fault }, { "pcap", pcap }, { "tap", tap }, { "rx3", rx3 },
 	};
 
@@ -452,6 +452,6 @@ int main(int argc, char **argv)
 			printf("%-12s %s\n", argv[1], failures ? "FAILED" : "ok");
 			return failures ? 1 : 0;
 		}
-	fprintf(stderr, "usage: test_virtio_net loop|pair|gen-check|mq|fault|pcap|tap|rx3\n");
+	fprintf(stderr, "usage: test_virtio_net loop|loop-region-shift|pair|gen-check|mq|fault|pcap|tap|rx3\n");
 	return 2;
 }

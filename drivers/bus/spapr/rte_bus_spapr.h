@@ -22,6 +22,14 @@ struct rte_spapr_id {
 
 struct spapr_iommu;
 
+/* A VFIO region of the device as VFIO_DEVICE_GET_REGION_INFO describes it (size 0: none). */
+struct rte_spapr_region {
+	uint64_t offset;                 /* where it is in the device fd */
+	uint64_t size;
+	uint32_t flags;                  /* VFIO_REGION_INFO_FLAG_* */
+};
+#define RTE_SPAPR_MAX_REGIONS 8          /* VFIO_PCI_CONFIG_REGION_INDEX + 1: BARs, ROM, config */
+
 struct rte_spapr_device {
 	TAILQ_ENTRY(rte_spapr_device) next;
 	struct rte_device device;        /* device.name is the PCI address */
@@ -30,6 +38,7 @@ struct rte_spapr_device {
 	uint32_t class_id;
 	unsigned int group;              /* IOMMU group */
 	int vfio_fd;                     /* the VFIO device fd, once probed (else -1) */
+	struct rte_spapr_region regions[RTE_SPAPR_MAX_REGIONS];
 	struct spapr_iommu *iommu;       /* the container its group is in */
 	struct rte_spapr_driver *driver;
 };

@@ -8,17 +8,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/pci_regs.h>
-#include <linux/vfio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <bus_driver.h>
-#include <rte_byteorder.h>
 #include <rte_devargs.h>
 #include <rte_errno.h>
 #include <rte_kvargs.h>
@@ -170,23 +163,6 @@ static const struct rte_spapr_id *match(const struct rte_spapr_driver *drv, cons
 	return NULL;
 }
 
-/* vfio-pci leaves bus mastering to the user (it clears it at release): without it a real
- * device issues no DMA at all (QEMU's virtio-net in a pSeries guest never touched its
- * rings). */
-static int enable_bus_master(struct rte_spapr_device *dev)
-{
-	const off_t cfg = (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40;
-	uint16_t cmd;
-
-	if (pread(dev->vfio_fd, &cmd, 2, cfg + PCI_COMMAND) != 2)
-		return -EIO;
-	cmd = rte_le_to_cpu_16(cmd);
-	if (cmd & PCI_COMMAND_MASTER)
-		return 0;
-	cmd = rte_cpu_to_le_16(cmd | PCI_COMMAND_MASTER);
-	return pwrite(dev->vfio_fd, &cmd, 2, cfg + PCI_COMMAND) == 2 ? 0 : -EIO;
-}
-
 static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 {
 	struct spapr_devopts o;
@@ -201,23 +177,18 @@ static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 	if (ret)
 		return ret < 0 ? ret : 0; /* >0: dry run, the device stays unprobed */
 	gfd = spapr_iommu_group_fd(dev->iommu);
-	dev->vfio_fd = gfd < 0 ? gfd : ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, dev->name);
-	if (dev->vfio_fd < 0) {
-		SPAPR_LOG(ERR, "%s: cannot get its VFIO device fd: %s", dev->name, strerror(errno));
+	ret = gfd < 0 ? gfd : spapr_vfio_open(dev, gfd);
+	if (ret) {
 		spapr_iommu_detach(dev->iommu, dev->name);
 		dev->iommu = NULL;
-		return -ENODEV;
+		return ret;
 	}
-	if (enable_bus_master(dev) != 0)
-		SPAPR_LOG(WARNING, "%s: cannot enable bus mastering in its command register: the device"
-			  " cannot DMA", dev->name);
 	dev->driver = drv;
 	dev->device.driver = &drv->driver;
 	ret = drv->probe(drv, dev);
 	if (ret) {
 		SPAPR_LOG(ERR, "%s: driver %s failed to probe it (%d)", dev->name, drv->driver.name, ret);
-		close(dev->vfio_fd);
-		dev->vfio_fd = -1;
+		spapr_vfio_close(dev);
 		dev->driver = NULL;
 		dev->device.driver = NULL;
 		spapr_iommu_detach(dev->iommu, dev->name);
@@ -268,8 +239,7 @@ static int spapr_unplug(struct rte_device *d)
 		ret = dev->driver->remove(dev);
 	if (ret)
 		return ret;
-	close(dev->vfio_fd);
-	dev->vfio_fd = -1;
+	spapr_vfio_close(dev);
 	dev->driver = NULL;
 	dev->device.driver = NULL;
 	spapr_iommu_detach(dev->iommu, dev->name);
@@ -340,45 +310,3 @@ static struct rte_bus spapr_bus = {
 };
 
 RTE_REGISTER_BUS(spapr, spapr_bus);
-
-/* --- region access for drivers ------------------------------------------------------ */
-
-int rte_spapr_region_info(struct rte_spapr_device *dev, unsigned int index, uint64_t *size, bool *mappable)
-{
-	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = index };
-
-	if (ioctl(dev->vfio_fd, VFIO_DEVICE_GET_REGION_INFO, &ri) != 0)
-		return -errno;
-	*size = ri.size;
-	*mappable = ri.flags & VFIO_REGION_INFO_FLAG_MMAP;
-	return 0;
-}
-
-ssize_t rte_spapr_region_read(struct rte_spapr_device *dev, unsigned int index, void *buf, size_t len,
-			      uint64_t off)
-{
-	ssize_t n = pread(dev->vfio_fd, buf, len, (off_t)(((uint64_t)index << 40) + off));
-
-	return n < 0 ? -errno : n;
-}
-
-ssize_t rte_spapr_region_write(struct rte_spapr_device *dev, unsigned int index, const void *buf,
-			       size_t len, uint64_t off)
-{
-	ssize_t n = pwrite(dev->vfio_fd, buf, len, (off_t)(((uint64_t)index << 40) + off));
-
-	return n < 0 ? -errno : n;
-}
-
-void *rte_spapr_region_map(struct rte_spapr_device *dev, unsigned int index, uint64_t off, size_t len)
-{
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dev->vfio_fd,
-		       (off_t)(((uint64_t)index << 40) + off));
-
-	return m == MAP_FAILED ? NULL : m;
-}
-
-int rte_spapr_reset(struct rte_spapr_device *dev)
-{
-	return ioctl(dev->vfio_fd, VFIO_DEVICE_RESET) == 0 ? 0 : -errno;
-}

@@ -35,6 +35,10 @@ int spapr_scan_device(const char *name, struct rte_spapr_device **out);
 bool spapr_sysfs_is_vfio(const char *name);
 int spapr_sysfs_group(const char *name, unsigned int *group);
 
+/* The device's VFIO fd (from its group's fd) and region table; bus mastering on. */
+int spapr_vfio_open(struct rte_spapr_device *dev, int group_fd);
+void spapr_vfio_close(struct rte_spapr_device *dev);
+
 /* IOMMU containers and DPDK memory: one container per IOMMU group, shared by the
  * group's devices of either bus. group_fd: -1 (lib/tce opens the group) or a group fd
  * another VFIO user (EAL) opened. A dry run returns 1 and leaves nothing. */

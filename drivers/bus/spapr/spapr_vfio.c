@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The VFIO device of a spapr bus device: its fd from the group, its regions as
+ * VFIO_DEVICE_GET_REGION_INFO describes them (offsets are the kernel driver's to choose:
+ * vfio-pci puts region i at i << 40, other VFIO drivers elsewhere), bus mastering, and
+ * the region access and reset drivers use.
+ */
+#include <errno.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <rte_byteorder.h>
+
+#include "spapr_private.h"
+
+/* BARs, ROM and config space (not VGA: most functions have none, and asking is EINVAL) */
+static int read_regions(struct rte_spapr_device *dev)
+{
+	for (unsigned int i = 0; i < RTE_SPAPR_MAX_REGIONS; i++) {
+		struct vfio_region_info ri = { .argsz = sizeof(ri), .index = i };
+
+		dev->regions[i] = (struct rte_spapr_region){ 0, 0, 0 };
+		if (ioctl(dev->vfio_fd, VFIO_DEVICE_GET_REGION_INFO, &ri) != 0)
+			return -errno;
+		dev->regions[i] = (struct rte_spapr_region){ ri.offset, ri.size, ri.flags };
+	}
+	return 0;
+}
+
+static const struct rte_spapr_region *region(const struct rte_spapr_device *dev, unsigned int index)
+{
+	return index < RTE_SPAPR_MAX_REGIONS && dev->regions[index].size ? &dev->regions[index] : NULL;
+}
+
+/* vfio-pci leaves bus mastering to the user (it clears it at release): without it a real
+ * device issues no DMA at all (QEMU's virtio-net in a pSeries guest never touched its
+ * rings). */
+static int enable_bus_master(struct rte_spapr_device *dev)
+{
+	uint16_t cmd;
+
+	if (rte_spapr_region_read(dev, VFIO_PCI_CONFIG_REGION_INDEX, &cmd, 2, PCI_COMMAND) != 2)
+		return -EIO;
+	cmd = rte_le_to_cpu_16(cmd);
+	if (cmd & PCI_COMMAND_MASTER)
+		return 0;
+	cmd = rte_cpu_to_le_16(cmd | PCI_COMMAND_MASTER);
+	return rte_spapr_region_write(dev, VFIO_PCI_CONFIG_REGION_INDEX, &cmd, 2, PCI_COMMAND) == 2 ? 0 : -EIO;
+}
+
+int spapr_vfio_open(struct rte_spapr_device *dev, int group_fd)
+{
+	int ret;
+
+	dev->vfio_fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, dev->name);
+	if (dev->vfio_fd < 0) {
+		ret = -errno;
+		SPAPR_LOG(ERR, "%s: cannot get its VFIO device fd: %s", dev->name, strerror(errno));
+		return ret;
+	}
+	ret = read_regions(dev);
+	if (ret) {
+		SPAPR_LOG(ERR, "%s: cannot read its VFIO regions: %s", dev->name, strerror(-ret));
+		spapr_vfio_close(dev);
+		return ret;
+	}
+	if (enable_bus_master(dev) != 0)
+		SPAPR_LOG(WARNING, "%s: cannot enable bus mastering in its command register: the device"
+			  " cannot DMA", dev->name);
+	return 0;
+}
+
+void spapr_vfio_close(struct rte_spapr_device *dev)
+{
+	if (dev->vfio_fd >= 0)
+		close(dev->vfio_fd);
+	dev->vfio_fd = -1;
+}
+
+/* --- region access for drivers ------------------------------------------------------ */
+
+int rte_spapr_region_info(struct rte_spapr_device *dev, unsigned int index, uint64_t *size, bool *mappable)
+{
+	const struct rte_spapr_region *r = region(dev, index);
+
+	if (r == NULL)
+		return -EINVAL;
+	*size = r->size;
+	*mappable = r->flags & VFIO_REGION_INFO_FLAG_MMAP;
+	return 0;
+}
+
+ssize_t rte_spapr_region_read(struct rte_spapr_device *dev, unsigned int index, void *buf, size_t len,
+			      uint64_t off)
+{
+	const struct rte_spapr_region *r = region(dev, index);
+	ssize_t n;
+
+	if (r == NULL)
+		return -EINVAL;
+	n = pread(dev->vfio_fd, buf, len, (off_t)(r->offset + off));
+	return n < 0 ? -errno : n;
+}
+
+ssize_t rte_spapr_region_write(struct rte_spapr_device *dev, unsigned int index, const void *buf,
+			       size_t len, uint64_t off)
+{
+	const struct rte_spapr_region *r = region(dev, index);
+	ssize_t n;
+
+	if (r == NULL)
+		return -EINVAL;
+	n = pwrite(dev->vfio_fd, buf, len, (off_t)(r->offset + off));
+	return n < 0 ? -errno : n;
+}
+
+void *rte_spapr_region_map(struct rte_spapr_device *dev, unsigned int index, uint64_t off, size_t len)
+{
+	const struct rte_spapr_region *r = region(dev, index);
+	void *m;
+
+	if (r == NULL)
+		return NULL;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dev->vfio_fd, (off_t)(r->offset + off));
+	return m == MAP_FAILED ? NULL : m;
+}
+
+int rte_spapr_reset(struct rte_spapr_device *dev)
+{
+	return ioctl(dev->vfio_fd, VFIO_DEVICE_RESET) == 0 ? 0 : -errno;
+}
