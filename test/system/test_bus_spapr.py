@@ -280,3 +280,16 @@ def test_external_memory_outside_the_window_says_why(run_emu):
                      r" heap \(rte_malloc_heap_memory_add, testpmd --mp-alloc=xmem\*\), where the bus gives it IOVAs",
                      out), out
     assert r.stats["at_exit"]["clean"] is True
+
+
+def test_plugins_export_only_the_driver_api():
+    """The bus exports its driver API (rte_spapr_*) and nothing of lib/tce or its own
+    internals; the PMD exports nothing (EAL finds it through its constructor)."""
+    def exported(lib):
+        out = subprocess.run(["nm", "-D", "--defined-only", str(BUILD / "drivers" / lib)],
+                             capture_output=True, text=True, check=True).stdout
+        return {line.split()[-1] for line in out.splitlines() if not line.split()[-1].startswith("_")}
+    bus = exported("librte_bus_spapr.so")
+    assert bus and all(s.startswith("rte_spapr_") for s in bus), sorted(bus)
+    assert {"rte_spapr_register", "rte_spapr_region_read", "rte_spapr_iova"} <= bus
+    assert exported("librte_net_spapr_virtio.so") == set()
