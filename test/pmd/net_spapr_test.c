@@ -14,7 +14,7 @@
 
 #include "test_port_ops.h"
 
-#include "rte_bus_spapr.h"
+#include "bus_spapr_driver.h"
 
 struct tport {
 	struct rte_ether_addr mac;

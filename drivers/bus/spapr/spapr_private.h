@@ -5,7 +5,7 @@
 #include <rte_bus.h>
 #include <rte_log.h>
 
-#include "rte_bus_spapr.h"
+#include "bus_spapr_driver.h"
 
 extern int spapr_logtype;
 #define SPAPR_LOG(level, fmt, ...) \

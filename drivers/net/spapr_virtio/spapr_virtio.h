@@ -13,7 +13,7 @@
 #include <ethdev_driver.h>
 #include <rte_memzone.h>
 
-#include "rte_bus_spapr.h"
+#include "bus_spapr_driver.h"
 
 extern int svnet_logtype;
 #define SVNET_LOG(level, fmt, ...) \
