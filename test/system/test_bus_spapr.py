@@ -293,3 +293,12 @@ def test_plugins_export_only_the_driver_api():
     assert bus and all(s.startswith("rte_spapr_") for s in bus), sorted(bus)
     assert {"rte_spapr_register", "rte_spapr_region_read", "rte_spapr_iova"} <= bus
     assert exported("librte_net_spapr_virtio.so") == set()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/dpdk-pmdinfo.py"), reason="dpdk-pmdinfo.py (Debian's dpdk) needed")
+def test_dpdk_pmdinfo_sees_the_drivers():
+    import json
+    r = subprocess.run(["/usr/bin/python3", "/usr/bin/dpdk-pmdinfo.py", str(BUILD / "drivers/librte_net_spapr_virtio.so")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert {"name": "net_spapr_virtio", "kmod": "vfio-pci"} in json.loads(r.stdout)

@@ -4,8 +4,8 @@
  * IOMMU, handed to the poll-mode drivers registered here. The bus keeps every byte of
  * DPDK memory DMA-mapped (lib/tce) before a driver's probe runs: drivers never map.
  */
-#ifndef RTE_BUS_SPAPR_H
-#define RTE_BUS_SPAPR_H
+#ifndef BUS_SPAPR_DRIVER_H
+#define BUS_SPAPR_DRIVER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,12 +56,19 @@ struct rte_spapr_driver {
 void rte_spapr_register(struct rte_spapr_driver *drv);
 void rte_spapr_unregister(struct rte_spapr_driver *drv);
 
-#define RTE_SPAPR_REGISTER_DRIVER(nm, drv)            \
-	RTE_INIT(spapr_register_##nm)                 \
-	{                                             \
-		(drv).driver.name = RTE_STR(nm);      \
-		rte_spapr_register(&(drv));           \
-	}
+/* Register a driver, and say what dpdk-pmdinfo.py reads from a driver's .so: its name
+ * and the kernel module its devices need (DPDK's own build generates that string with
+ * its pmdinfogen from the same symbols; an out-of-tree driver writes it here). */
+#define RTE_SPAPR_REGISTER_DRIVER(nm, drv)                                       \
+	RTE_INIT(spapr_register_##nm)                                            \
+	{                                                                        \
+		(drv).driver.name = RTE_STR(nm);                                 \
+		rte_spapr_register(&(drv));                                      \
+	}                                                                        \
+	RTE_PMD_EXPORT_NAME(nm, __COUNTER__);                                    \
+	RTE_PMD_REGISTER_KMOD_DEP(nm, "vfio-pci");                               \
+	static const char nm##_pmd_info[] __rte_used =                           \
+		"PMD_INFO_STRING= {\"name\": \"" RTE_STR(nm) "\", \"kmod\": \"vfio-pci\", \"pci_ids\": []}"
 
 /* Region access (VFIO_PCI_*_REGION_INDEX): size and whether [off, off+len) can be
  * mmap'ed; read/write through the device fd; a mapping where the region allows it. */
