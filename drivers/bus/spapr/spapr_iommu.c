@@ -45,7 +45,9 @@ struct spapr_iommu {
 };
 
 static TAILQ_HEAD(, spapr_iommu) iommus = TAILQ_HEAD_INITIALIZER(iommus);
-/* the list and the containers' state: probe and unplug, memory events, telemetry */
+/* The list, and each listed container's mappings: the list changes on EAL's thread
+ * (probe, unplug, cleanup); mappings change from memory events and rte_dev_dma_map/unmap
+ * on any thread; telemetry reads both. A container being set up is not listed yet. */
 static pthread_mutex_t iommus_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void spapr_iommu_lock(void) { pthread_mutex_lock(&iommus_lock); }

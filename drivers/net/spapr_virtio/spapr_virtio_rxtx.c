@@ -4,8 +4,9 @@
  * virtio-net header just before their headroom end), TX with the header pushed into the
  * packet's headroom where it can be (else a per-descriptor header slot), chains for
  * multi-segment packets, MRG_RXBUF for frames larger than one buffer. Batched index
- * updates and one doorbell per burst; no locks, no system calls, no mapping: the bus
- * DMA-mapped the mempools, mbuf->buf_iova is the IOVA the device uses.
+ * updates and one doorbell per burst; no locks and no mapping: the bus DMA-mapped the
+ * mempools, mbuf->buf_iova is the IOVA the device uses. No system call either, unless
+ * the kernel refused to map the notify area: then each doorbell is a region write.
  */
 #include <string.h>
 
