@@ -58,29 +58,20 @@ static uint16_t tx_check(void *q, struct rte_mbuf **pkts, uint16_t n)
 	return n;
 }
 
-struct mem_check { struct emu_device *dev; uint64_t bytes, unreadable; };
-
-static int check_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+/* the device reads at iova the first bytes the CPU has at va */
+static bool readable(void *ctx, const uint8_t *va, uint64_t iova)
 {
-	struct mem_check *mc = arg;
-
-	if (msl->external)
-		return 0;
-	mc->bytes += ms->len;
-	for (uint64_t off = 0; off < ms->len; off += 64 << 10)
-		if (!device_reads(mc->dev, ms->iova + off, (const uint8_t *)ms->addr + off, 8))
-			mc->unreadable += 64 << 10;
-	return 0;
+	return device_reads(ctx, iova, va, 8);
 }
 
 static int dev_start(struct rte_eth_dev *eth)
 {
 	struct tport *p = eth->data->dev_private;
-	struct mem_check mc = { p->dev, 0, 0 };
+	struct test_mem_walk w = { readable, p->dev, 64 << 10, 0, 0 };
 
-	rte_memseg_walk(check_seg, &mc);
+	rte_memseg_walk(test_walk_seg, &w);
 	RTE_LOG(NOTICE, USER1, "net_pci_test: %s: start: %" PRIu64 " bytes of DPDK memory, %" PRIu64
-		" not DMA-readable at their IOVA\n", p->pci->name, mc.bytes, mc.unreadable);
+		" not DMA-readable at their IOVA\n", p->pci->name, w.bytes, w.bad);
 	eth->data->dev_link.link_status = RTE_ETH_LINK_UP;
 	return 0;
 }

@@ -39,32 +39,23 @@ static uint16_t tx_free(void *q, struct rte_mbuf **pkts, uint16_t n)
 	return n;
 }
 
-struct mem_check { struct rte_spapr_device *dev; uint64_t bytes, unmapped; };
-
-static int check_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+/* the IOMMU translates va to iova for the device */
+static bool translated(void *ctx, const uint8_t *va, uint64_t want)
 {
-	struct mem_check *mc = arg;
 	uint64_t iova;
 
-	if (msl->external)
-		return 0;
-	mc->bytes += ms->len;
-	for (uint64_t off = 0; off < ms->len; off += 4096)
-		if (rte_spapr_iova(mc->dev, (const uint8_t *)ms->addr + off, &iova) != 0 ||
-		    iova != ms->iova + off)
-			mc->unmapped += 4096;
-	return 0;
+	return rte_spapr_iova(ctx, va, &iova) == 0 && iova == want;
 }
 
 /* At start every byte of DPDK memory must already be DMA-mapped at its IOVA. */
 static int dev_start(struct rte_eth_dev *dev)
 {
 	struct tport *p = dev->data->dev_private;
-	struct mem_check mc = { p->dev, 0, 0 };
+	struct test_mem_walk w = { translated, p->dev, 4096, 0, 0 };
 
-	rte_memseg_walk(check_seg, &mc);
+	rte_memseg_walk(test_walk_seg, &w);
 	RTE_LOG(NOTICE, USER1, "net_spapr_test: %s: start: %" PRIu64 " bytes of DPDK memory, %" PRIu64
-		" not DMA-mapped at their IOVA\n", p->dev->name, mc.bytes, mc.unmapped);
+		" not DMA-mapped at their IOVA\n", p->dev->name, w.bytes, w.bad);
 	dev->data->dev_link.link_status = RTE_ETH_LINK_UP;
 	return 0;
 }

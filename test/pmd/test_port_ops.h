@@ -5,6 +5,7 @@
 #define TEST_PORT_OPS_H
 
 #include <ethdev_driver.h>
+#include <rte_memory.h>
 
 static uint16_t test_rx_none(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -40,6 +41,27 @@ static int test_txq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb, uns
 {
 	(void)nb; (void)socket; (void)conf;
 	eth->data->tx_queues[id] = eth;
+	return 0;
+}
+
+/* DPDK's own memory (not external), `step` bytes at a time: each piece is given to
+ * `good` (its VA and the IOVA DPDK gave it); the bytes walked and those `good` refused. */
+struct test_mem_walk {
+	bool (*good)(void *ctx, const uint8_t *va, uint64_t iova);
+	void *ctx;
+	uint64_t step, bytes, bad;
+};
+
+static int test_walk_seg(const struct rte_memseg_list *msl, const struct rte_memseg *ms, void *arg)
+{
+	struct test_mem_walk *w = arg;
+
+	if (msl->external)
+		return 0;
+	w->bytes += ms->len;
+	for (uint64_t off = 0; off < ms->len; off += w->step)
+		if (!w->good(w->ctx, (const uint8_t *)ms->addr + off, ms->iova + off))
+			w->bad += w->step;
 	return 0;
 }
 

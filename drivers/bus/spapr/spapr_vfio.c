@@ -94,28 +94,29 @@ int rte_spapr_region_info(struct rte_spapr_device *dev, unsigned int index, uint
 	return 0;
 }
 
-ssize_t rte_spapr_region_read(struct rte_spapr_device *dev, unsigned int index, void *buf, size_t len,
-			      uint64_t off)
+static ssize_t region_rw(struct rte_spapr_device *dev, unsigned int index, void *buf, size_t len,
+			 uint64_t off, bool write)
 {
 	const struct rte_spapr_region *r = region(dev, index);
 	ssize_t n;
 
 	if (r == NULL)
 		return -EINVAL;
-	n = pread(dev->vfio_fd, buf, len, (off_t)(r->offset + off));
+	n = write ? pwrite(dev->vfio_fd, buf, len, (off_t)(r->offset + off))
+		  : pread(dev->vfio_fd, buf, len, (off_t)(r->offset + off));
 	return n < 0 ? -errno : n;
+}
+
+ssize_t rte_spapr_region_read(struct rte_spapr_device *dev, unsigned int index, void *buf, size_t len,
+			      uint64_t off)
+{
+	return region_rw(dev, index, buf, len, off, false);
 }
 
 ssize_t rte_spapr_region_write(struct rte_spapr_device *dev, unsigned int index, const void *buf,
 			       size_t len, uint64_t off)
 {
-	const struct rte_spapr_region *r = region(dev, index);
-	ssize_t n;
-
-	if (r == NULL)
-		return -EINVAL;
-	n = pwrite(dev->vfio_fd, buf, len, (off_t)(r->offset + off));
-	return n < 0 ? -errno : n;
+	return region_rw(dev, index, (void *)(uintptr_t)buf, len, off, true);
 }
 
 void *rte_spapr_region_map(struct rte_spapr_device *dev, unsigned int index, uint64_t off, size_t len)
