@@ -11,8 +11,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libgen.h>
-#include <limits.h>
 #include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,72 +18,37 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "tce_pci.h"
 #include "tce.h"
 
 #define MiB (UINT64_C(1) << 20)
 
-static const char *sysfs_devices(void)
-{
-	const char *env = getenv("SYSFS_PCI_DEVICES");
-	return env && *env ? env : "/sys/bus/pci/devices";
-}
-
-static void read_attr(const char *dev, const char *name, char *out, size_t len)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", sysfs_devices(), dev, name);
-	out[0] = '\0';
-	f = fopen(path, "r");
-	if (f == NULL)
-		return;
-	if (fgets(out, (int)len, f) == NULL)
-		out[0] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	fclose(f);
-}
-
-static int link_base(const char *dev, const char *name, char *out, size_t len)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", sysfs_devices(), dev, name);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	snprintf(out, len, "%s", basename(target));
-	return 0;
-}
-
 /* Devices bound to vfio-pci; returns the first IOMMU group seen, or -1. */
 static int list_devices(void)
 {
-	DIR *d = opendir(sysfs_devices());
+	DIR *d = opendir(tce_pci_dir());
 	struct dirent *e;
 	int first = -1, count = 0;
 
 	if (d == NULL) {
-		fprintf(stderr, "spapr-info: cannot list %s: %s\n", sysfs_devices(), strerror(errno));
+		fprintf(stderr, "spapr-info: cannot list %s: %s\n", tce_pci_dir(), strerror(errno));
 		return -1;
 	}
-	printf("devices bound to vfio-pci (%s):\n", sysfs_devices());
+	printf("devices bound to vfio-pci (%s):\n", tce_pci_dir());
 	while ((e = readdir(d)) != NULL) {
-		char drv[64], grp[16], vendor[16], device[16], node[16], cls[16];
+		struct tce_pci_function f;
+		char err[256];
 
-		if (e->d_name[0] == '.' || link_base(e->d_name, "driver", drv, sizeof(drv)) != 0 ||
-		    strcmp(drv, "vfio-pci") != 0 || link_base(e->d_name, "iommu_group", grp, sizeof(grp)) != 0)
+		if (!tce_pci_is_vfio(e->d_name))
 			continue;
-		read_attr(e->d_name, "vendor", vendor, sizeof(vendor));
-		read_attr(e->d_name, "device", device, sizeof(device));
-		read_attr(e->d_name, "class", cls, sizeof(cls));
-		read_attr(e->d_name, "numa_node", node, sizeof(node));
-		printf("  %s  %s:%s  class %s  IOMMU group %s  NUMA node %s\n", e->d_name, vendor + 2,
-		       device + 2, cls, grp, node);
-		if (first < 0 || atoi(grp) < first)
-			first = atoi(grp);
+		if (tce_pci_read(e->d_name, &f, err, sizeof(err)) != 0) {
+			printf("  %s  unreadable: %s\n", e->d_name, err);
+			continue;
+		}
+		printf("  %s  %04x:%04x  class 0x%06x  IOMMU group %u  NUMA node %d\n", f.addr, f.vendor,
+		       f.device, f.class_code, f.group, f.numa_node);
+		if (first < 0 || f.group < (unsigned int)first)
+			first = (int)f.group;
 		count++;
 	}
 	closedir(d);
