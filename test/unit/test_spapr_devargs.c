@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The spapr bus's device options (drivers/bus/spapr/spapr_devargs.c) without EAL: every
+ * key, every value it takes and the ones it refuses, in the bus layer of -a
+ * (bus=spapr,addr=...,k=v) and alone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "spapr_private.h"
+#include "tce.h"
+
+int spapr_logtype; /* the bus registers it; here it is EAL's */
+
+static int failures;
+#define CHECK_EQ(a, b) do { long long _a = (long long)(a), _b = (long long)(b); if (_a != _b) { \
+	fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, _a, _b); failures++; } } while (0)
+
+struct want { const char *text; int ret; int iommu; unsigned int page_shift; bool dry_run; };
+
+static const struct want cases[] = {
+	{ NULL, 0, TCE_IOMMU_AUTO, 0, false },
+	{ "", 0, TCE_IOMMU_AUTO, 0, false },
+	{ "iommu=auto", 0, TCE_IOMMU_AUTO, 0, false },
+	{ "iommu=v1", 0, TCE_IOMMU_V1, 0, false },
+	{ "iommu=v2", 0, TCE_IOMMU_V2, 0, false },
+	{ "iommu=eal", 0, SPAPR_IOMMU_EAL, 0, false },
+	{ "pagesize=auto", 0, TCE_IOMMU_AUTO, 0, false },
+	{ "pagesize=4K", 0, TCE_IOMMU_AUTO, 12, false },
+	{ "pagesize=64K", 0, TCE_IOMMU_AUTO, 16, false },
+	{ "pagesize=2M", 0, TCE_IOMMU_AUTO, 21, false },
+	{ "pagesize=16M", 0, TCE_IOMMU_AUTO, 24, false },
+	{ "pagesize=0x10000", 0, TCE_IOMMU_AUTO, 16, false },
+	{ "dry_run=0", 0, TCE_IOMMU_AUTO, 0, false },
+	{ "dry_run=1", 0, TCE_IOMMU_AUTO, 0, true },
+	{ "bus=spapr,addr=0000:00:01.0,iommu=v1,pagesize=2M,dry_run=1", 0, TCE_IOMMU_V1, 21, true },
+	{ "iommu=v3", -EINVAL, 0, 0, false },
+	{ "iommu=", -EINVAL, 0, 0, false },
+	{ "pagesize=3K", -EINVAL, 0, 0, false },
+	{ "pagesize=2K", -EINVAL, 0, 0, false },
+	{ "pagesize=12345", -EINVAL, 0, 0, false },
+	{ "pagesize=big", -EINVAL, 0, 0, false },
+	{ "dry_run=2", -EINVAL, 0, 0, false },
+	{ "dry_run=yes", -EINVAL, 0, 0, false },
+	{ "colour=blue", -EINVAL, 0, 0, false },
+	{ "iommu", -EINVAL, 0, 0, false },
+};
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct want *w = &cases[i];
+		struct spapr_devopts o;
+		int before = failures;
+		int ret = spapr_devopts_parse_str("0000:00:01.0", w->text, &o);
+
+		CHECK_EQ(ret, w->ret);
+		if (ret == 0) {
+			CHECK_EQ(o.iommu, w->iommu);
+			CHECK_EQ(o.page_shift, w->page_shift);
+			CHECK_EQ(o.dry_run, w->dry_run);
+		}
+		printf("%-64s %s\n", w->text ? w->text : "(none)", failures == before ? "ok" : "FAILED");
+	}
+	return failures ? 1 : 0;
+}
