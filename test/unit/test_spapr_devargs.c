@@ -44,7 +44,9 @@ static const struct want cases[] = {
 	{ "dry_run=2", -EINVAL, 0, 0, false },
 	{ "dry_run=yes", -EINVAL, 0, 0, false },
 	{ "colour=blue", -EINVAL, 0, 0, false },
-	{ "iommu", -EINVAL, 0, 0, false },
+	{ "iommu", -EINVAL, 0, 0, false },        /* no value: crashed the bus once */
+	{ "pagesize", -EINVAL, 0, 0, false },
+	{ "dry_run", -EINVAL, 0, 0, false },
 };
 
 int main(void)

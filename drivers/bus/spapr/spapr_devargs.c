@@ -19,6 +19,8 @@ static int set_iommu(const char *key, const char *val, void *arg)
 	struct spapr_devopts *o = arg;
 
 	(void)key;
+	if (val == NULL) /* "iommu" without a value */
+		return -EINVAL;
 	if (strcmp(val, "auto") == 0)
 		o->iommu = TCE_IOMMU_AUTO;
 	else if (strcmp(val, "v1") == 0)
@@ -38,6 +40,8 @@ static int set_pagesize(const char *key, const char *val, void *arg)
 	uint64_t v;
 
 	(void)key;
+	if (val == NULL)
+		return -EINVAL;
 	if (strcmp(val, "auto") == 0) {
 		o->page_shift = 0;
 		return 0;
@@ -53,7 +57,7 @@ static int set_dry_run(const char *key, const char *val, void *arg)
 	struct spapr_devopts *o = arg;
 
 	(void)key;
-	if (strcmp(val, "0") && strcmp(val, "1"))
+	if (val == NULL || (strcmp(val, "0") && strcmp(val, "1")))
 		return -EINVAL;
 	o->dry_run = val[0] == '1';
 	return 0;
