@@ -10,7 +10,10 @@
 #ifndef TCE_H
 #define TCE_H
 
+#include "tce_memlock.h"
+#include "tce_parse.h"
 #include "tce_plan.h"
+#include "tce_prereg.h"
 
 struct tce_container;
 

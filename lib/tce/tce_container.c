@@ -12,62 +12,6 @@
 
 #include "tce_internal.h"
 
-static uint64_t process_charged; /* all containers of the process share locked_vm */
-
-uint64_t tce_process_charged(void)
-{
-	return process_charged;
-}
-
-void tce_charge(struct tce_container *c, int64_t bytes)
-{
-	c->charged += bytes;
-	process_charged += bytes;
-	c->st.locked_bytes = c->charged + c->reg_bytes;
-}
-
-/* Registrations: the kernel charges the process once per registration, whichever
- * container made it first and whichever lets it go last; the container's own view
- * counts the bytes of its registrations. */
-void tce_charge_shared(struct tce_container *c, int64_t bytes)
-{
-	process_charged += bytes;
-	c->st.locked_bytes = c->charged + c->reg_bytes;
-}
-
-long tce_ioctl(struct tce_container *c, unsigned long req, void *arg)
-{
-	c->st.ioctls++;
-	switch (req) {
-	case VFIO_IOMMU_MAP_DMA:
-	case VFIO_IOMMU_UNMAP_DMA:
-		c->st.ioctl_maps++;
-		break;
-	case VFIO_IOMMU_SPAPR_REGISTER_MEMORY:
-	case VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY:
-		c->st.ioctl_registers++;
-		break;
-	case VFIO_IOMMU_SPAPR_TCE_CREATE:
-	case VFIO_IOMMU_SPAPR_TCE_REMOVE:
-		c->st.ioctl_windows++;
-		break;
-	}
-	return tce_sys_ioctl(c->fd, req, arg);
-}
-
-int tce_memlock_read(struct tce_memlock *ml)
-{
-	int ret = tce_sys_memlock(&ml->soft, &ml->hard, &ml->cap_ipc_lock);
-
-	ml->locked = process_charged;
-	return ret;
-}
-
-uint64_t tce_hugepage_pool_bytes(uint64_t page_size)
-{
-	return tce_sys_hugepage_pool(page_size);
-}
-
 /* Put a group into the container: a group opened here (fd < 0) or a duplicate of a
  * caller's open group fd (adopted: it must not be in a container yet). */
 static int attach_group(struct tce_container *c, unsigned int id, int fd)

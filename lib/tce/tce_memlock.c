@@ -3,14 +3,15 @@
  * The locked-memory check, before any ioctl: the kernel charges VFIO's pinned pages,
  * TCE tables and (v1) the whole default window to locked_vm, and refuses with ENOMEM
  * past RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK (account_locked_vm()).
- * Knowing the need up front turns that ENOMEM into advice.
+ * Knowing the need up front turns that ENOMEM into advice. Also what lib/tce itself
+ * made the kernel charge (all containers of the process share one locked_vm).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <stdio.h>
 
-#include "tce_plan.h"
+#include "tce_internal.h"
 
 static void fmt_limit(char *buf, size_t len, uint64_t v)
 {
@@ -46,23 +47,40 @@ enum tce_memlock_verdict tce_memlock_check(uint64_t need, const struct tce_memlo
 	return TCE_MEMLOCK_SHORT;
 }
 
-int tce_parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	uint64_t v;
+/* --- what the process's containers made the kernel charge ---------------------- */
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end != '\0' || v == 0)
-		return -EINVAL;
-	*out = v;
-	return 0;
+static uint64_t process_charged; /* all containers of the process share locked_vm */
+
+uint64_t tce_process_charged(void)
+{
+	return process_charged;
+}
+
+void tce_charge(struct tce_container *c, int64_t bytes)
+{
+	c->charged += bytes;
+	process_charged += bytes;
+	c->st.locked_bytes = c->charged + c->reg_bytes;
+}
+
+/* Registrations: the kernel charges the process once per registration, whichever
+ * container made it first and whichever lets it go last; the container's own view
+ * counts the bytes of its registrations. */
+void tce_charge_shared(struct tce_container *c, int64_t bytes)
+{
+	process_charged += bytes;
+	c->st.locked_bytes = c->charged + c->reg_bytes;
+}
+
+int tce_memlock_read(struct tce_memlock *ml)
+{
+	int ret = tce_sys_memlock(&ml->soft, &ml->hard, &ml->cap_ipc_lock);
+
+	ml->locked = process_charged;
+	return ret;
+}
+
+uint64_t tce_hugepage_pool_bytes(uint64_t page_size)
+{
+	return tce_sys_hugepage_pool(page_size);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tce_parse.h"
 #include "tce_pci.h"
 
 const char *tce_pci_dir(void)
@@ -25,20 +26,6 @@ bool tce_pci_is_addr(const char *s)
 	return strlen(s) == 12 && s[4] == ':' && s[7] == ':' && s[10] == '.' &&
 	       strspn(s, "0123456789abcdefABCDEF:.") == 12 &&
 	       sscanf(s, "%4x:%2x:%2x.%1x%c", &d, &b, &dev, &f, &tail) == 4 && dev < 32 && f < 8;
-}
-
-int tce_pci_parse_number(const char *text, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(text, &end, 0);
-	if (errno || end == text || (*end != '\n' && *end != '\0') || (*end == '\n' && end[1] != '\0') ||
-	    v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 static void path_of(const char *addr, const char *attr, char *out, size_t len)
@@ -74,7 +61,7 @@ static int read_number(const char *addr, const char *attr, long long min, long l
 		snprintf(err, errlen, "%s: cannot read it: %s", path, strerror(errno));
 		return -EINVAL;
 	}
-	ret = fgets(buf, sizeof(buf), f) ? tce_pci_parse_number(buf, min, max, out) : -EINVAL;
+	ret = fgets(buf, sizeof(buf), f) ? tce_parse_number(buf, min, max, out) : -EINVAL;
 	fclose(f);
 	if (ret)
 		snprintf(err, errlen, "%s: '%.*s' is not a number from %lld to %lld", path,
@@ -119,7 +106,7 @@ int tce_pci_read(const char *addr, struct tce_pci_function *out, char *err, size
 	if (access(path, F_OK) == 0 && read_number(addr, "numa_node", -1, 65535, &node, err, errlen))
 		return -EINVAL;
 	if (link_base(addr, "iommu_group", grp, sizeof(grp)) != 0 ||
-	    tce_pci_parse_number(grp, 0, UINT32_MAX, &group) != 0) {
+	    tce_parse_number(grp, 0, UINT32_MAX, &group) != 0) {
 		path_of(addr, "iommu_group", path, sizeof(path));
 		snprintf(err, errlen, "%s: no IOMMU group (is the IOMMU enabled?)", path);
 		return -EINVAL;

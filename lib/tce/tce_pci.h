@@ -37,7 +37,4 @@ bool tce_pci_is_vfio(const char *addr);
  * group, with one line in err naming the file. */
 int tce_pci_read(const char *addr, struct tce_pci_function *out, char *err, size_t errlen);
 
-/* A sysfs number as the kernel writes it ("0x1af4\n", "-1\n", "12\n"): 0 or -EINVAL. */
-int tce_pci_parse_number(const char *text, long long min, long long max, long long *out);
-
 #endif

@@ -296,6 +296,15 @@ static int layout_fixed(struct tce_plan *p, const struct tce_region *r, unsigned
 	return 0;
 }
 
+/* v2: dynamic windows. Each range gets the largest IOMMU page its backing page and
+ * alignment allow among ddw.pgsizes (few TCEs: two hypercalls each in a pSeries guest).
+ * One window when every range takes the same page size, or when the caller fixed the
+ * IOVAs (they must land where one window is). Two windows, where the platform grants
+ * two and the default window may go, when pages differ: the large-page ranges in
+ * window 0, the rest in window 1 at the smallest page among them, so that a few small
+ * pages do not force every range into small TCEs. Windows are sized to a power of two
+ * over a compact layout (window_min leaves room for memory added later), with the
+ * fewest levels whose table fits. */
 static int plan_v2(struct tce_plan *p, const struct tce_region *r, unsigned int n,
 		   const struct tce_iommu_info *info, const struct tce_plan_opts *o,
 		   char *err, size_t errlen)

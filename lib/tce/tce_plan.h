@@ -106,15 +106,6 @@ int tce_plan_build(const struct tce_region *regions, unsigned int n,
 		   struct tce_plan *plan, char *err, size_t errlen);
 void tce_plan_free(struct tce_plan *plan);
 
-/* A pre-registration of the process (the kernel's mm_iommu list) and its users. */
-struct tce_prereg { uint64_t va, len; unsigned int users; };
-
-/* The ranges to register so that [va, va+len) is registered when the process already
- * has `set` (sorted by VA, not overlapping): every registration it touches, whole, and
- * the parts none covers, in VA order. 0 or -ENOMEM; *pieces is malloc'ed. */
-int tce_prereg_pieces(const struct tce_prereg *set, unsigned int n, uint64_t va, uint64_t len,
-		      struct tce_plan_reg **pieces, unsigned int *npieces);
-
 /* The TCE table bytes the kernel charges for a window (get_table_size of the
  * platform): pSeries 8 B per TCE, PowerNV every level and its userspace copy. */
 uint64_t tce_table_bytes(enum tce_hv hv, unsigned int page_shift, uint64_t window_size,
@@ -123,27 +114,5 @@ uint64_t tce_table_bytes(enum tce_hv hv, unsigned int page_shift, uint64_t windo
 /* The largest IOMMU page shift in `mask` that the region's backing page and alignment
  * allow; 0 if none. */
 unsigned int tce_best_page_shift(const struct tce_region *r, uint64_t mask);
-
-/* "4096", "0x1000", "64K", "2M", "1G": 0, or -EINVAL (also for 0). */
-int tce_parse_size(const char *s, uint64_t *out);
-
-/* --- locked memory ------------------------------------------------------------- */
-
-struct tce_memlock {
-	uint64_t soft, hard;      /* RLIMIT_MEMLOCK (UINT64_MAX: unlimited) */
-	bool cap_ipc_lock;        /* effective CAP_IPC_LOCK: the kernel ignores the limit */
-	uint64_t locked;          /* already charged to the process (other containers) */
-};
-
-enum tce_memlock_verdict {
-	TCE_MEMLOCK_OK,           /* fits the soft limit (or no limit applies) */
-	TCE_MEMLOCK_RAISE_SOFT,   /* fits once the soft limit is raised to `raise_to` */
-	TCE_MEMLOCK_SHORT,        /* does not fit the hard limit: fail before any ioctl */
-};
-
-/* Compare `need` bytes with the limit; `raise_to` is the soft limit to set for
- * RAISE_SOFT. For SHORT, err gets the one-line advice. */
-enum tce_memlock_verdict tce_memlock_check(uint64_t need, const struct tce_memlock *ml,
-					   uint64_t *raise_to, char *err, size_t errlen);
 
 #endif /* TCE_PLAN_H */

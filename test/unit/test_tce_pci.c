@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tce_parse.h"
 #include "tce_pci.h"
 
 static int failures;
@@ -81,13 +82,13 @@ int main(void)
 	CHECK(!tce_pci_is_addr("+000:00:01.0"));
 
 	/* numbers as the kernel writes them */
-	CHECK(tce_pci_parse_number("0x1af4\n", 0, 0xffff, &v) == 0 && v == 0x1af4);
-	CHECK(tce_pci_parse_number("-1\n", -1, 10, &v) == 0 && v == -1);
-	CHECK_EQ(tce_pci_parse_number("0x10000\n", 0, 0xffff, &v), -EINVAL);
-	CHECK_EQ(tce_pci_parse_number("0xzz\n", 0, 0xffff, &v), -EINVAL);
-	CHECK_EQ(tce_pci_parse_number("", 0, 0xffff, &v), -EINVAL);
-	CHECK_EQ(tce_pci_parse_number("12 13\n", 0, 100, &v), -EINVAL);
-	CHECK_EQ(tce_pci_parse_number("12\n\n", 0, 100, &v), -EINVAL);
+	CHECK(tce_parse_number("0x1af4\n", 0, 0xffff, &v) == 0 && v == 0x1af4);
+	CHECK(tce_parse_number("-1\n", -1, 10, &v) == 0 && v == -1);
+	CHECK_EQ(tce_parse_number("0x10000\n", 0, 0xffff, &v), -EINVAL);
+	CHECK_EQ(tce_parse_number("0xzz\n", 0, 0xffff, &v), -EINVAL);
+	CHECK_EQ(tce_parse_number("", 0, 0xffff, &v), -EINVAL);
+	CHECK_EQ(tce_parse_number("12 13\n", 0, 100, &v), -EINVAL);
+	CHECK_EQ(tce_parse_number("12\n\n", 0, 100, &v), -EINVAL);
 
 	/* a good function bound to vfio-pci */
 	make("0000:00:01.0", "vfio-pci");

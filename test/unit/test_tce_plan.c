@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tce_memlock.h"
+#include "tce_parse.h"
 #include "tce_plan.h"
+#include "tce_prereg.h"
 
 static int failures;
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)

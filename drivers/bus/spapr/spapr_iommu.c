@@ -345,6 +345,12 @@ static void v1_advice(struct spapr_iommu *io, const struct regions *rs)
 		  total > info->dma32_size ? (total - info->dma32_size + (1 << 20) - 1) >> 20 : 0);
 }
 
+/* All of DPDK's memory into a new container: the memsegs DPDK has now, at the IOVAs the
+ * mode asks for (PA: the bus chooses, or the ones it gave before; VA: the VAs), with the
+ * window sized for what DPDK may still allocate (PA: the hugepage pools, capped by RAM;
+ * VA: up to the end of the reserved memseg lists). A dry run plans and prints (1). After
+ * the first mapping in PA mode the IOVAs the bus chose are written into the memsegs,
+ * before any mempool or memzone reads them. Errors say which EAL option fixes them. */
 static int map_memory(struct spapr_iommu *io, const char *name, const struct spapr_devopts *o)
 {
 	struct regions rs = { 0 };
