@@ -17,39 +17,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "spapr_emu.h"
 
-static int failures;
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-		failures++; \
-	} } while (0)
-
-#define CHECK_EQ(a, b) do { \
-	long long _a = (long long)(a), _b = (long long)(b); \
-	if (_a != _b) { \
-		fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, \
-			#a, _a, #b, _b); \
-		failures++; \
-	} } while (0)
-
-/* the kernel's answer is -errno: compare with the name */
-#define CHECK_ERR(expr, err) CHECK_EQ((expr), -(err))
-
-#define RUN(test) do { \
-	int _before = failures; \
-	test(); \
-	printf("%-50s %s\n", #test, failures == _before ? "ok" : "FAILED"); \
-	} while (0)
-
-static inline int test_result(void)
-{
-	if (failures)
-		fprintf(stderr, "%d check(s) failed\n", failures);
-	return failures ? 1 : 0;
-}
 
 /* A platform from a preset with n devices, `group_size` per IOMMU group. */
 static inline struct emu_platform *make_platform(const char *preset, unsigned int ndev,

@@ -8,11 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "emu_x86.h"
 
-static int failures;
-#define CHECK_EQ(a, b) do { unsigned long long _a = (a), _b = (b); if (_a != _b) { \
-	fprintf(stderr, "%s:%d: %s == 0x%llx, expected 0x%llx\n", __FILE__, __LINE__, #a, _a, _b); failures++; } } while (0)
 
 struct vec {
 	const char *text;

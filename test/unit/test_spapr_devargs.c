@@ -8,14 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "spapr_private.h"
 #include "tce.h"
 
 int spapr_logtype; /* the bus registers it; here it is EAL's */
 
-static int failures;
-#define CHECK_EQ(a, b) do { long long _a = (long long)(a), _b = (long long)(b); if (_a != _b) { \
-	fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, _a, _b); failures++; } } while (0)
 
 struct want { const char *text; int ret; int iommu; unsigned int page_shift; bool dry_run; };
 

@@ -18,16 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "bus_master_util.h"
 #include "memlock_util.h"
 #include "spapr_emu.h"
 #include "tce.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
-#define CHECK_EQ(a, b) do { unsigned long long _a = (a), _b = (b); if (_a != _b) { \
-	fprintf(stderr, "%s:%d: %s == %llu, expected %s == %llu\n", __FILE__, __LINE__, #a, _a, #b, _b); failures++; } } while (0)
-#define RUN(t) do { int _b = failures; t(); printf("%-40s %s\n", #t, failures == _b ? "ok" : "FAILED"); fflush(stdout); } while (0)
 
 #define MiB (1ULL << 20)
 

@@ -6,18 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "tce_memlock.h"
 #include "tce_parse.h"
 #include "tce_plan.h"
 #include "tce_prereg.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
-#define CHECK_EQ(a, b) do { unsigned long long _a = (a), _b = (b); if (_a != _b) { \
-	fprintf(stderr, "%s:%d: %s == %llu (0x%llx), expected %llu (0x%llx)\n", __FILE__, __LINE__, #a, _a, _a, _b, _b); failures++; } } while (0)
-#define CHECK_STR(a, b) do { if (strcmp((a), (b)) != 0) { \
-	fprintf(stderr, "%s:%d: got\n  \"%s\"\nexpected\n  \"%s\"\n", __FILE__, __LINE__, (a), (b)); failures++; } } while (0)
-#define RUN(t) do { int _b = failures; t(); printf("%-44s %s\n", #t, failures == _b ? "ok" : "FAILED"); } while (0)
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

@@ -19,13 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "bus_master_util.h"
 #include "tce.h"
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
-#define CHECK_EQ(a, b) do { long long _a = (long long)(a), _b = (long long)(b); if (_a != _b) { \
-	fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #a, _a, #b, _b); failures++; } } while (0)
 
 #define MiB (1ULL << 20)
 #define QSIZE 256
