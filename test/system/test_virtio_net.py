@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The emulated virtio-net device with its wire back-ends, driven by the test-only
-virtio driver (test/unit/test_virtio_net.c) through the real VFIO calls."""
+virtio driver (test/integration/test_virtio_net.c) through the real VFIO calls."""
 import json
 import shutil
 import struct
@@ -15,7 +15,7 @@ VNET = "0000:00:01.0,model=virtio-net,"
 
 @pytest.fixture(scope="module")
 def driver():
-    return str(BUILD / "test/unit/test_virtio_net")
+    return str(BUILD / "test/integration/test_virtio_net")
 
 
 def model(stats, addr="0000:00:01.0"):
