@@ -153,13 +153,16 @@ static int parse_model(const char *spec, char *model, size_t mlen, char *params,
 	const char *comma = strchr(spec, ',');
 	size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
 
-	if (n == 0 || n >= mlen || (strncmp(spec, "none", n) != 0 && strncmp(spec, "virtio-net", n) != 0) ||
-	    (n != 4 && n != 10)) {
+	if (n >= mlen) {
 		snprintf(err, errlen, "unknown device model '%.*s' (known: none, virtio-net)", (int)n, spec);
 		return -EINVAL;
 	}
 	memcpy(model, spec, n);
 	model[n] = '\0';
+	if (emu_model_find(model) == NULL) {
+		snprintf(err, errlen, "unknown device model '%s' (known: none, virtio-net)", model);
+		return -EINVAL;
+	}
 	if (comma && strlen(comma + 1) >= plen) {
 		snprintf(err, errlen, "device model options too long: %s", comma + 1);
 		return -EINVAL;

@@ -152,11 +152,14 @@ static int none_init(struct emu_device *d, const char *params, char *err, size_t
 
 static const struct emu_model_ops none_model = { .name = "none", .init = none_init };
 
-static const struct emu_model_ops *find_model(const char *name)
+static const struct emu_model_ops *const models[] = { &none_model, &emu_virtio_net_model };
+
+const struct emu_model_ops *emu_model_find(const char *name)
 {
-	if (strcmp(name, "virtio-net") == 0)
-		return &emu_virtio_net_model;
-	return &none_model;
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		if (strcmp(models[i]->name, name) == 0)
+			return models[i];
+	return NULL;
 }
 
 int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct emu_device_cfg *cfg,
@@ -172,7 +175,11 @@ int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct e
 		d->bars[i].memfd = -1;
 	d->irqs[VFIO_PCI_INTX_IRQ_INDEX].count = 1;
 	d->irqs[VFIO_PCI_REQ_IRQ_INDEX].count = 1;
-	d->model = find_model(cfg->model);
+	d->model = emu_model_find(cfg->model);
+	if (d->model == NULL) {
+		snprintf(err, errlen, "device %s: unknown device model '%s'", d->addr, cfg->model);
+		return -EINVAL;
+	}
 	ret = d->model->init(d, cfg->params, err, errlen);
 	if (ret) {
 		if (!err[0])

@@ -175,6 +175,8 @@ struct emu_model_ops {
 	const char *name;
 	/* IDs, BARs, mmap areas, config space, IRQ counts; params are "k=v,..." */
 	int (*init)(struct emu_device *d, const char *params, char *err, size_t errlen);
+	/* once every device exists: link to the devices it talks to */
+	int (*connect)(struct emu_device *d, char *err, size_t errlen);
 	void (*fini)(struct emu_device *d);
 	void (*reset)(struct emu_device *d);
 	/* a BAR register read or write through the device fd: true if the model took it */
@@ -184,7 +186,8 @@ struct emu_model_ops {
 	void (*write_stats)(struct emu_device *d, FILE *out);
 };
 extern const struct emu_model_ops emu_virtio_net_model;
-struct emu_wire *emu_virtio_net_wire(struct emu_device *d);
+/* The device models by name (NULL: no such model). */
+const struct emu_model_ops *emu_model_find(const char *name);
 
 struct emu_device {
 	struct emu_platform *plat;

@@ -29,23 +29,15 @@ void emu_set_current(struct emu_platform *p)
 	current_platform = p;
 }
 
-/* backend=pair: each device's TX goes to its peer's RX */
-static int connect_wires(struct emu_platform *p, char *err, size_t errlen)
+/* Once every device exists, each model links to the devices it talks to (a wire to its
+ * peer, say). */
+static int connect_models(struct emu_platform *p, char *err, size_t errlen)
 {
 	for (unsigned int i = 0; i < p->ndevices; i++) {
-		struct emu_wire *w = emu_virtio_net_wire(&p->devices[i]), *peer;
-		struct emu_device *pd;
-
-		if (w == NULL || w->tx != WIRE_TX_PEER)
-			continue;
-		pd = emu_device_find(p, w->peer_addr);
-		peer = pd ? emu_virtio_net_wire(pd) : NULL;
-		if (peer == NULL || peer->rx != WIRE_RX_INBOX) {
-			snprintf(err, errlen, "device %s: peer=%s is not a virtio-net device with backend loop or pair",
-				 p->devices[i].addr, w->peer_addr);
-			return -EINVAL;
-		}
-		emu_wire_connect(w, peer);
+		struct emu_device *d = &p->devices[i];
+		int ret = d->model->connect ? d->model->connect(d, err, errlen) : 0;
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -102,7 +94,7 @@ int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
 			return ret;
 		}
 	}
-	ret = connect_wires(p, err, errlen);
+	ret = connect_models(p, err, errlen);
 	if (ret) {
 		emu_platform_destroy(p);
 		return ret;

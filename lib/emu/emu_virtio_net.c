@@ -782,14 +782,34 @@ static void vnet_stats(struct emu_device *d, FILE *out)
 	pthread_rwlock_unlock(&v->state);
 }
 
-struct emu_wire *emu_virtio_net_wire(struct emu_device *d)
+static struct emu_wire *wire_of(struct emu_device *d)
 {
 	return d->model == &emu_virtio_net_model ? &vnet_of(d)->wire : NULL;
+}
+
+/* backend=pair: this device's TX goes to its peer's RX */
+static int vnet_connect(struct emu_device *d, char *err, size_t errlen)
+{
+	struct emu_wire *w = wire_of(d), *peer;
+	struct emu_device *pd;
+
+	if (w->tx != WIRE_TX_PEER)
+		return 0;
+	pd = emu_device_find(d->plat, w->peer_addr);
+	peer = pd ? wire_of(pd) : NULL;
+	if (peer == NULL || peer->rx != WIRE_RX_INBOX) {
+		snprintf(err, errlen, "device %s: peer=%s is not a virtio-net device with backend loop or pair",
+			 d->addr, w->peer_addr);
+		return -EINVAL;
+	}
+	emu_wire_connect(w, peer);
+	return 0;
 }
 
 const struct emu_model_ops emu_virtio_net_model = {
 	.name = "virtio-net",
 	.init = vnet_init,
+	.connect = vnet_connect,
 	.fini = vnet_fini,
 	.reset = vnet_reset,
 	.bar_access = vnet_bar_access,
