@@ -23,106 +23,8 @@
 #define REGION_SHIFT (d->plat->cfg.plat.region_shift)
 #define MSIX_VECTORS 8
 
-static void put16(uint8_t *c, unsigned int off, uint16_t v) { memcpy(c + off, &v, 2); }
 static void put32(uint8_t *c, unsigned int off, uint32_t v) { memcpy(c + off, &v, 4); }
 static uint32_t get32(const uint8_t *c, unsigned int off) { uint32_t v; memcpy(&v, c + off, 4); return v; }
-
-int emu_bar_alloc(struct emu_device *d, unsigned int bar, uint64_t size, bool mem64)
-{
-	struct emu_bar *b = &d->bars[bar];
-
-	b->size = size;
-	b->mem64 = mem64;
-	b->memfd = memfd_create("emu-bar", MFD_CLOEXEC);
-	if (b->memfd < 0)
-		return -errno;
-	if (ftruncate(b->memfd, (off_t)size) != 0)
-		return -errno;
-	b->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
-	if (b->mem == MAP_FAILED) {
-		b->mem = NULL;
-		return -errno;
-	}
-	return 0;
-}
-
-void emu_bar_mmap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len)
-{
-	struct emu_bar *b = &d->bars[bar];
-
-	b->mmap_off[b->nr_mmap] = off;
-	b->mmap_len[b->nr_mmap++] = len;
-}
-
-void emu_bar_trap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len)
-{
-	struct emu_bar *b = &d->bars[bar];
-
-	b->trap_off[b->nr_trap] = off;
-	b->trap_len[b->nr_trap++] = len;
-}
-
-/* The type 0 header from the IDs and BARs; capabilities are added after it. */
-void emu_config_header(struct emu_device *d, uint8_t revision)
-{
-	uint8_t *c = d->config;
-	uint64_t bus = 0x80000000ULL + 0x100000ULL * (uint64_t)(d - d->plat->devices);
-
-	memset(c, 0, sizeof(d->config));
-	d->config_size = 256;
-	d->cap_next = 0x40;
-	put16(c, 0x00, d->vendor);
-	put16(c, 0x02, d->device_id);
-	put32(c, 0x08, d->class_code << 8 | revision);
-	put16(c, 0x2c, d->subsys_vendor);
-	put16(c, 0x2e, d->subsys_id);
-	c[0x3d] = 1;                                  /* interrupt pin INTA */
-	for (int i = 0; i < 6; i++) {
-		struct emu_bar *b = &d->bars[i];
-		if (b->size == 0)
-			continue;
-		b->addr = bus;
-		bus += b->size < 0x10000 ? 0x10000 : b->size;
-		put32(c, 0x10 + 4 * i, (uint32_t)b->addr | (b->mem64 ? 0x4 : 0));
-		if (b->mem64)
-			put32(c, 0x14 + 4 * i, (uint32_t)(b->addr >> 32));
-	}
-}
-
-/* Append a capability (id, then `len` bytes of body after the 2-byte header); returns
- * its offset. The list is linked in the order of the calls. */
-unsigned int emu_config_add_cap(struct emu_device *d, uint8_t id, const void *body, size_t len)
-{
-	unsigned int off = d->cap_next, prev;
-	uint8_t *c = d->config;
-
-	c[off] = id;
-	c[off + 1] = 0;
-	memcpy(c + off + 2, body, len);
-	if (c[0x34] == 0) {
-		c[0x34] = off;
-		put16(c, 0x06, 0x0010);               /* status: capability list */
-	} else {
-		for (prev = c[0x34]; c[prev + 1]; prev = c[prev + 1])
-			;
-		c[prev + 1] = off;
-	}
-	d->cap_next = (off + 2 + len + 3) & ~3u;
-	return off;
-}
-
-/* MSI-X with `vectors`, table and PBA in `bar` at the given offsets */
-void emu_config_add_msix(struct emu_device *d, unsigned int vectors, unsigned int bar,
-			 uint32_t table, uint32_t pba)
-{
-	uint8_t body[10];
-
-	put16(body, 0, vectors - 1);
-	put32(body, 2, table | bar);
-	put32(body, 6, pba | bar);
-	d->msix_cap = emu_config_add_cap(d, 0x11, body, sizeof(body));
-	d->irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = vectors;
-}
 
 /* --- the "none" model --------------------------------------------------------------- */
 
@@ -139,14 +41,14 @@ static int none_init(struct emu_device *d, const char *params, char *err, size_t
 	d->subsys_vendor = 0x1b36;
 	d->subsys_id = 0x0005;
 	d->class_code = 0x00ff00;
-	if ((ret = emu_bar_alloc(d, 0, 0x4000, false)) != 0 ||
-	    (ret = emu_bar_alloc(d, 2, 0x1000, true)) != 0 ||
-	    (ret = emu_bar_alloc(d, 4, 0x2000, false)) != 0)
+	if ((ret = emu_pci_bar_alloc(d, 0, 0x4000, false)) != 0 ||
+	    (ret = emu_pci_bar_alloc(d, 2, 0x1000, true)) != 0 ||
+	    (ret = emu_pci_bar_alloc(d, 4, 0x2000, false)) != 0)
 		return ret;
-	emu_bar_mmap_area(d, 0, 0, 0x4000);
-	emu_bar_mmap_area(d, 4, 0, 0x1000);
-	emu_config_header(d, 1);
-	emu_config_add_msix(d, MSIX_VECTORS, 4, 0x1000, 0x1800);
+	emu_pci_bar_mmap_area(d, 0, 0, 0x4000);
+	emu_pci_bar_mmap_area(d, 4, 0, 0x1000);
+	emu_pci_header(d, 1);
+	emu_pci_add_msix(d, MSIX_VECTORS, 4, 0x1000, 0x1800);
 	return 0;
 }
 

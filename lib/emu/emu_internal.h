@@ -281,7 +281,7 @@ ssize_t emu_device_rw(struct emu_device *d, void *buf, size_t count, uint64_t of
 ssize_t emu_device_bar_rw(struct emu_device *d, unsigned int bar, uint64_t off, void *buf, size_t count,
 			  bool write);
 /* Register areas of a BAR: accesses through a mapping of them reach bar_access. */
-void emu_bar_trap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len);
+void emu_pci_bar_trap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len);
 /* the trapped mappings (emu_trap.c) */
 int emu_trap_add(struct emu_device *d, unsigned int bar, uint64_t bar_off, void *va, size_t len);
 void emu_trap_forget_device(const struct emu_device *d);
@@ -290,11 +290,11 @@ void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, in
 int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct emu_device_cfg *cfg,
 		    char *err, size_t errlen);
 /* building blocks for models */
-int emu_bar_alloc(struct emu_device *d, unsigned int bar, uint64_t size, bool mem64);
-void emu_bar_mmap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len);
-void emu_config_header(struct emu_device *d, uint8_t revision);
-unsigned int emu_config_add_cap(struct emu_device *d, uint8_t id, const void *body, size_t len);
-void emu_config_add_msix(struct emu_device *d, unsigned int vectors, unsigned int bar,
+int emu_pci_bar_alloc(struct emu_device *d, unsigned int bar, uint64_t size, bool mem64);
+void emu_pci_bar_mmap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len);
+void emu_pci_header(struct emu_device *d, uint8_t revision);
+unsigned int emu_pci_add_cap(struct emu_device *d, uint8_t id, const void *body, size_t len);
+void emu_pci_add_msix(struct emu_device *d, unsigned int vectors, unsigned int bar,
 			 uint32_t table, uint32_t pba);
 void emu_device_reset_model(struct emu_device *d);
 void emu_device_fini(struct emu_device *d);

@@ -645,7 +645,7 @@ static int virtio_cap(struct emu_device *d, uint8_t type, uint8_t bar, uint32_t 
 		uint32_t mult = NOTIFY_MULT;
 		memcpy(body + 14, &mult, 4);
 	}
-	return emu_config_add_cap(d, 0x09, body, notify ? 18 : 14);
+	return emu_pci_add_cap(d, 0x09, body, notify ? 18 : 14);
 }
 
 static int vnet_init(struct emu_device *d, const char *params, char *err, size_t errlen)
@@ -699,23 +699,23 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	d->subsys_vendor = 0x1af4;
 	d->subsys_id = 0x1100;
 	d->class_code = 0x020000;     /* Ethernet controller */
-	if ((ret = emu_bar_alloc(d, 1, 0x1000, false)) != 0 || (ret = emu_bar_alloc(d, 4, 0x4000, true)) != 0)
+	if ((ret = emu_pci_bar_alloc(d, 1, 0x1000, false)) != 0 || (ret = emu_pci_bar_alloc(d, 4, 0x4000, true)) != 0)
 		return ret;
 	/* as QEMU's virtio-net-pci: the whole BAR can be mmap'ed (on a 64 KiB-page kernel a
 	 * mapping starts at a page, so the doorbells are reached through a mapping of the
 	 * BAR's first page); the model sees its registers through region reads and writes
 	 * only, and polls its rings: doorbells are plain memory */
-	emu_bar_mmap_area(d, 4, 0, 0x4000);
+	emu_pci_bar_mmap_area(d, 4, 0, 0x4000);
 	/* its common, ISR and device configuration are registers: a program that reaches
 	 * them through the mapping (DPDK's net_virtio) gets the model's semantics */
-	emu_bar_trap_area(d, 4, COMMON_OFF, NOTIFY_OFF - COMMON_OFF);
+	emu_pci_bar_trap_area(d, 4, COMMON_OFF, NOTIFY_OFF - COMMON_OFF);
 	/* as QEMU's virtio-net-pci in a pSeries guest (test/qemu): the MSI-X BAR can be
 	 * mmap'ed (ppc64 has interrupt remapping: MSIX_MAPPABLE), and the function has no
 	 * reset the kernel can use */
-	emu_bar_mmap_area(d, 1, 0, 0x1000);
+	emu_pci_bar_mmap_area(d, 1, 0, 0x1000);
 	d->no_reset = true;
-	emu_config_header(d, 1);
-	emu_config_add_msix(d, nqueues(v) + 1, 1, 0x000, 0x800);
+	emu_pci_header(d, 1);
+	emu_pci_add_msix(d, nqueues(v) + 1, 1, 0x000, 0x800);
 	virtio_cap(d, 1, 4, COMMON_OFF, 0x1000, false);  /* COMMON_CFG */
 	virtio_cap(d, 2, 4, NOTIFY_OFF, 0x1000, true);   /* NOTIFY_CFG */
 	virtio_cap(d, 3, 4, ISR_OFF, 0x1000, false);     /* ISR_CFG */
