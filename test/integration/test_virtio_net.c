@@ -10,6 +10,9 @@
 #include <endian.h>
 #include <errno.h>
 #include <linux/vfio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,22 +30,14 @@
 #define MiB (1ULL << 20)
 #define QSIZE 256
 #define BUF 2048
-#define F(n) (1ULL << (n))
-#define F_MAC 5
-#define F_MRG_RXBUF 15
-#define F_STATUS 16
-#define F_CTRL_VQ 17
-#define F_MQ 22
-#define F_VERSION_1 32
-#define F_ACCESS_PLATFORM 33
-
-struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+#define F(n) (1ULL << (n))   /* feature bits and layouts: the uapi's (linux/virtio_*.h) */
+#define HDR ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 
 struct queue {
 	uint16_t index, size, avail_idx, last_used;
-	struct desc *desc;
-	uint16_t *avail;     /* flags, idx, ring[] */
-	uint8_t *used;       /* flags, idx, {id, len}[] */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
 	uint8_t *bufs;       /* size x BUF */
 	volatile uint16_t *doorbell;
 };
@@ -156,7 +151,7 @@ static int dev_open(struct vdev *v, const char *addr, unsigned int group, uint64
 	uint64_t offered = r32(v, 0x04);
 	w32(v, 0x00, 1);
 	offered |= (uint64_t)r32(v, 0x04) << 32;
-	CHECK((offered & (F(F_VERSION_1) | F(F_ACCESS_PLATFORM))) == (F(F_VERSION_1) | F(F_ACCESS_PLATFORM)));
+	CHECK((offered & (F(VIRTIO_F_VERSION_1) | F(VIRTIO_F_ACCESS_PLATFORM))) == (F(VIRTIO_F_VERSION_1) | F(VIRTIO_F_ACCESS_PLATFORM)));
 	v->features = offered & want;
 	w32(v, 0x08, 0);
 	w32(v, 0x0c, (uint32_t)v->features);
@@ -172,9 +167,9 @@ static int dev_open(struct vdev *v, const char *addr, unsigned int group, uint64
 		CHECK_EQ(r16(v, 0x18), 256); /* the device's maximum */
 		q->index = (uint16_t)i;
 		q->size = QSIZE;
-		q->desc = dma_alloc(v, 16 * QSIZE);
-		q->avail = dma_alloc(v, 6 + 2 * QSIZE);
-		q->used = dma_alloc(v, 6 + 8 * QSIZE);
+		q->desc = dma_alloc(v, sizeof(struct vring_desc) * QSIZE);
+		q->avail = dma_alloc(v, sizeof(struct vring_avail) + sizeof(__virtio16) * (QSIZE + 1));
+		q->used = dma_alloc(v, sizeof(struct vring_used) + sizeof(struct vring_used_elem) * QSIZE + 2);
 		q->bufs = dma_alloc(v, (size_t)QSIZE * BUF);
 		q->doorbell = (volatile uint16_t *)(v->notify_map + r16(v, 0x1e) * v->notify_mult);
 		w16(v, 0x18, QSIZE);
@@ -197,16 +192,16 @@ static void dev_close(struct vdev *v)
 
 static void kick(struct queue *q, uint16_t id)
 {
-	q->avail[2 + q->avail_idx % q->size] = htole16(id);
+	q->avail->ring[q->avail_idx % q->size] = htole16(id);
 	atomic_thread_fence(memory_order_release);
-	q->avail[1] = htole16(++q->avail_idx);
+	q->avail->idx = htole16(++q->avail_idx);
 	*q->doorbell = q->index;
 }
 
 /* post one writable buffer (descriptor i) on an RX queue */
 static void post_rx(struct vdev *v, struct queue *q, uint16_t i)
 {
-	q->desc[i] = (struct desc){ htole64(iova(v, q->bufs + (size_t)i * BUF)), htole32(BUF), htole16(2), 0 };
+	q->desc[i] = (struct vring_desc){ htole64(iova(v, q->bufs + (size_t)i * BUF)), htole32(BUF), htole16(VRING_DESC_F_WRITE), 0 };
 	kick(q, i);
 }
 
@@ -215,9 +210,9 @@ static void send(struct vdev *v, struct queue *q, const uint8_t *frame, uint32_t
 	uint16_t i = q->avail_idx % q->size;
 	uint8_t *b = q->bufs + (size_t)i * BUF;
 
-	memset(b, 0, 12);
-	memcpy(b + 12, frame, len);
-	q->desc[i] = (struct desc){ htole64(iova(v, b)), htole32(12 + len), 0, 0 };
+	memset(b, 0, HDR);
+	memcpy(b + HDR, frame, len);
+	q->desc[i] = (struct vring_desc){ htole64(iova(v, b)), htole32(HDR + len), 0, 0 };
 	kick(q, i);
 }
 
@@ -228,14 +223,13 @@ static int used_wait(struct queue *q, uint32_t *len, unsigned int ms)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		uint16_t idx = le16toh(*(volatile uint16_t *)(q->used + 2));
+		uint16_t idx = le16toh(*(volatile __virtio16 *)&q->used->idx);
 		if (idx != q->last_used) {
 			atomic_thread_fence(memory_order_acquire);
-			uint32_t e[2];
-			memcpy(e, q->used + 4 + 8 * (q->last_used % q->size), 8);
+			struct vring_used_elem e = q->used->ring[q->last_used % q->size];
 			q->last_used++;
-			*len = le32toh(e[1]);
-			return (int)le32toh(e[0]);
+			*len = le32toh(e.len);
+			return (int)le32toh(e.id);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > (long)ms)
@@ -258,7 +252,7 @@ static void make_frame(uint8_t *f, uint32_t len, uint32_t seed)
 
 /* --- scenarios ------------------------------------------------------------------------ */
 
-static uint64_t basic = F(F_VERSION_1) | F(F_ACCESS_PLATFORM) | F(F_MAC) | F(F_STATUS) | F(F_MRG_RXBUF);
+static uint64_t basic = F(VIRTIO_F_VERSION_1) | F(VIRTIO_F_ACCESS_PLATFORM) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_MRG_RXBUF);
 
 /* TX on a port comes back on its RX (backend=loop) */
 static void loop(void)
@@ -281,8 +275,8 @@ static void loop(void)
 		CHECK(id >= 0);
 		if (id < 0)
 			break;
-		CHECK_EQ(got, 12 + len);
-		CHECK(memcmp(v.q[0].bufs + (size_t)id * BUF + 12, frame, len) == 0);
+		CHECK_EQ(got, HDR + len);
+		CHECK(memcmp(v.q[0].bufs + (size_t)id * BUF + HDR, frame, len) == 0);
 		post_rx(&v, &v.q[0], (uint16_t)id);
 	}
 	dev_close(&v);
@@ -303,9 +297,9 @@ static void pair(void)
 	send(&a, &a.q[1], frame, 256);
 	int id = used_next(&b.q[0], &got);
 	CHECK(id >= 0);
-	CHECK_EQ(got, 12 + 256);
+	CHECK_EQ(got, HDR + 256);
 	if (id >= 0)
-		CHECK(memcmp(b.q[0].bufs + (size_t)id * BUF + 12, frame, 256) == 0);
+		CHECK(memcmp(b.q[0].bufs + (size_t)id * BUF + HDR, frame, 256) == 0);
 	dev_close(&a);
 	dev_close(&b);
 }
@@ -324,7 +318,7 @@ static void gen_check(void)
 		CHECK(id >= 0);
 		if (id < 0)
 			break;
-		send(&v, &v.q[1], v.q[0].bufs + (size_t)id * BUF + 12, got - 12);
+		send(&v, &v.q[1], v.q[0].bufs + (size_t)id * BUF + HDR, got - HDR);
 		CHECK(used_next(&v.q[1], &got) >= 0);
 		post_rx(&v, &v.q[0], (uint16_t)id);
 	}
@@ -335,7 +329,7 @@ static void gen_check(void)
 static void mq(void)
 {
 	struct vdev v = { 0 };
-	uint64_t want = basic | F(F_CTRL_VQ) | F(F_MQ);
+	uint64_t want = basic | F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_MQ);
 	uint32_t got;
 
 	CHECK_EQ(dev_open(&v, "0000:00:01.0", 0, want, 5), 0); /* rx0 tx0 rx1 tx1 ctrl */
@@ -343,8 +337,8 @@ static void mq(void)
 	uint8_t *cmd = ctrl->bufs;
 	cmd[0] = 4; cmd[1] = 0; cmd[2] = 2; cmd[3] = 0; /* MQ VQ_PAIRS_SET 2 */
 	cmd[64] = 0xff;                                 /* the ack */
-	ctrl->desc[0] = (struct desc){ htole64(iova(&v, cmd)), htole32(4), htole16(1), htole16(1) };
-	ctrl->desc[1] = (struct desc){ htole64(iova(&v, cmd + 64)), htole32(1), htole16(2), 0 };
+	ctrl->desc[0] = (struct vring_desc){ htole64(iova(&v, cmd)), htole32(4), htole16(VRING_DESC_F_NEXT), htole16(1) };
+	ctrl->desc[1] = (struct vring_desc){ htole64(iova(&v, cmd + 64)), htole32(1), htole16(VRING_DESC_F_WRITE), 0 };
 	kick(ctrl, 0);
 	CHECK_EQ(used_next(ctrl, &got), 0);
 	CHECK_EQ(cmd[64], 0); /* VIRTIO_NET_OK */
@@ -365,7 +359,7 @@ static void fault(void)
 
 	CHECK_EQ(dev_open(&v, "0000:00:01.0", 0, basic, 2), 0);
 	struct queue *q = &v.q[0];
-	q->desc[0] = (struct desc){ htole64(iova(&v, v.mem) + 64 * MiB), htole32(BUF), htole16(2), 0 };
+	q->desc[0] = (struct vring_desc){ htole64(iova(&v, v.mem) + 64 * MiB), htole32(BUF), htole16(VRING_DESC_F_WRITE), 0 };
 	kick(q, 0);
 	CHECK_EQ(used_wait(q, &got, 200), -1); /* nothing comes back: the device stopped */
 	uint32_t vendor = 0;
@@ -403,7 +397,7 @@ static void rx3(void)
 	for (int n = 0; n < 3; n++) {
 		int id = used_next(&v.q[0], &got);
 		CHECK(id >= 0);
-		printf("rx len %u\n", id >= 0 ? got - 12 : 0);
+		printf("rx len %u\n", id >= 0 ? got - HDR : 0);
 	}
 	CHECK_EQ(used_wait(&v.q[0], &got, 100), -1); /* and no more */
 	dev_close(&v);
@@ -426,8 +420,8 @@ static void tap(void)
 		int id = used_wait(&v.q[0], &got, 20000);
 		if (id < 0)
 			break;
-		const uint8_t *f = v.q[0].bufs + (size_t)id * BUF + 12;
-		printf("rx len %u ethertype 0x%02x%02x\n", got - 12, f[12], f[13]);
+		const uint8_t *f = v.q[0].bufs + (size_t)id * BUF + HDR;
+		printf("rx len %u ethertype 0x%02x%02x\n", got - HDR, f[12], f[13]);
 		fflush(stdout);
 		arp = f[12] == 0x08 && f[13] == 0x06;
 		post_rx(&v, &v.q[0], (uint16_t)id);

@@ -7,6 +7,10 @@
 #ifndef SPAPR_VIRTIO_H
 #define SPAPR_VIRTIO_H
 
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -19,35 +23,24 @@ extern int svnet_logtype;
 #define SVNET_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, svnet_logtype, "spapr_virtio: " fmt "\n", ##__VA_ARGS__)
 
-#define SVNET_HDR 12            /* struct virtio_net_hdr_v1 */
+#define SVNET_HDR sizeof(struct virtio_net_hdr_v1) /* 12: every frame has one (VERSION_1) */
 #define SVNET_MAX_QP 8
 /* Ring sizes: the virtio limit; a device offers at most this (QEMU: 256 or 1024). */
 #define SVNET_RING_MAX 32768
 #define SVNET_FILL_CHUNK 64
 
-/* feature bits */
-#define VF_MTU 3
-#define VF_MAC 5
-#define VF_MRG_RXBUF 15
-#define VF_STATUS 16
-#define VF_CTRL_VQ 17
-#define VF_CTRL_RX 18
-#define VF_MQ 22
-#define VF_VERSION_1 32
-#define VF_ACCESS_PLATFORM 33
+/* feature bits are the uapi's (VIRTIO_NET_F_*, VIRTIO_F_*); the layouts too (vring_*,
+ * virtio_net_hdr_v1, virtio_pci_*): one definition of the spec for driver, emulated
+ * device and test driver */
 #define VBIT(n) (1ULL << (n))
-
-struct svnet_desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
-#define VDESC_NEXT 1
-#define VDESC_WRITE 2
 
 /* A split virtqueue in one IOVA-contiguous memzone. */
 struct svq {
 	uint16_t index, size, mask;
 	const struct rte_memzone *mz;
-	struct svnet_desc *desc;
-	volatile uint16_t *avail;       /* flags, idx, ring[size] */
-	volatile uint8_t *used;         /* flags, idx, {le32 id, le32 len}[size] */
+	struct vring_desc *desc;
+	volatile struct vring_avail *avail;
+	volatile struct vring_used *used;
 	uint64_t desc_iova, avail_iova, used_iova;
 	uint16_t avail_idx;             /* next avail slot the driver fills */
 	uint16_t used_cons;             /* next used entry the driver reads */

@@ -23,7 +23,7 @@ static struct svnet *priv(struct rte_eth_dev *eth)
 static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 {
 	struct svnet *v = priv(eth);
-	bool mrg = v->features & VBIT(VF_MRG_RXBUF);
+	bool mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
 
 	info->max_rx_queues = v->max_qp;
 	info->max_tx_queues = v->max_qp;
@@ -113,7 +113,7 @@ static int rxq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, uns
 	}
 	q->mp = mp;
 	q->port = eth->data->port_id;
-	q->mrg = v->features & VBIT(VF_MRG_RXBUF);
+	q->mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
 	eth->data->rx_queues[id] = q;
 	return 0;
 }
@@ -162,7 +162,7 @@ static int ctrl_setup(struct svnet *v)
 {
 	char name[RTE_MEMZONE_NAMESIZE];
 
-	if (!(v->features & VBIT(VF_CTRL_VQ)) || v->ctrl.mz)
+	if (!(v->features & VBIT(VIRTIO_NET_F_CTRL_VQ)) || v->ctrl.mz)
 		return 0;
 	snprintf(name, sizeof(name), "svnet_%u_ctrl", v->eth->data->port_id);
 	if (svnet_ring_alloc(v, &v->ctrl, name, 64, v->dev->device.numa_node) != 0)
@@ -179,7 +179,7 @@ static int restore_rx_config(struct svnet *v, struct rte_eth_dev *eth)
 	uint8_t promisc = eth->data->promiscuous, allmulti = eth->data->all_multicast;
 	int ret = 0;
 
-	if (v->features & VBIT(VF_CTRL_RX)) {
+	if (v->features & VBIT(VIRTIO_NET_F_CTRL_RX)) {
 		ret = svnet_ctrl(v, 0 /* RX */, 0 /* PROMISC */, &promisc, 1);
 		if (ret == 0)
 			ret = svnet_ctrl(v, 0 /* RX */, 1 /* ALLMULTI */, &allmulti, 1);
@@ -206,7 +206,7 @@ static int start(struct rte_eth_dev *eth)
 		svnet_tx_drain(tq);
 		memset((void *)rq->vq.mz->addr, 0, rq->vq.mz->len);
 		memset((void *)tq->vq.mz->addr, 0, tq->vq.mz->len);
-		rq->mrg = v->features & VBIT(VF_MRG_RXBUF);
+		rq->mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
 		ret = svnet_queue_program(v, &rq->vq, 2 * i, rq->vq.size);
 		if (ret == 0)
 			ret = svnet_queue_program(v, &tq->vq, 2 * i + 1, tq->vq.size);
@@ -298,7 +298,7 @@ static int link_update(struct rte_eth_dev *eth, int wait)
 	uint16_t status = 1;
 
 	(void)wait;
-	if (v->features & VBIT(VF_STATUS))
+	if (v->features & VBIT(VIRTIO_NET_F_STATUS))
 		svnet_devcfg_read(v, 6, &status, 2);
 	link.link_status = v->started && !svnet_check_frozen(v) && (rte_le_to_cpu_16(status) & 1) ?
 			   RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
@@ -309,7 +309,7 @@ static int rx_mode(struct rte_eth_dev *eth, uint8_t cmd, uint8_t on)
 {
 	struct svnet *v = priv(eth);
 
-	if (!(v->features & VBIT(VF_CTRL_RX)))
+	if (!(v->features & VBIT(VIRTIO_NET_F_CTRL_RX)))
 		return -ENOTSUP;
 	/* stopped: the device is reset; start applies the mode ethdev records */
 	return v->started ? svnet_ctrl(v, 0 /* RX */, cmd, &on, 1) : 0;
@@ -338,7 +338,7 @@ static int mtu_set(struct rte_eth_dev *eth, uint16_t mtu)
 	infos_get(eth, &info);
 	if (mtu > info.max_mtu) {
 		SVNET_LOG(ERR, "%s: MTU %u is above %u%s", v->dev->name, mtu, info.max_mtu,
-			  v->features & VBIT(VF_MRG_RXBUF) ? "" : " (the device has no MRG_RXBUF: one buffer a frame)");
+			  v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF) ? "" : " (the device has no MRG_RXBUF: one buffer a frame)");
 		return -EINVAL;
 	}
 	return 0;
@@ -515,14 +515,14 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 		rte_eth_dev_release_port(eth);
 		return ret;
 	}
-	if (v->features & VBIT(VF_MAC))
+	if (v->features & VBIT(VIRTIO_NET_F_MAC))
 		svnet_devcfg_read(v, 0, v->mac_hw.addr_bytes, 6);
 	else
 		rte_eth_random_addr(v->mac_hw.addr_bytes);
 	v->mac = v->mac_hw;
-	if (v->features & VBIT(VF_MQ))
+	if (v->features & VBIT(VIRTIO_NET_F_MQ))
 		svnet_devcfg_read(v, 8, &pairs, 2);
-	if (v->features & VBIT(VF_MTU))
+	if (v->features & VBIT(VIRTIO_NET_F_MTU))
 		svnet_devcfg_read(v, 10, &mtu, 2);
 	v->max_qp = RTE_MIN(RTE_MAX(rte_le_to_cpu_16(pairs), 1), SVNET_MAX_QP);
 	v->mtu = rte_le_to_cpu_16(mtu);

@@ -6,6 +6,7 @@
  * Feature negotiation, queue programming, ring memory and the control queue.
  */
 #include <errno.h>
+#include <linux/pci_regs.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,28 +17,28 @@
 #include "spapr_virtio.h"
 
 /* offsets in struct virtio_pci_common_cfg */
-#define C_DFSELECT 0x00
-#define C_DF 0x04
-#define C_GFSELECT 0x08
-#define C_GF 0x0c
-#define C_STATUS 0x14
-#define C_Q_SELECT 0x16
-#define C_Q_SIZE 0x18
-#define C_Q_MSIX 0x1a
-#define C_Q_ENABLE 0x1c
-#define C_Q_NOFF 0x1e
-#define C_Q_DESC 0x20
-#define C_Q_AVAIL 0x28
-#define C_Q_USED 0x30
+#define C_DFSELECT offsetof(struct virtio_pci_common_cfg, device_feature_select)
+#define C_DF offsetof(struct virtio_pci_common_cfg, device_feature)
+#define C_GFSELECT offsetof(struct virtio_pci_common_cfg, guest_feature_select)
+#define C_GF offsetof(struct virtio_pci_common_cfg, guest_feature)
+#define C_STATUS offsetof(struct virtio_pci_common_cfg, device_status)
+#define C_Q_SELECT offsetof(struct virtio_pci_common_cfg, queue_select)
+#define C_Q_SIZE offsetof(struct virtio_pci_common_cfg, queue_size)
+#define C_Q_MSIX offsetof(struct virtio_pci_common_cfg, queue_msix_vector)
+#define C_Q_ENABLE offsetof(struct virtio_pci_common_cfg, queue_enable)
+#define C_Q_NOFF offsetof(struct virtio_pci_common_cfg, queue_notify_off)
+#define C_Q_DESC offsetof(struct virtio_pci_common_cfg, queue_desc_lo)
+#define C_Q_AVAIL offsetof(struct virtio_pci_common_cfg, queue_avail_lo)
+#define C_Q_USED offsetof(struct virtio_pci_common_cfg, queue_used_lo)
 
-#define S_ACK 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
-#define S_FEATURES_OK 8
+#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_DRIVER VIRTIO_CONFIG_S_DRIVER
+#define S_DRIVER_OK VIRTIO_CONFIG_S_DRIVER_OK
+#define S_FEATURES_OK VIRTIO_CONFIG_S_FEATURES_OK
 
 /* what this driver asks for; VERSION_1 and ACCESS_PLATFORM are required */
-#define WANTED (VBIT(VF_VERSION_1) | VBIT(VF_ACCESS_PLATFORM) | VBIT(VF_MAC) | VBIT(VF_STATUS) | \
-		VBIT(VF_MTU) | VBIT(VF_MRG_RXBUF) | VBIT(VF_CTRL_VQ) | VBIT(VF_CTRL_RX) | VBIT(VF_MQ))
+#define WANTED (VBIT(VIRTIO_F_VERSION_1) | VBIT(VIRTIO_F_ACCESS_PLATFORM) | VBIT(VIRTIO_NET_F_MAC) | VBIT(VIRTIO_NET_F_STATUS) | \
+		VBIT(VIRTIO_NET_F_MTU) | VBIT(VIRTIO_NET_F_MRG_RXBUF) | VBIT(VIRTIO_NET_F_CTRL_VQ) | VBIT(VIRTIO_NET_F_CTRL_RX) | VBIT(VIRTIO_NET_F_MQ))
 
 static int cw(struct svnet *v, uint64_t off, const void *buf, size_t len)
 {
@@ -121,28 +122,28 @@ int svnet_find_caps(struct svnet *v)
 
 	if (rte_spapr_region_read(v->dev, VFIO_PCI_CONFIG_REGION_INDEX, cfg, sizeof(cfg), 0) != sizeof(cfg))
 		return -EIO;
-	for (uint8_t p = cfg[0x34] & ~3u, hops = 0; p && hops < 48; p = cfg[p + 1] & ~3u, hops++) {
-		uint32_t off, mult;
+	for (uint8_t p = cfg[PCI_CAPABILITY_LIST] & ~3u, hops = 0; p && hops < 48;
+	     p = cfg[p + PCI_CAP_LIST_NEXT] & ~3u, hops++) {
+		struct virtio_pci_notify_cap cap = { 0 };
 
-		if (cfg[p] != 0x09 || p > sizeof(cfg) - 16)
+		if (cfg[p] != PCI_CAP_ID_VNDR || p > sizeof(cfg) - sizeof(cap.cap))
 			continue;
-		memcpy(&off, cfg + p + 8, 4);
-		off = rte_le_to_cpu_32(off);
-		switch (cfg[p + 3]) {
-		case 1:
-			v->common_bar = cfg[p + 4];
+		memcpy(&cap, cfg + p, RTE_MIN(sizeof(cap), sizeof(cfg) - p));
+		uint32_t off = rte_le_to_cpu_32(cap.cap.offset);
+		switch (cap.cap.cfg_type) {
+		case VIRTIO_PCI_CAP_COMMON_CFG:
+			v->common_bar = cap.cap.bar;
 			v->common_off = off;
 			found |= 1;
 			break;
-		case 2:
-			memcpy(&mult, cfg + p + 16, 4);
-			v->notify_bar = cfg[p + 4];
+		case VIRTIO_PCI_CAP_NOTIFY_CFG:
+			v->notify_bar = cap.cap.bar;
 			v->notify_off = off;
-			v->notify_mult = rte_le_to_cpu_32(mult);
+			v->notify_mult = rte_le_to_cpu_32(cap.notify_off_multiplier);
 			found |= 2;
 			break;
-		case 4:
-			v->devcfg_bar = cfg[p + 4];
+		case VIRTIO_PCI_CAP_DEVICE_CFG:
+			v->devcfg_bar = cap.cap.bar;
 			v->devcfg_off = off;
 			found |= 4;
 			break;
@@ -176,15 +177,15 @@ int svnet_negotiate(struct svnet *v)
 	if (cw32(v, C_DFSELECT, 0) || cr(v, C_DF, &lo, 4) || cw32(v, C_DFSELECT, 1) || cr(v, C_DF, &hi, 4))
 		return -EIO;
 	offered = (uint64_t)rte_le_to_cpu_32(hi) << 32 | rte_le_to_cpu_32(lo);
-	if ((offered & (VBIT(VF_VERSION_1) | VBIT(VF_ACCESS_PLATFORM))) !=
-	    (VBIT(VF_VERSION_1) | VBIT(VF_ACCESS_PLATFORM))) {
+	if ((offered & (VBIT(VIRTIO_F_VERSION_1) | VBIT(VIRTIO_F_ACCESS_PLATFORM))) !=
+	    (VBIT(VIRTIO_F_VERSION_1) | VBIT(VIRTIO_F_ACCESS_PLATFORM))) {
 		SVNET_LOG(ERR, "%s: the device lacks VERSION_1 or ACCESS_PLATFORM (features 0x%" PRIx64 ")",
 			  v->dev->name, offered);
 		return -ENOTSUP;
 	}
 	v->features = offered & WANTED;
-	if (!(v->features & VBIT(VF_CTRL_VQ)))
-		v->features &= ~(VBIT(VF_MQ) | VBIT(VF_CTRL_RX));
+	if (!(v->features & VBIT(VIRTIO_NET_F_CTRL_VQ)))
+		v->features &= ~(VBIT(VIRTIO_NET_F_MQ) | VBIT(VIRTIO_NET_F_CTRL_RX));
 	if (cw32(v, C_GFSELECT, 0) || cw32(v, C_GF, (uint32_t)v->features) ||
 	    cw32(v, C_GFSELECT, 1) || cw32(v, C_GF, (uint32_t)(v->features >> 32)))
 		return -EIO;
@@ -203,11 +204,14 @@ int svnet_driver_ok(struct svnet *v)
 
 /* --- rings ----------------------------------------------------------------------------- */
 
+/* descriptors, the available ring (with used_event) and, on its own page, the used ring
+ * (with avail_event) */
 static size_t ring_bytes(uint16_t size, size_t *avail_off, size_t *used_off)
 {
-	*avail_off = 16u * size;
-	*used_off = RTE_ALIGN_CEIL(*avail_off + 6 + 2u * size, 4096);
-	return *used_off + RTE_ALIGN_CEIL(6 + 8u * size, 4096);
+	*avail_off = sizeof(struct vring_desc) * size;
+	*used_off = RTE_ALIGN_CEIL(*avail_off + sizeof(struct vring_avail) + sizeof(__virtio16) * (size + 1u), 4096);
+	return *used_off + RTE_ALIGN_CEIL(sizeof(struct vring_used) + sizeof(struct vring_used_elem) * size +
+					  sizeof(__virtio16), 4096);
 }
 
 int svnet_ring_alloc(struct svnet *v, struct svq *q, const char *name, uint16_t size, int socket)
@@ -222,8 +226,8 @@ int svnet_ring_alloc(struct svnet *v, struct svq *q, const char *name, uint16_t 
 	q->size = size;
 	q->mask = size - 1;
 	q->desc = q->mz->addr;
-	q->avail = (volatile uint16_t *)((uint8_t *)q->mz->addr + avail_off);
-	q->used = (volatile uint8_t *)q->mz->addr + used_off;
+	q->avail = (volatile struct vring_avail *)((uint8_t *)q->mz->addr + avail_off);
+	q->used = (volatile struct vring_used *)((uint8_t *)q->mz->addr + used_off);
 	q->desc_iova = q->mz->iova;
 	q->avail_iova = q->mz->iova + avail_off;
 	q->used_iova = q->mz->iova + used_off;
@@ -289,21 +293,21 @@ int svnet_ctrl(struct svnet *v, uint8_t class, uint8_t cmd, const void *data, si
 	uint64_t iova = v->ctrl_buf->iova;
 	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz();
 
-	if (!(v->features & VBIT(VF_CTRL_VQ)) || q->mz == NULL || len > 64)
+	if (!(v->features & VBIT(VIRTIO_NET_F_CTRL_VQ)) || q->mz == NULL || len > 64)
 		return -ENOTSUP;
 	buf[0] = class;
 	buf[1] = cmd;
 	memcpy(buf + 2, data, len);
 	buf[128] = 0xff;
-	q->desc[0] = (struct svnet_desc){ rte_cpu_to_le_64(iova), rte_cpu_to_le_32(2 + len),
-					  rte_cpu_to_le_16(VDESC_NEXT), rte_cpu_to_le_16(1) };
-	q->desc[1] = (struct svnet_desc){ rte_cpu_to_le_64(iova + 128), rte_cpu_to_le_32(1),
-					  rte_cpu_to_le_16(VDESC_WRITE), 0 };
-	q->avail[2 + (q->avail_idx & q->mask)] = 0;
+	q->desc[0] = (struct vring_desc){ rte_cpu_to_le_64(iova), rte_cpu_to_le_32(2 + len),
+					  rte_cpu_to_le_16(VRING_DESC_F_NEXT), rte_cpu_to_le_16(1) };
+	q->desc[1] = (struct vring_desc){ rte_cpu_to_le_64(iova + 128), rte_cpu_to_le_32(1),
+					  rte_cpu_to_le_16(VRING_DESC_F_WRITE), 0 };
+	q->avail->ring[q->avail_idx & q->mask] = 0;
 	rte_io_wmb();
-	q->avail[1] = rte_cpu_to_le_16(++q->avail_idx);
+	q->avail->idx = rte_cpu_to_le_16(++q->avail_idx);
 	svnet_kick(q);
-	while (rte_le_to_cpu_16(*(volatile uint16_t *)(q->used + 2)) == q->used_cons) {
+	while (rte_le_to_cpu_16(q->used->idx) == q->used_cons) {
 		if (rte_get_timer_cycles() > deadline || svnet_check_frozen(v)) {
 			SVNET_LOG(ERR, "%s: control command %u.%u got no answer", v->dev->name, class, cmd);
 			return -ETIMEDOUT;

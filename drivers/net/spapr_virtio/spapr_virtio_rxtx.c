@@ -18,24 +18,33 @@
 
 static inline uint16_t used_idx(const struct svq *q)
 {
-	return rte_le_to_cpu_16(*(volatile const uint16_t *)(q->used + 2));
+	return rte_le_to_cpu_16(q->used->idx);
 }
 
 static inline void used_elem(const struct svq *q, uint16_t slot, uint32_t *id, uint32_t *len)
 {
-	const volatile uint32_t *e = (const volatile uint32_t *)(q->used + 4 + 8u * (slot & q->mask));
+	const volatile struct vring_used_elem *e = &q->used->ring[slot & q->mask];
 
-	*id = rte_le_to_cpu_32(e[0]);
-	*len = rte_le_to_cpu_32(e[1]);
+	*id = rte_le_to_cpu_32(e->id);
+	*len = rte_le_to_cpu_32(e->len);
 }
 
 static inline void publish(struct svq *q)
 {
 	rte_io_wmb(); /* descriptors and ring entries before the index */
-	q->avail[1] = rte_cpu_to_le_16(q->avail_idx);
+	q->avail->idx = rte_cpu_to_le_16(q->avail_idx);
 }
 
 /* --- RX ----------------------------------------------------------------------------- */
+
+/* MRG_RXBUF: how many buffers the device used for the frame that starts in m */
+static inline uint16_t num_buffers(const struct rte_mbuf *m)
+{
+	const struct virtio_net_hdr_v1 *h =
+		(const struct virtio_net_hdr_v1 *)(rte_pktmbuf_mtod(m, const uint8_t *) - SVNET_HDR);
+
+	return rte_le_to_cpu_16(h->num_buffers);
+}
 
 static inline void post_rx(struct svnet_rxq *q, uint16_t id, struct rte_mbuf *m)
 {
@@ -44,8 +53,8 @@ static inline void post_rx(struct svnet_rxq *q, uint16_t id, struct rte_mbuf *m)
 	q->sw[id] = m;
 	vq->desc[id].addr = rte_cpu_to_le_64(m->buf_iova + RTE_PKTMBUF_HEADROOM - SVNET_HDR);
 	vq->desc[id].len = rte_cpu_to_le_32(m->buf_len - RTE_PKTMBUF_HEADROOM + SVNET_HDR);
-	vq->desc[id].flags = rte_cpu_to_le_16(VDESC_WRITE);
-	vq->avail[2 + (vq->avail_idx & vq->mask)] = rte_cpu_to_le_16(id);
+	vq->desc[id].flags = rte_cpu_to_le_16(VRING_DESC_F_WRITE);
+	vq->avail->ring[vq->avail_idx & vq->mask] = rte_cpu_to_le_16(id);
 	vq->avail_idx++;
 }
 
@@ -81,8 +90,7 @@ void svnet_rx_count_discarded(struct svnet_rxq *q)
 
 		used_elem(vq, vq->used_cons, &id, &len);
 		if (q->mrg && id < vq->size && q->sw[id]) {
-			const uint8_t *hdr = rte_pktmbuf_mtod(q->sw[id], const uint8_t *) - SVNET_HDR;
-			nbuf = RTE_MAX(1, hdr[10] | hdr[11] << 8);
+			nbuf = RTE_MAX(1, num_buffers(q->sw[id]));
 		}
 		nbuf = RTE_MIN(nbuf, left);
 		vq->used_cons += nbuf;
@@ -115,8 +123,7 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		uint16_t nbuf = 1;
 
 		if (q->mrg) {
-			const uint8_t *hdr = rte_pktmbuf_mtod(head, const uint8_t *) - SVNET_HDR;
-			nbuf = (uint16_t)(hdr[10] | hdr[11] << 8);
+			nbuf = num_buffers(head);
 			if (nbuf == 0)
 				nbuf = 1;
 			if (nbuf > avail)
@@ -187,7 +194,7 @@ static void tx_reclaim(struct svnet_txq *q)
 		uint16_t d = (uint16_t)id;
 		for (;;) {
 			q->free[q->nfree++] = d;
-			if (!(rte_le_to_cpu_16(vq->desc[d].flags) & VDESC_NEXT))
+			if (!(rte_le_to_cpu_16(vq->desc[d].flags) & VRING_DESC_F_NEXT))
 				break;
 			d = rte_le_to_cpu_16(vq->desc[d].next);
 		}
@@ -228,7 +235,7 @@ uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		struct rte_mbuf *seg = push ? m->next : m;
 		for (; seg; seg = seg->next) {
 			uint16_t nd = q->free[--q->nfree];
-			vq->desc[d].flags = rte_cpu_to_le_16(VDESC_NEXT);
+			vq->desc[d].flags = rte_cpu_to_le_16(VRING_DESC_F_NEXT);
 			vq->desc[d].next = rte_cpu_to_le_16(nd);
 			d = nd;
 			vq->desc[d].addr = rte_cpu_to_le_64(rte_pktmbuf_iova(seg));
@@ -236,7 +243,7 @@ uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		}
 		vq->desc[d].flags = 0;
 		q->sw[head] = m;
-		vq->avail[2 + (vq->avail_idx & vq->mask)] = rte_cpu_to_le_16(head);
+		vq->avail->ring[vq->avail_idx & vq->mask] = rte_cpu_to_le_16(head);
 		vq->avail_idx++;
 		q->bytes += m->pkt_len;
 	}

@@ -25,6 +25,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+
 #include "emu_internal.h"
 #include "emu_virtq.h"
 #include "emu_wire.h"
@@ -36,28 +39,18 @@
 #define DEVCFG_OFF 0x2000
 #define NOTIFY_OFF 0x3000
 #define NOTIFY_MULT 4
-#define HDR_LEN 12 /* struct virtio_net_hdr_v1 */
+#define HDR_LEN sizeof(struct virtio_net_hdr_v1) /* 12 */
 #define TX_BATCH 32
 
-/* feature bits */
-#define F_MTU 3
-#define F_MAC 5
-#define F_MRG_RXBUF 15
-#define F_STATUS 16
-#define F_CTRL_VQ 17
-#define F_CTRL_RX 18
-#define F_MQ 22
-#define F_VERSION_1 32
-#define F_ACCESS_PLATFORM 33
+/* feature bits (VIRTIO_NET_F_*, VIRTIO_F_*) and status bits (VIRTIO_CONFIG_S_*) are the
+ * uapi's: the same definitions as the driver's */
 #define BIT(n) (1ULL << (n))
-
-/* device status */
-#define S_ACKNOWLEDGE 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
-#define S_FEATURES_OK 8
-#define S_NEEDS_RESET 64
-#define S_FAILED 128
+#define S_ACKNOWLEDGE VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_DRIVER VIRTIO_CONFIG_S_DRIVER
+#define S_DRIVER_OK VIRTIO_CONFIG_S_DRIVER_OK
+#define S_FEATURES_OK VIRTIO_CONFIG_S_FEATURES_OK
+#define S_NEEDS_RESET VIRTIO_CONFIG_S_NEEDS_RESET
+#define S_FAILED VIRTIO_CONFIG_S_FAILED
 
 struct vnet;
 
@@ -147,9 +140,9 @@ static bool features_ok(const struct vnet *v)
 {
 	if (v->acked & ~v->offered)
 		return false;
-	if (!(v->acked & BIT(F_VERSION_1)) || !(v->acked & BIT(F_ACCESS_PLATFORM)))
+	if (!(v->acked & BIT(VIRTIO_F_VERSION_1)) || !(v->acked & BIT(VIRTIO_F_ACCESS_PLATFORM)))
 		return false;
-	if ((v->acked & BIT(F_MQ)) && !(v->acked & BIT(F_CTRL_VQ)))
+	if ((v->acked & BIT(VIRTIO_NET_F_MQ)) && !(v->acked & BIT(VIRTIO_NET_F_CTRL_VQ)))
 		return false;
 	return true;
 }
@@ -384,7 +377,7 @@ static int deliver(struct vnet *v, unsigned int qp)
 {
 	struct vnet_stage *st = &v->stage[qp];
 	struct emu_vq *q = &v->vq[2 * qp];
-	bool mrg = v->acked & BIT(F_MRG_RXBUF);
+	bool mrg = v->acked & BIT(VIRTIO_NET_F_MRG_RXBUF);
 	uint32_t need = HDR_LEN + st->len, got = 0, off = 0;
 	struct emu_vq_elem e[16];
 	uint16_t first = q->last_avail, nbuf = 0;
@@ -497,7 +490,7 @@ static int process_ctrl(struct vnet *v)
 			ack = 0;
 		} else if (cmd[0] == 4 && cmd[1] == 0 && len >= 4) {        /* MQ: VQ_PAIRS_SET */
 			uint16_t pairs = (uint16_t)(cmd[2] | cmd[3] << 8);
-			if (pairs >= 1 && pairs <= v->max_qp && (v->acked & BIT(F_MQ))) {
+			if (pairs >= 1 && pairs <= v->max_qp && (v->acked & BIT(VIRTIO_NET_F_MQ))) {
 				__atomic_store_n(&v->active_qp, pairs, __ATOMIC_RELEASE);
 				ack = 0;
 			}
@@ -538,7 +531,7 @@ static int poll_once(struct vnet *v, struct vnet_thread *t)
 			return 0;
 		work += ret;
 	}
-	if (t->index == 0 && (v->acked & BIT(F_CTRL_VQ)) && (ret = process_ctrl(v)) > 0)
+	if (t->index == 0 && (v->acked & BIT(VIRTIO_NET_F_CTRL_VQ)) && (ret = process_ctrl(v)) > 0)
 		work += ret;
 	if (work > 0 && v->fault_after)
 		misbehave(v, (unsigned int)work);
@@ -689,8 +682,8 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 		return ret;
 	}
 	v->wire.platform = d->plat;
-	v->offered = BIT(F_VERSION_1) | BIT(F_ACCESS_PLATFORM) | BIT(F_MAC) | BIT(F_STATUS) |
-		     BIT(F_MTU) | BIT(F_MRG_RXBUF) | BIT(F_CTRL_VQ) | BIT(F_CTRL_RX) | BIT(F_MQ);
+	v->offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_ACCESS_PLATFORM) | BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) |
+		     BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_MQ);
 	vnet_reset_locked(v);
 	v->resets = 0;
 

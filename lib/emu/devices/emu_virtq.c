@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Split virtqueues, device side (see emu_virtq.h). Little-endian layout (virtio 1.x):
- *   descriptor: le64 addr, le32 len, le16 flags, le16 next
- *   avail: le16 flags, le16 idx, le16 ring[size]
- *   used:  le16 flags, le16 idx, { le32 id, le32 len } ring[size]                     */
+/* Split virtqueues, device side (see emu_virtq.h), in the uapi's layouts (struct
+ * vring_desc, vring_avail, vring_used): little-endian, virtio 1.x. */
 #include <endian.h>
+#include <linux/virtio_ring.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -11,12 +11,14 @@
 #include "emu_internal.h"
 #include "emu_virtq.h"
 
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
-#define VRING_DESC_F_INDIRECT 4
-#define VRING_AVAIL_F_NO_INTERRUPT 1
+#define AVAIL_IDX offsetof(struct vring_avail, idx)
+#define USED_IDX offsetof(struct vring_used, idx)
 
-struct vring_desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+/* where avail->ring[i] is */
+static uint64_t avail_entry(const struct emu_vq *q, uint16_t i)
+{
+	return q->avail + offsetof(struct vring_avail, ring) + sizeof(__virtio16) * (uint64_t)(i % q->size);
+}
 
 /* The ring state goes; the counters stay (they are the device's lifetime totals). */
 void emu_vq_reset(struct emu_vq *q)
@@ -33,7 +35,7 @@ void emu_vq_reset(struct emu_vq *q)
 
 static int read_desc(struct emu_device *d, uint64_t table, uint16_t i, struct vring_desc *out)
 {
-	int ret = emu_dma_read(d, table + 16ULL * i, out, sizeof(*out));
+	int ret = emu_dma_read(d, table + sizeof(struct vring_desc) * (uint64_t)i, out, sizeof(*out));
 
 	out->addr = le64toh(out->addr);
 	out->len = le32toh(out->len);
@@ -90,14 +92,14 @@ int emu_vq_pop(struct emu_device *d, struct emu_vq *q, struct emu_vq_elem *e)
 
 	if (!q->enabled || q->size == 0)
 		return 0;
-	if ((ret = emu_dma_read(d, q->avail + 2, &avail_idx, 2)) != 0)
+	if ((ret = emu_dma_read(d, q->avail + AVAIL_IDX, &avail_idx, 2)) != 0)
 		return ret;
 	avail_idx = le16toh(avail_idx);
 	if (avail_idx == q->last_avail)
 		return 0;
 	/* the entries and descriptors were written before the index */
 	atomic_thread_fence(memory_order_acquire);
-	if ((ret = emu_dma_read(d, q->avail + 4 + 2ULL * (q->last_avail % q->size), &head, 2)) != 0)
+	if ((ret = emu_dma_read(d, avail_entry(q, q->last_avail), &head, 2)) != 0)
 		return ret;
 	head = le16toh(head);
 	if ((ret = walk_chain(d, q, head, e)) != 0)
@@ -145,8 +147,9 @@ int emu_vq_write(struct emu_device *d, const struct emu_vq_elem *e, uint32_t off
 
 int emu_vq_push(struct emu_device *d, struct emu_vq *q, uint16_t head, uint32_t len)
 {
-	uint32_t elem[2] = { htole32(head), htole32(len) };
-	int ret = emu_dma_write(d, q->used + 4 + 8ULL * (q->used_idx % q->size), elem, sizeof(elem));
+	struct vring_used_elem elem = { htole32(head), htole32(len) };
+	uint64_t at = q->used + offsetof(struct vring_used, ring) + sizeof(elem) * (uint64_t)(q->used_idx % q->size);
+	int ret = emu_dma_write(d, at, &elem, sizeof(elem));
 
 	if (ret == 0) {
 		q->used_idx++;
@@ -163,7 +166,7 @@ int emu_vq_flush(struct emu_device *d, struct emu_vq *q)
 	if (q->used_idx == q->used_published)
 		return 0;
 	atomic_thread_fence(memory_order_release); /* the entries before the index */
-	if ((ret = emu_dma_write(d, q->used + 2, &idx, 2)) != 0)
+	if ((ret = emu_dma_write(d, q->used + USED_IDX, &idx, 2)) != 0)
 		return ret;
 	q->used_published = q->used_idx;
 	atomic_thread_fence(memory_order_seq_cst);
