@@ -39,6 +39,7 @@ struct rte_spapr_device {
 	unsigned int group;              /* IOMMU group */
 	int vfio_fd;                     /* the VFIO device fd, once probed (else -1) */
 	struct rte_spapr_region regions[RTE_SPAPR_MAX_REGIONS];
+	uint32_t regions_known;          /* the regions asked about so far (a bit each) */
 	struct spapr_iommu *iommu;       /* the container its group is in */
 	struct rte_spapr_driver *driver;
 };

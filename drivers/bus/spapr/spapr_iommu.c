@@ -546,11 +546,22 @@ void spapr_iommu_cleanup(void)
  * maps DPDK's IOVAs as they are, PA or VA. Not an sPAPR machine: no say. */
 enum rte_iova_mode spapr_iommu_mode(void)
 {
-	struct tce_platform pf;
+	const struct tce_platform *pf = spapr_platform();
 
-	if (tce_platform_query(&pf) != 0 || !pf.spapr)
+	if (pf == NULL || !pf->spapr)
 		return RTE_IOVA_DC;
-	return pf.eeh ? RTE_IOVA_DC : RTE_IOVA_PA;
+	return pf->eeh ? RTE_IOVA_DC : RTE_IOVA_PA;
+}
+
+/* What the machine's VFIO offers does not change while the process runs: asked once. */
+const struct tce_platform *spapr_platform(void)
+{
+	static struct tce_platform pf;
+	static int known; /* 0: not asked yet, 1: known, -1: no VFIO */
+
+	if (known == 0)
+		known = tce_platform_query(&pf) == 0 ? 1 : -1;
+	return known > 0 ? &pf : NULL;
 }
 
 void spapr_iommu_forget(struct spapr_iommu *io)

@@ -283,11 +283,12 @@ static bool opted_out(void)
 void spapr_pci_takeover(void)
 {
 	struct rte_bus *bus = rte_bus_find_by_name("pci");
-	struct tce_platform pf;
+	const struct tce_platform *pf;
 
 	if (pci != NULL || bus == NULL || opted_out())
 		return;
-	if (tce_platform_query(&pf) != 0 || !pf.spapr)
+	pf = spapr_platform();
+	if (pf == NULL || !pf->spapr)
 		return; /* no VFIO, or type1: EAL's own VFIO code is right there */
 	if (!TAKEOVER_SUPPORTED) {
 		SPAPR_LOG(WARNING, "DPDK %s: bus/pci devices keep EAL's own sPAPR VFIO code (this bus"

@@ -55,6 +55,9 @@ int spapr_iommu_dma_map(struct spapr_iommu *io, const char *name, void *addr, ui
 int spapr_iommu_dma_unmap(struct spapr_iommu *io, void *addr, uint64_t iova, size_t len);
 int spapr_iommu_group_fd(const struct spapr_iommu *io);
 int spapr_iommu_iova(const struct spapr_iommu *io, const void *va, uint64_t *iova);
+/* What this machine's VFIO offers (NULL: no VFIO), asked once. */
+struct tce_platform;
+const struct tce_platform *spapr_platform(void);
 /* The IOVA mode the bus needs for devices on this platform (PA on pSeries guests). */
 enum rte_iova_mode spapr_iommu_mode(void);
 

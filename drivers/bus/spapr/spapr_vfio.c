@@ -17,23 +17,21 @@
 
 #include "spapr_private.h"
 
-/* BARs, ROM and config space (not VGA: most functions have none, and asking is EINVAL) */
-static int read_regions(struct rte_spapr_device *dev)
+/* A region as VFIO_DEVICE_GET_REGION_INFO describes it, asked once, when first used
+ * (NULL: no such region). */
+static const struct rte_spapr_region *region(struct rte_spapr_device *dev, unsigned int index)
 {
-	for (unsigned int i = 0; i < RTE_SPAPR_MAX_REGIONS; i++) {
-		struct vfio_region_info ri = { .argsz = sizeof(ri), .index = i };
+	if (index >= RTE_SPAPR_MAX_REGIONS || dev->vfio_fd < 0)
+		return NULL;
+	if (!(dev->regions_known & (1u << index))) {
+		struct vfio_region_info ri = { .argsz = sizeof(ri), .index = index };
 
-		dev->regions[i] = (struct rte_spapr_region){ 0, 0, 0 };
 		if (ioctl(dev->vfio_fd, VFIO_DEVICE_GET_REGION_INFO, &ri) != 0)
-			return -errno;
-		dev->regions[i] = (struct rte_spapr_region){ ri.offset, ri.size, ri.flags };
+			return NULL;
+		dev->regions[index] = (struct rte_spapr_region){ ri.offset, ri.size, ri.flags };
+		dev->regions_known |= 1u << index;
 	}
-	return 0;
-}
-
-static const struct rte_spapr_region *region(const struct rte_spapr_device *dev, unsigned int index)
-{
-	return index < RTE_SPAPR_MAX_REGIONS && dev->regions[index].size ? &dev->regions[index] : NULL;
+	return dev->regions[index].size ? &dev->regions[index] : NULL;
 }
 
 /* vfio-pci leaves bus mastering to the user (it clears it at release): without it a real
@@ -62,12 +60,7 @@ int spapr_vfio_open(struct rte_spapr_device *dev, int group_fd)
 		SPAPR_LOG(ERR, "%s: cannot get its VFIO device fd: %s", dev->name, strerror(errno));
 		return ret;
 	}
-	ret = read_regions(dev);
-	if (ret) {
-		SPAPR_LOG(ERR, "%s: cannot read its VFIO regions: %s", dev->name, strerror(-ret));
-		spapr_vfio_close(dev);
-		return ret;
-	}
+	dev->regions_known = 0;
 	if (enable_bus_master(dev) != 0)
 		SPAPR_LOG(WARNING, "%s: cannot enable bus mastering in its command register: the device"
 			  " cannot DMA", dev->name);
@@ -79,6 +72,7 @@ void spapr_vfio_close(struct rte_spapr_device *dev)
 	if (dev->vfio_fd >= 0)
 		close(dev->vfio_fd);
 	dev->vfio_fd = -1;
+	dev->regions_known = 0;
 }
 
 /* --- region access for drivers ------------------------------------------------------ */
