@@ -47,6 +47,30 @@ static const struct want cases[] = {
 	{ "dry_run", -EINVAL, 0, 0, false },
 };
 
+/* Options are parsed once, when EAL parses the devargs, and kept by device name. */
+static void kept_by_name(void)
+{
+	struct spapr_devopts o;
+
+	CHECK_EQ(spapr_devopts_of("0000:00:05.0", &o), 0);          /* no devargs: defaults */
+	CHECK_EQ(o.iommu, TCE_IOMMU_AUTO);
+	CHECK_EQ(spapr_devopts_remember("0000:00:05.0", "bus=spapr,addr=0000:00:05.0,iommu=v1"), 0);
+	CHECK_EQ(spapr_devopts_of("0000:00:05.0", &o), 0);
+	CHECK_EQ(o.iommu, TCE_IOMMU_V1);
+	CHECK_EQ(spapr_devopts_remember("0000:00:05.0", "iommu=v9"), -EINVAL); /* refused, kept */
+	CHECK_EQ(spapr_devopts_of("0000:00:05.0", &o), 0);
+	CHECK_EQ(o.iommu, TCE_IOMMU_V1);
+	CHECK_EQ(spapr_devopts_remember("0000:00:05.0", "pagesize=64K"), 0);  /* attached again */
+	CHECK_EQ(spapr_devopts_of("0000:00:05.0", &o), 0);
+	CHECK_EQ(o.iommu, TCE_IOMMU_AUTO);
+	CHECK_EQ(o.page_shift, 16);
+	CHECK_EQ(spapr_devopts_of("0000:00:06.0", &o), 0);
+	CHECK_EQ(o.page_shift, 0);
+	spapr_devopts_forget();
+	CHECK_EQ(spapr_devopts_of("0000:00:05.0", &o), 0);
+	CHECK_EQ(o.page_shift, 0);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -63,5 +87,6 @@ int main(void)
 		}
 		printf("%-64s %s\n", w->text ? w->text : "(none)", failures == before ? "ok" : "FAILED");
 	}
-	return failures ? 1 : 0;
+	RUN(kept_by_name);
+	return test_result();
 }

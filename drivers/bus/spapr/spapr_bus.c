@@ -80,7 +80,7 @@ bool spapr_claims(const char *name)
 
 	if (spapr_bus.conf.scan_mode != RTE_BUS_SCAN_ALLOWLIST || dev == NULL)
 		return false;
-	if (spapr_devopts_parse(dev->device.devargs, &o) != 0 || o.iommu == SPAPR_IOMMU_EAL)
+	if (spapr_devopts_of(dev->name, &o) != 0 || o.iommu == SPAPR_IOMMU_EAL)
 		return false;
 	TAILQ_FOREACH(drv, &spapr_drivers, next)
 		if (match(drv, dev))
@@ -148,8 +148,8 @@ static int spapr_devargs_parse(struct rte_devargs *da)
 		SPAPR_LOG(ERR, "devargs '%s': addr= must name a PCI function bound to vfio-pci", da->bus_str);
 		ret = -EINVAL;
 	} else {
-		struct spapr_devopts o; /* bad options stop EAL init here, before anything */
-		ret = spapr_devopts_parse_str(da->name, da->bus_str, &o);
+		/* parsed once, here: bad options stop EAL init before anything */
+		ret = spapr_devopts_remember(da->name, da->bus_str);
 	}
 	rte_kvargs_free(kv);
 	return ret;
@@ -168,7 +168,7 @@ static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 	struct spapr_devopts o;
 	int gfd, ret;
 
-	ret = spapr_devopts_parse(dev->device.devargs, &o);
+	ret = spapr_devopts_of(dev->name, &o);
 	if (ret)
 		return ret;
 	if (o.iommu == SPAPR_IOMMU_EAL)
@@ -272,6 +272,7 @@ static int spapr_cleanup(void)
 		free(dev);
 	}
 	spapr_iommu_cleanup();
+	spapr_devopts_forget();
 	return ret;
 }
 

@@ -3,6 +3,7 @@
  * bad one stops EAL init):  -a bus=spapr,addr=ADDR,iommu=auto|v1|v2|eal,pagesize=auto|SIZE,dry_run=0|1
  * (iommu=eal: a device DPDK's bus/pci drives is left to EAL's own VFIO code) */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,14 +102,66 @@ struct rte_devargs *spapr_find_devargs(const char *name)
 	return NULL;
 }
 
-/* The options of a device: the bus layer (bus=spapr,addr=...,k=v) or, in the legacy
- * syntax (spapr:ADDR,k=v), the rest of the string. */
-int spapr_devopts_parse(const struct rte_devargs *da, struct spapr_devopts *o)
+/* The options of each device named for this bus, parsed once: when EAL parses the
+ * devargs (the bus layer: bus=spapr,addr=...,k=v; again when a device is attached with
+ * new ones), or at first use for the legacy syntax (spapr:ADDR,k=v). Devices without
+ * devargs have the defaults. */
+struct known_opts { char name[SPAPR_NAME_LEN]; struct spapr_devopts o; };
+static struct known_opts *known;
+static unsigned int nknown;
+
+static void remember(const char *name, const struct spapr_devopts *o)
 {
+	struct known_opts *k;
+
+	for (unsigned int i = 0; i < nknown; i++)
+		if (strcmp(known[i].name, name) == 0) {
+			known[i].o = *o;
+			return;
+		}
+	k = realloc(known, (nknown + 1) * sizeof(*known));
+	if (k == NULL)
+		return; /* parsed again at the next use */
+	known = k;
+	snprintf(known[nknown].name, sizeof(known[nknown].name), "%s", name);
+	known[nknown++].o = *o;
+}
+
+int spapr_devopts_remember(const char *name, const char *str)
+{
+	struct spapr_devopts o;
+	int ret = spapr_devopts_parse_str(name, str, &o);
+
+	if (ret == 0)
+		remember(name, &o);
+	return ret;
+}
+
+int spapr_devopts_of(const char *name, struct spapr_devopts *o)
+{
+	const struct rte_devargs *da;
+	int ret;
+
+	for (unsigned int i = 0; i < nknown; i++)
+		if (strcmp(known[i].name, name) == 0) {
+			*o = known[i].o;
+			return 0;
+		}
+	da = spapr_find_devargs(name);
 	if (da == NULL) {
 		memset(o, 0, sizeof(*o));
 		return 0;
 	}
-	return spapr_devopts_parse_str(da->name, da->bus_str && strstr(da->bus_str, "bus=") ? da->bus_str
-				       : da->args, o);
+	ret = spapr_devopts_parse_str(da->name, da->bus_str && strstr(da->bus_str, "bus=") ? da->bus_str
+				      : da->args, o);
+	if (ret == 0)
+		remember(name, o);
+	return ret;
+}
+
+void spapr_devopts_forget(void)
+{
+	free(known);
+	known = NULL;
+	nknown = 0;
 }

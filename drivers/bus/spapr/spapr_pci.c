@@ -127,7 +127,7 @@ static bool same_file(int a, int b)
 /* The options for a bus/pci device: from this bus's devargs for the same address. */
 static int options_of(const char *name, struct spapr_devopts *o)
 {
-	return spapr_devopts_parse(spapr_find_devargs(name), o);
+	return spapr_devopts_of(name, o);
 }
 
 /* A device bus/pci would probe that this bus sets the IOMMU up for. */

@@ -24,8 +24,12 @@ struct spapr_devopts {
 };
 /* iommu=eal: a bus/pci device left to EAL's own VFIO code */
 #define SPAPR_IOMMU_EAL 100
-int spapr_devopts_parse(const struct rte_devargs *da, struct spapr_devopts *o);
 int spapr_devopts_parse_str(const char *name, const char *str, struct spapr_devopts *o);
+/* Parse and keep a device's options (EAL's devargs parse); a device's options, parsed
+ * once (defaults when it has no devargs). 0 or -EINVAL. */
+int spapr_devopts_remember(const char *name, const char *str);
+int spapr_devopts_of(const char *name, struct spapr_devopts *o);
+void spapr_devopts_forget(void);
 /* the options given to this bus for a PCI address (-a bus=spapr,addr=ADDR,...), if any */
 struct rte_devargs *spapr_find_devargs(const char *name);
 
