@@ -322,7 +322,10 @@ int tce_dma_map(struct tce_container *c, const struct tce_region *regions, unsig
 	if (c->plan.unfit_bytes)
 		tce_log(TCE_LOG_WARN, "%" PRIu64 " MiB do not fit the DMA window and stay unmapped",
 			c->plan.unfit_bytes >> 20);
-	ret = check_memlock(c->plan.cost.locked_bytes - shared_bytes(&c->plan));
+	/* what the kernel charges now, and what registering the memory added later will
+	 * (counted by the process's first container: later ones share its registrations) */
+	ret = check_memlock(c->plan.cost.locked_bytes - shared_bytes(&c->plan) +
+			    (tce_process_charged() == 0 ? c->plan.cost.growth_bytes : 0));
 	if (ret)
 		return (int)ret;
 	ret = c->type == VFIO_SPAPR_TCE_v2_IOMMU ? exec_v2(c) : exec_v1(c);

@@ -434,6 +434,21 @@ static void cost(struct tce_plan *p, const struct tce_iommu_info *info)
 	}
 }
 
+/* v2 registers memory as it is added: what the window is sized to hold beyond what is
+ * mapped now will be charged later, and must fit the limit as well (else memory DPDK
+ * hands out later could not be mapped). v1 charged the whole window already. */
+static void growth(struct tce_plan *p, const struct tce_iommu_info *info, const struct tce_plan_opts *o)
+{
+	uint64_t hold = 0;
+
+	if (p->type != VFIO_SPAPR_TCE_v2_IOMMU || o == NULL)
+		return;
+	for (unsigned int w = 0; w < p->nwindows; w++)
+		hold += p->windows[w].size;
+	hold = o->window_min < hold ? o->window_min : hold;
+	p->cost.growth_bytes = hold > p->dma_bytes ? trunc_pages(hold - p->dma_bytes, info->page_shift) : 0;
+}
+
 int tce_plan_build(const struct tce_region *regions, unsigned int n,
 		   const struct tce_iommu_info *info, const struct tce_plan_opts *opts,
 		   struct tce_plan *plan, char *err, size_t errlen)
@@ -468,6 +483,7 @@ int tce_plan_build(const struct tce_region *regions, unsigned int n,
 		return ret;
 	}
 	cost(plan, info);
+	growth(plan, info, opts);
 	return 0;
 }
 

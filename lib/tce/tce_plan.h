@@ -81,6 +81,8 @@ struct tce_plan_cost {
 	uint64_t locked_bytes;    /* locked_vm charged: pinned pages, tables, v1 window */
 	uint64_t table_bytes;     /* TCE tables charged */
 	uint64_t pinned_bytes;    /* registered (v2) memory */
+	uint64_t growth_bytes;    /* v2: registering the memory added later, up to
+	                           * window_min: charged as it comes, checked up front */
 	uint64_t hcalls_setup;    /* pSeries: H_GET/PUT/STUFF_TCE until mapped */
 	uint64_t hcalls_teardown; /* pSeries: unmap, remove and release */
 };

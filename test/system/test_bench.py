@@ -41,10 +41,12 @@ def test_mapping_benchmark(tmp_path):
     # on PowerNV both map; DPDK one REGISTER and one MAP per hugepage, ours one of each
     assert by["powernv", "dpdk"]["dma_ok"] and by["powernv", "dpdk"]["map_dma_ioctls"] == 32
     assert by["powernv", "ours"]["map_dma_ioctls"] == 1
-    assert by["powernv", "ours"]["memlock_reported"] == by["powernv", "ours"]["locked_peak"]
+    # what the bus says it needs (all memory the window holds, the pool's included) covers
+    # what the kernel charged
+    assert by["powernv", "ours"]["memlock_reported"] >= by["powernv", "ours"]["locked_peak"]
     # stock bus/pci and net_virtio on our backend: our mapping where stock DPDK fails
     assert by["pseries-ddw", "pci"]["dma_ok"] and by["pseries-ddw", "pci"]["map_dma_ioctls"] == 1
-    assert by["pseries-ddw", "pci"]["memlock_reported"] == by["pseries-ddw", "pci"]["locked_peak"]
+    assert by["pseries-ddw", "pci"]["memlock_reported"] >= by["pseries-ddw", "pci"]["locked_peak"]
     assert by["powernv", "pci"]["map_dma_ioctls"] == 1
     # DPDK's net_virtio receives on the emulated device (its registers trapped): stock EAL
     # where it works (PowerNV), our backend everywhere

@@ -177,6 +177,12 @@ static void window_headroom(void)
 	CHECK_EQ(p.windows[0].size, 4 * GiB); /* room to add memory without a new window */
 	CHECK_EQ(p.windows[0].table_bytes, 2048 * 8);
 	CHECK_EQ(p.cost.tces, 128);
+	/* registering what the window holds later will be charged then: known now */
+	CHECK_EQ(p.cost.growth_bytes, 4 * GiB - 256 * MiB);
+	tce_plan_free(&p);
+	o.window_min = 0;
+	CHECK_EQ(tce_plan_build(r, 128, &pseries, &o, &p, err, sizeof(err)), 0);
+	CHECK_EQ(p.cost.growth_bytes, 0);
 	tce_plan_free(&p);
 	free(r);
 }
@@ -241,6 +247,7 @@ static void v1_fits_and_costs(void)
 	CHECK_EQ(p.cost.tces, 131072);        /* 512 MiB in 4 KiB TCEs */
 	CHECK_EQ(p.cost.ioctls, 4);           /* SET_IOMMU GET_INFO ENABLE MAP */
 	CHECK_EQ(p.cost.locked_bytes, GiB + 2 * MiB); /* the window + its table */
+	CHECK_EQ(p.cost.growth_bytes, 0);     /* v1 charged the whole window already */
 	CHECK_EQ(p.cost.hcalls_setup, 512 + 2 * 131072);
 	CHECK_EQ(p.cost.hcalls_teardown, 2 * 262144 + 512);
 	tce_plan_free(&p);

@@ -319,9 +319,11 @@ static void unlimit_allocations(void)
 static void print_plan(const char *name, const struct tce_plan *p)
 {
 	SPAPR_LOG(NOTICE, "%s: dry run: %s, %u window(s), %u REGISTER, %u MAP, %" PRIu64 " TCEs,"
-		  " %" PRIu64 " bytes locked, %" PRIu64 " bytes of TCE table, %" PRIu64 " hypercalls"
-		  " (pSeries) to map", name, p->type == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1", p->nwindows, p->nregs, p->nmaps,
-		  p->cost.tces, p->cost.locked_bytes, p->cost.table_bytes, p->cost.hcalls_setup);
+		  " %" PRIu64 " bytes locked (%" PRIu64 " more as DPDK adds memory), %" PRIu64 " bytes of"
+		  " TCE table, %" PRIu64 " hypercalls (pSeries) to map", name,
+		  p->type == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1", p->nwindows, p->nregs, p->nmaps,
+		  p->cost.tces, p->cost.locked_bytes, p->cost.growth_bytes, p->cost.table_bytes,
+		  p->cost.hcalls_setup);
 	for (unsigned int w = 0; w < p->nwindows; w++)
 		SPAPR_LOG(NOTICE, "%s: window %u: 0x%" PRIx64 " bytes of %u KiB pages at 0x%" PRIx64 ", %u level(s)",
 			  name, w, p->windows[w].size, 1u << (p->windows[w].page_shift - 10),
@@ -492,9 +494,9 @@ int spapr_iommu_attach(const char *name, unsigned int group, int group_fd, const
 	limit_allocations(io);
 	const struct tce_plan *p = tce_container_plan(io->c);
 	SPAPR_LOG(INFO, "IOMMU group %u: %s, %u window(s), %u MAP for %" PRIu64 " bytes of DPDK memory,"
-		  " %" PRIu64 " bytes of locked memory needed", io->group,
-		  p->type == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1", p->nwindows, p->nmaps, p->dma_bytes,
-		  p->cost.locked_bytes);
+		  " %" PRIu64 " bytes of locked memory needed (%" PRIu64 " now, the rest as DPDK adds"
+		  " memory)", io->group, p->type == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1", p->nwindows,
+		  p->nmaps, p->dma_bytes, p->cost.locked_bytes + p->cost.growth_bytes, p->cost.locked_bytes);
 	*out = io;
 	return 0;
 }
