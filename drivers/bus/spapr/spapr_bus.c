@@ -18,6 +18,7 @@
 #include <rte_string_fns.h>
 
 #include "spapr_private.h"
+#include "tce_pci.h"
 
 RTE_LOG_REGISTER(spapr_logtype, bus.spapr, NOTICE);
 
@@ -94,13 +95,13 @@ static int spapr_scan(void)
 	struct dirent *e;
 
 	spapr_pci_takeover(); /* bus/pci scanned before (buses scan in registration order) */
-	d = opendir(spapr_sysfs_devices());
+	d = opendir(tce_pci_dir());
 	if (d == NULL)
 		return 0; /* no PCI on this machine */
 	while ((e = readdir(d)) != NULL) {
 		struct rte_spapr_device *dev;
 
-		if (e->d_name[0] == '.' || find_by_name(e->d_name) || !spapr_sysfs_is_vfio(e->d_name) ||
+		if (e->d_name[0] == '.' || find_by_name(e->d_name) || !tce_pci_is_vfio(e->d_name) ||
 		    ignored(e->d_name) || spapr_scan_device(e->d_name, &dev) != 0)
 			continue;
 		dev->device.bus = &spapr_bus;
@@ -124,7 +125,7 @@ static int spapr_parse(const char *name, void *addr)
 		return 1;
 	memcpy(bare, name, len);
 	bare[len] = '\0';
-	if (!spapr_sysfs_is_vfio(bare))
+	if (!tce_pci_is_vfio(bare))
 		return 1;
 	if (addr != NULL)
 		strlcpy(addr, bare, RTE_DEV_NAME_MAX_LEN);

@@ -40,6 +40,7 @@
 #include <rte_vfio.h>
 
 #include "spapr_private.h"
+#include "tce_pci.h"
 #include "tce.h"
 
 #define TAKEOVER_SUPPORTED (RTE_VERSION < RTE_VERSION_NUM(26, 7, 0, 0))
@@ -124,20 +125,15 @@ static bool same_file(int a, int b)
 	       sa.st_ino == sb.st_ino && sa.st_rdev == sb.st_rdev;
 }
 
-/* The options for a bus/pci device: from this bus's devargs for the same address. */
-static int options_of(const char *name, struct spapr_devopts *o)
-{
-	return spapr_devopts_of(name, o);
-}
-
 /* A device bus/pci would probe that this bus sets the IOMMU up for. */
 static bool candidate(const struct rte_device *d, struct spapr_devopts *o)
 {
 	if (d->devargs != NULL && d->devargs->policy == RTE_DEV_BLOCKED)
 		return false;
-	if (!spapr_sysfs_is_vfio(d->name) || spapr_claims(d->name))
+	if (!tce_pci_is_vfio(d->name) || spapr_claims(d->name))
 		return false;
-	if (options_of(d->name, o) != 0) /* checked at EAL's devargs parse already */
+	/* its options: this bus's devargs for the same address (checked at EAL's parse) */
+	if (spapr_devopts_of(d->name, o) != 0)
 		return false;
 	return o->iommu != SPAPR_IOMMU_EAL;
 }

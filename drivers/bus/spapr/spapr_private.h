@@ -34,9 +34,7 @@ void spapr_devopts_forget(void);
 struct rte_devargs *spapr_find_devargs(const char *name);
 
 /* sysfs */
-const char *spapr_sysfs_devices(void);
 int spapr_scan_device(const char *name, struct rte_spapr_device **out);
-bool spapr_sysfs_is_vfio(const char *name);
 int spapr_sysfs_group(const char *name, unsigned int *group);
 
 /* The device's VFIO fd (from its group's fd) and region table; bus mastering on. */

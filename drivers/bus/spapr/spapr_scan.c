@@ -12,16 +12,6 @@
 #include "spapr_private.h"
 #include "tce_pci.h"
 
-const char *spapr_sysfs_devices(void)
-{
-	return tce_pci_dir();
-}
-
-bool spapr_sysfs_is_vfio(const char *name)
-{
-	return tce_pci_is_vfio(name);
-}
-
 /* The IOMMU group of a PCI function (its iommu_group link); -EINVAL without one. */
 int spapr_sysfs_group(const char *name, unsigned int *group)
 {
