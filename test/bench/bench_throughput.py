@@ -47,12 +47,26 @@ def run_null(size, queues, seconds, ring):
     return {"rc": rc, "mpps": round(tx / seconds / 1e6, 3), "cycles_per_packet": cyc, "mhz": mhz}
 
 
+def clean_allowing_unsent(res):
+    """The checker's verdict for a driver that does not send what its TX ring holds
+    before a port stops (DPDK's net_virtio: the device reset at close drops it): nothing
+    corrupt, reordered, duplicated or foreign, nothing mapped while forwarding, and every
+    frame missing is one testpmd counted as dropped or one left in that ring."""
+    c = res.get("check") or {}
+    unsent = res["tx"] - c.get("received", 0)
+    return res["rc"] == 0 and not res.get("hung") and c.get("received", 0) > 0 and unsent >= 0 \
+        and not (c.get("reordered") or c.get("duplicated") or c.get("corrupt") or c.get("foreign")) \
+        and 0 <= c.get("lost", -1) <= res["tx_dropped"] + unsent and res.get("dma_faults") == 0 \
+        and res.get("during") is not None and not any(res["during"].values())
+
+
 def run_ours(build, size, queues, seconds, ring, stack="ours"):
     res = bl.fwd.forward(build, seconds=seconds, size=str(size), queues=queues, mode="io", rate=0, ring=ring,
                          stack=stack)
     cyc, mhz = cycles(res["output"])
     row = {"rc": res["rc"], "mpps": res["mpps"], "cycles_per_packet": cyc, "mhz": mhz,
-           "checker_ok": bl.fwd.ok(res, allow_drops=True), "tx_dropped": res["tx_dropped"],
+           "checker_ok": bl.fwd.ok(res, allow_drops=True) if stack == "ours" else clean_allowing_unsent(res),
+           "tx_dropped": res["tx_dropped"],
            "map_ioctls_while_forwarding": (res.get("during") or {}).get("map_ioctls"),
            "hypercalls_while_forwarding": (res.get("during") or {}).get("hypercalls")}
     models = {m["addr"]: m for m in (res["stats"] or {}).get("device_models", [])}
