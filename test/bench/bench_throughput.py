@@ -64,8 +64,13 @@ def run_ours(build, size, queues, seconds, ring, stack="ours"):
     res = bl.fwd.forward(build, seconds=seconds, size=str(size), queues=queues, mode="io", rate=0, ring=ring,
                          stack=stack)
     cyc, mhz = cycles(res["output"])
+    verdict = bl.fwd.ok(res, allow_drops=True) if stack == "ours" else clean_allowing_unsent(res)
+    if not verdict:  # say why, so that a failed run can be read
+        print(f"  {stack}: checker verdict not clean: check={res.get('check')} tx={res['tx']}"
+              f" tx_dropped={res['tx_dropped']} dma_faults={res.get('dma_faults')} during={res.get('during')}"
+              f" rc={res['rc']} hung={res.get('hung')} clean_exit={res.get('clean_exit')}", flush=True)
     row = {"rc": res["rc"], "mpps": res["mpps"], "cycles_per_packet": cyc, "mhz": mhz,
-           "checker_ok": bl.fwd.ok(res, allow_drops=True) if stack == "ours" else clean_allowing_unsent(res),
+           "checker_ok": verdict,
            "tx_dropped": res["tx_dropped"],
            "map_ioctls_while_forwarding": (res.get("during") or {}).get("map_ioctls"),
            "hypercalls_while_forwarding": (res.get("during") or {}).get("hypercalls")}
