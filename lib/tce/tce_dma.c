@@ -165,6 +165,20 @@ static long create_window(struct tce_container *c, const struct tce_plan_window 
 	return 0;
 }
 
+/* v2 keeping the default window: the kernel creates it (and charges its table) at the
+ * first MAP; removing it at teardown, like any window, clears it and returns the table. */
+static long use_default_window(struct tce_container *c, const struct tce_plan_window *pw)
+{
+	c->win[c->nwin++] = (struct tce_window_state){ .start = pw->start, .size = pw->size,
+						       .table_bytes = pw->table_bytes,
+						       .page_shift = pw->page_shift, .levels = 1 };
+	tce_charge(c, (int64_t)trunc_pages(c, pw->table_bytes));
+	c->st.table_bytes += pw->table_bytes;
+	if (c->info.hv == TCE_HV_PSERIES)
+		c->st.hcalls_est += ((pw->size >> pw->page_shift) + 511) / 512; /* H_STUFF_TCE */
+	return 0;
+}
+
 /* --- teardown ----------------------------------------------------------------------- */
 
 /* closing: the group is about to be detached, which clears every TCE of a v1 window
@@ -270,7 +284,8 @@ static long exec_v2(struct tce_container *c)
 		if ((ret = register_range(c, p->regs[i].va, p->regs[i].len)) != 0)
 			return ret;
 	for (unsigned int w = 0; w < p->nwindows; w++)
-		if ((ret = create_window(c, &p->windows[w])) != 0)
+		if ((ret = p->windows[w].existing ? use_default_window(c, &p->windows[w])
+						  : create_window(c, &p->windows[w])) != 0)
 			return ret;
 	for (unsigned int i = 0; i < p->nmaps; i++) {
 		const struct tce_plan_map *m = &p->maps[i];

@@ -296,6 +296,42 @@ static int layout_fixed(struct tce_plan *p, const struct tce_region *r, unsigned
 	return 0;
 }
 
+/* Fixed IOVAs that all lie in the default 32-bit window, some below where a dynamic
+ * window can be (IOVA=VA in a pSeries guest, whose dynamic windows start far above any
+ * virtual address, with DPDK's memory placed low): v2 maps them into the default window
+ * as it is, in its 4 KiB pages. */
+static bool fits_default_only(const struct tce_region *r, unsigned int n, const struct tce_iommu_info *info)
+{
+	uint64_t end = info->dma32_start + info->dma32_size;
+	bool below_ddw = false;
+
+	if (info->dma32_size == 0 || r[0].iova == TCE_IOVA_ANY)
+		return false;
+	for (unsigned int i = 0; i < n; i++) {
+		if (r[i].iova < info->dma32_start || r[i].iova >= end || r[i].len > end - r[i].iova)
+			return false;
+		below_ddw |= r[i].iova < info->ddw_start[0];
+	}
+	return below_ddw;
+}
+
+static int plan_v2_default(struct tce_plan *p, const struct tce_region *r, unsigned int n,
+			   const struct tce_iommu_info *info, char *err, size_t errlen)
+{
+	int ret;
+
+	p->type = VFIO_SPAPR_TCE_v2_IOMMU;
+	p->fixed_iova = true;
+	p->remove_default = false;
+	p->nwindows = 1;
+	p->windows[0] = (struct tce_plan_window){ .start = info->dma32_start, .size = info->dma32_size,
+		.page_shift = 12, .levels = 1, .existing = true,
+		.table_bytes = tce_table_bytes(info->hv, 12, info->dma32_size, 1, info->page_shift) };
+	if ((ret = layout_fixed(p, r, n, err, errlen)) != 0)
+		return ret;
+	return build_regs(p, r, n, info->page_shift, err, errlen);
+}
+
 /* v2: dynamic windows. Each range gets the largest IOMMU page its backing page and
  * alignment allow among ddw.pgsizes (few TCEs: two hypercalls each in a pSeries guest).
  * One window when every range takes the same page size, or when the caller fixed the
@@ -314,6 +350,8 @@ static int plan_v2(struct tce_plan *p, const struct tce_region *r, unsigned int 
 	uint64_t used[2] = { 0, 0 };
 	int ret;
 
+	if (fixed && fits_default_only(r, n, info))
+		return plan_v2_default(p, r, n, info, err, errlen);
 	p->type = VFIO_SPAPR_TCE_v2_IOMMU;
 	p->fixed_iova = fixed;
 	p->remove_default = !keep;
@@ -407,12 +445,15 @@ static void cost(struct tce_plan *p, const struct tce_iommu_info *info)
 		}
 		return;
 	}
-	c->ioctls += p->remove_default + p->nregs + p->nwindows;
+	c->ioctls += p->remove_default + p->nregs;
 	for (unsigned int i = 0; i < p->nregs; i++)
 		c->pinned_bytes += p->regs[i].len;
 	c->locked_bytes = c->pinned_bytes;
 	for (unsigned int w = 0; w < p->nwindows; w++) {
 		uint64_t entries = p->windows[w].size >> p->windows[w].page_shift;
+		if (p->windows[w].existing)
+			continue; /* the default window: counted below */
+		c->ioctls++;
 		c->table_bytes += p->windows[w].table_bytes;
 		c->locked_bytes += trunc_pages(p->windows[w].table_bytes, info->page_shift);
 		if (pseries) {
@@ -434,19 +475,30 @@ static void cost(struct tce_plan *p, const struct tce_iommu_info *info)
 	}
 }
 
-/* v2 registers memory as it is added: what the window is sized to hold beyond what is
- * mapped now will be charged later, and must fit the limit as well (else memory DPDK
- * hands out later could not be mapped). v1 charged the whole window already. */
-static void growth(struct tce_plan *p, const struct tce_iommu_info *info, const struct tce_plan_opts *o)
+/* The DPDK memory the windows can hold in all, now and added later: v1, the fixed
+ * window (from the lowest fixed IOVA on); v2, what the windows are sized to hold, up
+ * to window_min. v2 registers memory as it is added: the part beyond what is mapped now
+ * is charged later and must fit the memlock limit as well (else memory DPDK hands out
+ * later could not be mapped); v1 charged the whole window already. */
+static void capacity(struct tce_plan *p, const struct tce_iommu_info *info, const struct tce_plan_opts *o)
 {
-	uint64_t hold = 0;
+	bool v2 = p->type == VFIO_SPAPR_TCE_v2_IOMMU;
+	uint64_t hold = 0, lowest;
 
-	if (p->type != VFIO_SPAPR_TCE_v2_IOMMU || o == NULL)
-		return;
 	for (unsigned int w = 0; w < p->nwindows; w++)
 		hold += p->windows[w].size;
-	hold = o->window_min < hold ? o->window_min : hold;
-	p->cost.growth_bytes = hold > p->dma_bytes ? trunc_pages(hold - p->dma_bytes, info->page_shift) : 0;
+	if (v2 && o != NULL && o->window_min < hold)
+		hold = o->window_min;
+	if (p->fixed_iova && p->nwindows == 1) {
+		/* fixed IOVAs (offsets into a window): from the lowest one on */
+		lowest = hold;
+		for (unsigned int i = 0; i < p->nmaps; i++)
+			lowest = p->maps[i].offset < lowest ? p->maps[i].offset : lowest;
+		hold -= lowest;
+	}
+	p->capacity_bytes = hold;
+	if (v2 && o != NULL)
+		p->cost.growth_bytes = hold > p->dma_bytes ? trunc_pages(hold - p->dma_bytes, info->page_shift) : 0;
 }
 
 int tce_plan_build(const struct tce_region *regions, unsigned int n,
@@ -483,7 +535,7 @@ int tce_plan_build(const struct tce_region *regions, unsigned int n,
 		return ret;
 	}
 	cost(plan, info);
-	growth(plan, info, opts);
+	capacity(plan, info, opts);
 	return 0;
 }
 

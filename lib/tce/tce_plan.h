@@ -64,6 +64,8 @@ struct tce_plan_window {
 	unsigned int page_shift, levels;
 	uint64_t table_bytes;     /* the table as the kernel charges it */
 	unsigned int slot;
+	bool existing;            /* v2: the platform's default window, used as it is
+	                           * (fixed IOVAs below every dynamic window), not created */
 };
 
 struct tce_plan_reg { uint64_t va, len; };
@@ -99,6 +101,8 @@ struct tce_plan {
 	unsigned int nmaps;
 	uint64_t dma_bytes;       /* bytes the maps cover */
 	uint64_t unfit_bytes;     /* v1: bytes that do not fit the window (not mapped) */
+	uint64_t capacity_bytes;  /* DPDK memory the windows hold in all, mapped now and
+	                           * added later (v2: up to window_min) */
 	struct tce_plan_cost cost;
 };
 

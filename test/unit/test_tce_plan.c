@@ -234,6 +234,49 @@ static void fixed_iovas(void)
 	tce_plan_free(&p);
 }
 
+/* IOVA=VA on a pSeries guest (no physical addresses for a non-root user) with DPDK's
+ * memory placed low (--base-virtaddr): v2 maps it into the default window as it is. */
+static void fixed_iovas_in_the_default_window(void)
+{
+	struct tce_region r[2] = {
+		{ 0x10200000, 32 * MiB, 2 * MiB, 0, 0x10200000 },
+		{ 0x12200000, 32 * MiB, 2 * MiB, 0, 0x12200000 },
+	};
+	struct tce_plan_opts o = { .window_min = 0x500000000ULL };
+	struct tce_plan p;
+	char err[256];
+
+	CHECK_EQ(tce_plan_build(r, 2, &pseries, &o, &p, err, sizeof(err)), 0);
+	CHECK_EQ(p.type, VFIO_SPAPR_TCE_v2_IOMMU);
+	CHECK(!p.remove_default);
+	CHECK_EQ(p.nwindows, 1);
+	CHECK(p.windows[0].existing);
+	CHECK_EQ(p.windows[0].start, 0);
+	CHECK_EQ(p.windows[0].size, GiB);
+	CHECK_EQ(p.windows[0].page_shift, 12);
+	CHECK_EQ(p.nmaps, 1); /* VA- and IOVA-contiguous: one MAP */
+	CHECK_EQ(p.maps[0].offset, 0x10200000);
+	CHECK_EQ(p.nregs, 1);
+	CHECK_EQ(p.cost.tces, 64 * MiB >> 12);
+	CHECK_EQ(p.cost.ioctls, 2 + 1 + 1); /* SET_IOMMU, GET_INFO, REGISTER, MAP: no CREATE */
+	/* pinned memory and the default window's table (1 GiB of 4 KiB TCEs: 2 MiB) */
+	CHECK_EQ(p.cost.locked_bytes, 64 * MiB + 2 * MiB);
+	/* room for memory added later: from the lowest IOVA to the window's end */
+	CHECK_EQ(p.cost.growth_bytes, GiB - 0x10200000 - 64 * MiB);
+	CHECK_EQ(p.capacity_bytes, GiB - 0x10200000);
+	tce_plan_free(&p);
+	/* one range beyond the default window: not mappable there, nor in a dynamic window */
+	r[1].iova = r[1].va = GiB - 16 * MiB;
+	CHECK_EQ(tce_plan_build(r, 2, &pseries, NULL, &p, err, sizeof(err)), -ENOSPC);
+	CHECK_STR(err, "IOVAs 0x10200000-0x40ffffff cannot be mapped: a dynamic DMA window on this"
+		       " platform starts at 0x800000000000000");
+	/* PowerNV's dynamic window at 0 holds them as they are: no change there */
+	r[1].iova = r[1].va = 0x12200000;
+	CHECK_EQ(tce_plan_build(r, 2, &powernv, NULL, &p, err, sizeof(err)), 0);
+	CHECK(!p.windows[0].existing);
+	tce_plan_free(&p);
+}
+
 static void v1_fits_and_costs(void)
 {
 	struct tce_region *r = pages(BASE, 256, 2 * MiB, 0);
@@ -405,6 +448,7 @@ int main(void)
 	RUN(window_headroom);
 	RUN(keep_default_window);
 	RUN(fixed_iovas);
+	RUN(fixed_iovas_in_the_default_window);
 	RUN(v1_fits_and_costs);
 	RUN(v1_too_small);
 	RUN(powernv_levels);

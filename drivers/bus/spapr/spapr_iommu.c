@@ -54,7 +54,7 @@ void spapr_iommu_lock(void) { pthread_mutex_lock(&iommus_lock); }
 void spapr_iommu_unlock(void) { pthread_mutex_unlock(&iommus_lock); }
 static bool mem_callback;
 static int validators;          /* sockets with an allocation validator */
-static uint64_t window_limit;   /* memory the windows can take (bus-assigned IOVAs) */
+static uint64_t window_limit;   /* memory the windows can take (see limit_allocations) */
 /* PA mode: once the bus has given DPDK's memory IOVAs (mbufs and rings hold them), they
  * are final: every container opened later, a device attached again included, maps
  * memory at those IOVAs, and memory added while no device is attached gets the next
@@ -284,23 +284,68 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 }
 
 /* DPDK asks for more memory than the windows can take: refuse it before it is
- * allocated, with the EAL options that avoid it. */
+ * allocated (memory handed out that the device cannot reach would freeze it at its
+ * first DMA there), with the EAL options that avoid it. Called by EAL with the heap's
+ * lock held: no DPDK allocation API here. */
+static enum { LIMIT_V1, LIMIT_POOL, LIMIT_LOW_VA } limit_kind;
+
+static bool limit_told; /* the first refusal says why; DPDK retries smaller sizes after it */
+
 static int alloc_validator(int socket_id, size_t cur_limit, size_t new_len)
 {
 	(void)cur_limit;
-	SPAPR_LOG(ERR, "socket %d: DPDK asks for %zu MiB of memory but the DMA window holds %" PRIu64
-		  " MiB: start with -m %" PRIu64 " (or --socket-mem) or less, or on a platform with"
-		  " dynamic DMA windows", socket_id, new_len >> 20, window_limit >> 20, window_limit >> 20);
+	if (new_len <= window_limit)
+		return 0; /* EAL asks at the limit too */
+	if (limit_told) {
+		SPAPR_LOG(DEBUG, "socket %d: refused growing the heap to %zu MiB (the DMA window holds %" PRIu64
+			  " MiB)", socket_id, new_len >> 20, window_limit >> 20);
+		return -1;
+	}
+	limit_told = true;
+	switch (limit_kind) {
+	case LIMIT_V1:
+		SPAPR_LOG(ERR, "socket %d: DPDK asks for %zu MiB of memory but the DMA window holds %" PRIu64
+			  " MiB: start with -m %" PRIu64 " (or --socket-mem) or less, or on a platform with"
+			  " dynamic DMA windows", socket_id, new_len >> 20, window_limit >> 20, window_limit >> 20);
+		break;
+	case LIMIT_POOL:
+		SPAPR_LOG(ERR, "socket %d: DPDK asks for %zu MiB of memory but the DMA window holds %" PRIu64
+			  " MiB (sized, and its locked memory checked, for the hugepages there were when the"
+			  " first device was set up): reserve more hugepages before starting, or start with"
+			  " -m %" PRIu64 " (or --socket-mem) or less", socket_id, new_len >> 20,
+			  window_limit >> 20, window_limit >> 20);
+		break;
+	case LIMIT_LOW_VA:
+		SPAPR_LOG(ERR, "socket %d: DPDK asks for %zu MiB of memory but with IOVA=VA the default DMA"
+			  " window holds %" PRIu64 " MiB above DPDK's lowest address: start with -m %" PRIu64
+			  " (or --socket-mem) or less, or as root (IOVA as PA, the bus then places memory in a"
+			  " dynamic window)", socket_id, new_len >> 20, window_limit >> 20, window_limit >> 20);
+		break;
+	}
 	return -1;
 }
 
+/* EAL asks the validator when a socket's heap would grow to the limit or beyond: the
+ * windows' capacity as the first container planned it (the layout every container
+ * shares). Per socket: with memory on several sockets, their sum is not checked here,
+ * and a failed mapping is reported by the memory-event callback. VA mode on PowerNV: the
+ * window covers every address DPDK may use; nothing to limit. */
 static void limit_allocations(struct spapr_iommu *io)
 {
 	const struct tce_plan *p = tce_container_plan(io->c);
 
-	if (!bus_assigns_iova() || validators)
+	if (validators)
 		return;
-	window_limit = p->windows[0].size;
+	if (p->type == VFIO_SPAPR_TCE_IOMMU)
+		limit_kind = LIMIT_V1;
+	else if (bus_assigns_iova())
+		limit_kind = LIMIT_POOL;
+	else if (p->nwindows == 1 && p->windows[0].existing)
+		limit_kind = LIMIT_LOW_VA;
+	else
+		return;
+	window_limit = p->capacity_bytes;
+	limit_told = false;
 	for (unsigned int i = 0; i < rte_socket_count(); i++)
 		if (rte_mem_alloc_validator_register("spapr-bus", alloc_validator, rte_socket_id_by_idx(i),
 						     window_limit) == 0)
@@ -345,6 +390,42 @@ static void v1_advice(struct spapr_iommu *io, const struct regions *rs)
 		  " (or --socket-mem) or less, %" PRIu64 " MiB less than now", io->group, total >> 20,
 		  info->dma32_size >> 20, info->dma32_size >> 20,
 		  total > info->dma32_size ? (total - info->dma32_size + (1 << 20) - 1) >> 20 : 0);
+}
+
+/* VA mode where the dynamic windows start above every virtual address (pSeries). Without
+ * physical addresses (not root: /proc/self/pagemap hides them) EAL takes VA whatever
+ * --iova-mode says; then only the default window at 0 can hold DPDK's memory, placed
+ * low. */
+static void va_advice(struct spapr_iommu *io)
+{
+	const struct tce_iommu_info *info = tce_container_info(io->c);
+	uint64_t local = 0, end = info->dma32_start + info->dma32_size;
+	uint64_t base = RTE_ALIGN_CEIL(RTE_MAX(info->dma32_start, UINT64_C(0x10000000)), UINT64_C(0x10000000));
+	bool no_pa = rte_mem_virt2phy(&local) == RTE_BAD_PHYS_ADDR;
+
+	if (!no_pa) {
+		SPAPR_LOG(ERR, "IOMMU group %u: in VA mode DPDK's IOVAs are virtual addresses, which this"
+			  " platform's DMA windows cannot hold: start with --iova-mode=pa (the bus then"
+			  " chooses the IOVAs)", io->group);
+		return;
+	}
+	if (end <= base + (UINT64_C(16) << 20)) {
+		SPAPR_LOG(ERR, "IOMMU group %u: DPDK uses IOVA=VA because it cannot read physical addresses"
+			  " (only root can, in /proc/self/pagemap), and this platform's DMA windows cannot"
+			  " hold virtual addresses: run as root (the bus then chooses the IOVAs)", io->group);
+		return;
+	}
+	char why[160];
+	if (info->v2)
+		snprintf(why, sizeof(why), "the dynamic DMA windows of this platform start at 0x%" PRIx64
+			 ", above every virtual address", info->ddw_start[0]);
+	else
+		snprintf(why, sizeof(why), "its virtual addresses lie outside this platform's only DMA window");
+	SPAPR_LOG(ERR, "IOMMU group %u: DPDK uses IOVA=VA because it cannot read physical addresses (only"
+		  " root can, in /proc/self/pagemap), and %s: run as root (the bus then chooses the IOVAs),"
+		  " or keep DPDK's memory inside the default window 0x%" PRIx64 "-0x%" PRIx64 " with"
+		  " --base-virtaddr=0x%" PRIx64 " and -m %" PRIu64 " or less (what DPDK adds later must fit"
+		  " there too)", io->group, why, info->dma32_start, end - 1, base, ((end - base) >> 20) - 16);
 }
 
 /* All of DPDK's memory into a new container: the memsegs DPDK has now, at the IOVAs the
@@ -397,9 +478,7 @@ static int map_memory(struct spapr_iommu *io, const char *name, const struct spa
 					  " gives it IOVA=VA, which this platform's DMA windows cannot hold: use"
 					  " hugepages (the bus then chooses the IOVAs)", io->group);
 			else if (ret == -ENOSPC)
-				SPAPR_LOG(ERR, "IOMMU group %u: in VA mode DPDK's IOVAs are virtual addresses, which"
-					  " this platform's DMA windows cannot hold: start with --iova-mode=pa (the"
-					  " bus then chooses the IOVAs)", io->group);
+				va_advice(io);
 			if (ret == 0 && bus_assigns_iova() && !iovas_assigned) {
 				ret = rte_memseg_walk(assign_seg, io->c);
 				iovas_assigned = ret == 0;
