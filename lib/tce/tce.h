@@ -6,6 +6,13 @@
  * rollback on any failure, IOVA<->VA translation, statistics and EEH helpers.
  * Plain C, no DPDK types. Every function returns 0 (or a count) or a negative errno,
  * and logs one line a user can act on when it fails.
+ *
+ * Threads: a container has no lock of its own. Calls on one container (map, add,
+ * remove, translate, stats, close) must be serialised by the caller; calls on different
+ * containers may run at the same time (what they share in the process, the memory
+ * registrations and the locked-memory total, is locked or atomic here). tce_set_log()
+ * before any other call. The planner (tce_plan.h) and the parsers are pure and reentrant.
+ * The DPDK bus serialises every container call with one mutex (doc/bus.md).
  */
 #ifndef TCE_H
 #define TCE_H

@@ -391,6 +391,43 @@ static void add_rollback(struct tce_container *c, const struct tce_region *r, un
 	}
 }
 
+/* The window's live mappings as (offset, length), by offset. */
+static struct tce_plan_reg *window_maps(const struct tce_container *c, unsigned int w, unsigned int *n)
+{
+	struct tce_plan_reg *used = malloc((c->nmaps + 1) * sizeof(*used));
+
+	*n = 0;
+	for (unsigned int k = 0; used && k < c->nmaps; k++) {
+		const struct tce_mapping *m = &c->maps[c->by_iova[k]];
+		if (m->window == w)
+			used[(*n)++] = (struct tce_plan_reg){ m->iova - c->win[w].start, m->len };
+	}
+	return used;
+}
+
+static int lowest_free(const struct tce_container *c, unsigned int w, uint64_t len, uint64_t align, uint64_t *off)
+{
+	unsigned int n;
+	struct tce_plan_reg *used = window_maps(c, w, &n);
+	int ret;
+
+	if (used == NULL)
+		return -ENOMEM;
+	ret = tce_plan_first_fit(used, n, c->win[w].size, len, align, off);
+	free(used);
+	return ret;
+}
+
+static uint64_t window_used(const struct tce_container *c, unsigned int w)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned int k = 0; k < c->nmaps; k++)
+		if (c->maps[k].window == w)
+			bytes += c->maps[k].len;
+	return bytes;
+}
+
 int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsigned int n)
 {
 	bool v2 = c->type == VFIO_SPAPR_TCE_v2_IOMMU;
@@ -447,19 +484,19 @@ int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsig
 			}
 			continue;
 		}
-		off = (win->next_off + align - 1) & ~(align - 1);
-		if (off + r->len > win->size || off + r->len < off) {
-			tce_log(TCE_LOG_ERR, "the %" PRIu64 " MiB DMA window is full (%" PRIu64 " MiB used,"
-				" %" PRIu64 " MiB more asked): size it for the memory to come (window_min)",
-				win->size >> 20, win->next_off >> 20, r->len >> 20);
-			ret = -ENOSPC;
+		if ((ret = lowest_free(c, (unsigned int)w, r->len, align, &off)) != 0) {
+			if (ret == -ENOSPC)
+				tce_log(TCE_LOG_ERR, "the %" PRIu64 " MiB DMA window is full (%" PRIu64 " MiB used,"
+					" %" PRIu64 " MiB more asked): size it for the memory to come (window_min)",
+					win->size >> 20, window_used(c, (unsigned int)w) >> 20, r->len >> 20);
 			break;
 		}
 		if (v2 && (ret = register_range(c, r->va, r->len)) != 0)
 			break;
 		ret = do_map(c, r->va, win->start + off, r->len, (unsigned int)w);
 		if (ret == 0) {
-			win->next_off = off + r->len;
+			if (off + r->len > win->next_off)
+				win->next_off = off + r->len;
 			mapped++;
 		}
 	}

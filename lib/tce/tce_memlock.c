@@ -49,17 +49,19 @@ enum tce_memlock_verdict tce_memlock_check(uint64_t need, const struct tce_memlo
 
 /* --- what the process's containers made the kernel charge ---------------------- */
 
-static uint64_t process_charged; /* all containers of the process share locked_vm */
+/* all containers of the process share locked_vm; containers may be changed from
+ * different threads at once (tce.h): atomic */
+static uint64_t process_charged;
 
 uint64_t tce_process_charged(void)
 {
-	return process_charged;
+	return __atomic_load_n(&process_charged, __ATOMIC_RELAXED);
 }
 
 void tce_charge(struct tce_container *c, int64_t bytes)
 {
 	c->charged += bytes;
-	process_charged += bytes;
+	__atomic_add_fetch(&process_charged, (uint64_t)bytes, __ATOMIC_RELAXED);
 	c->st.locked_bytes = c->charged + c->reg_bytes;
 }
 
@@ -68,7 +70,7 @@ void tce_charge(struct tce_container *c, int64_t bytes)
  * counts the bytes of its registrations. */
 void tce_charge_shared(struct tce_container *c, int64_t bytes)
 {
-	process_charged += bytes;
+	__atomic_add_fetch(&process_charged, (uint64_t)bytes, __ATOMIC_RELAXED);
 	c->st.locked_bytes = c->charged + c->reg_bytes;
 }
 
@@ -76,7 +78,7 @@ int tce_memlock_read(struct tce_memlock *ml)
 {
 	int ret = tce_sys_memlock(&ml->soft, &ml->hard, &ml->cap_ipc_lock);
 
-	ml->locked = process_charged;
+	ml->locked = tce_process_charged();
 	return ret;
 }
 

@@ -547,3 +547,21 @@ void tce_plan_free(struct tce_plan *plan)
 	plan->maps = NULL;
 	plan->nregs = plan->nmaps = 0;
 }
+
+int tce_plan_first_fit(const struct tce_plan_reg *used, unsigned int n, uint64_t size, uint64_t len,
+		       uint64_t align, uint64_t *off)
+{
+	uint64_t cursor = 0;
+
+	for (unsigned int i = 0; i <= n; i++) {
+		uint64_t at = (cursor + align - 1) & ~(align - 1);
+		uint64_t limit = i < n ? used[i].va : size;
+		if (at >= cursor && at <= limit && len <= limit - at) {
+			*off = at;
+			return 0;
+		}
+		if (i < n && used[i].va + used[i].len > cursor)
+			cursor = used[i].va + used[i].len;
+	}
+	return -ENOSPC;
+}

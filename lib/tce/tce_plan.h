@@ -112,6 +112,13 @@ int tce_plan_build(const struct tce_region *regions, unsigned int n,
 		   struct tce_plan *plan, char *err, size_t errlen);
 void tce_plan_free(struct tce_plan *plan);
 
+/* Where `len` bytes aligned to `align` go in a window of `size` bytes whose used parts
+ * are used[0..n) (offset, length), sorted by offset: the lowest gap that holds them, so
+ * that memory freed and added again reuses its IOVAs instead of creeping up the window.
+ * 0 and *off, or -ENOSPC. */
+int tce_plan_first_fit(const struct tce_plan_reg *used, unsigned int n, uint64_t size, uint64_t len,
+		       uint64_t align, uint64_t *off);
+
 /* The TCE table bytes the kernel charges for a window (get_table_size of the
  * platform): pSeries 8 B per TCE, PowerNV every level and its userspace copy. */
 uint64_t tce_table_bytes(enum tce_hv hv, unsigned int page_shift, uint64_t window_size,

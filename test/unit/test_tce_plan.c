@@ -277,6 +277,29 @@ static void fixed_iovas_in_the_default_window(void)
 	tce_plan_free(&p);
 }
 
+/* Memory freed and added again reuses its IOVAs: the lowest gap that holds it. */
+static void first_fit(void)
+{
+	struct tce_plan_reg used[3] = { { 0, 4 * MiB }, { 8 * MiB, 2 * MiB }, { 12 * MiB, 4 * MiB } };
+	uint64_t off = 1;
+
+	CHECK_EQ(tce_plan_first_fit(used, 0, 16 * MiB, 16 * MiB, 2 * MiB, &off), 0);
+	CHECK_EQ(off, 0);
+	CHECK_EQ(tce_plan_first_fit(used, 3, 16 * MiB, 2 * MiB, 2 * MiB, &off), 0);
+	CHECK_EQ(off, 4 * MiB);                   /* the first hole */
+	CHECK_EQ(tce_plan_first_fit(used, 3, 16 * MiB, 4 * MiB, 2 * MiB, &off), 0);
+	CHECK_EQ(off, 4 * MiB);                   /* exactly its size */
+	CHECK_EQ(tce_plan_first_fit(used, 3, 32 * MiB, 8 * MiB, 2 * MiB, &off), 0);
+	CHECK_EQ(off, 16 * MiB);                  /* after the last */
+	CHECK_EQ(tce_plan_first_fit(used, 3, 16 * MiB, 8 * MiB, 2 * MiB, &off), -ENOSPC);
+	CHECK_EQ(tce_plan_first_fit(used, 3, 16 * MiB, 2 * MiB, 16 * MiB, &off), -ENOSPC); /* alignment */
+	used[0].len = 3 * MiB;                    /* a gap that alignment shrinks: 3..8 holds 4 at 4 */
+	CHECK_EQ(tce_plan_first_fit(used, 3, 16 * MiB, 4 * MiB, 4 * MiB, &off), 0);
+	CHECK_EQ(off, 4 * MiB);
+	used[0].len = UINT64_MAX - MiB;           /* aligning the end would wrap around */
+	CHECK_EQ(tce_plan_first_fit(used, 1, UINT64_MAX, MiB / 2, 2 * MiB, &off), -ENOSPC);
+}
+
 static void v1_fits_and_costs(void)
 {
 	struct tce_region *r = pages(BASE, 256, 2 * MiB, 0);
@@ -449,6 +472,7 @@ int main(void)
 	RUN(keep_default_window);
 	RUN(fixed_iovas);
 	RUN(fixed_iovas_in_the_default_window);
+	RUN(first_fit);
 	RUN(v1_fits_and_costs);
 	RUN(v1_too_small);
 	RUN(powernv_levels);

@@ -296,12 +296,11 @@ static int alloc_validator(int socket_id, size_t cur_limit, size_t new_len)
 	(void)cur_limit;
 	if (new_len <= window_limit)
 		return 0; /* EAL asks at the limit too */
-	if (limit_told) {
+	if (__atomic_exchange_n(&limit_told, true, __ATOMIC_RELAXED)) { /* any thread may allocate */
 		SPAPR_LOG(DEBUG, "socket %d: refused growing the heap to %zu MiB (the DMA window holds %" PRIu64
 			  " MiB)", socket_id, new_len >> 20, window_limit >> 20);
 		return -1;
 	}
-	limit_told = true;
 	switch (limit_kind) {
 	case LIMIT_V1:
 		SPAPR_LOG(ERR, "socket %d: DPDK asks for %zu MiB of memory but the DMA window holds %" PRIu64
