@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -207,23 +208,139 @@ static void setup_env(const char *dir, const char *root, const struct emu_config
 	setenv("LD_PRELOAD", buf, 1);
 }
 
+/* How COMMAND ended, for the stats file's "exit". */
+static void exit_json(int status, const char *extra, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "{\"how\": \"%s\", \"signal\": %d%s}", extra ? "died" : "signal",
+			 WTERMSIG(status), extra ? extra : "");
+	else
+		snprintf(buf, len, "{\"how\": \"%s\", \"status\": %d%s}", extra ? "died" : "exited",
+			 WEXITSTATUS(status), extra ? extra : "");
+}
+
 /* The stats file when COMMAND never touched VFIO: the untouched platform's counters. */
-static void write_idle_stats(const struct emu_config *cfg)
+static void write_idle_stats(const struct emu_config *cfg, int status)
 {
 	struct emu_platform *p;
-	char err[256];
+	char err[256], how[160];
 	FILE *f;
 
-	if (cfg->stats_path[0] == '\0' || access(cfg->stats_path, F_OK) == 0)
-		return;
 	if (emu_platform_create(cfg, &p, err, sizeof(err)) != 0)
 		return;
+	exit_json(status, NULL, how, sizeof(how));
 	f = fopen(cfg->stats_path, "w");
 	if (f) {
-		emu_write_stats(p, f);
+		emu_write_stats_exit(p, f, how);
 		fclose(f);
 	}
 	emu_platform_destroy(p);
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		if (n + 4096 + 1 > cap) {
+			char *nb = realloc(buf, cap = n + 65536);
+			if (nb == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+	} while (got > 0);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Write `text` to path with the first `from` replaced by `to`. */
+static int write_replaced(const char *path, const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	FILE *f;
+
+	if (at == NULL)
+		return -1;
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	return fclose(f);
+}
+
+/* The stats file as COMMAND's end left it: its own (exit, or a signal it was killed by
+ * at the default action: the shim wrote it), else its last snapshot (SIGKILL, a crash,
+ * _exit), else the untouched platform's. The exit status is added here. */
+static void finish_stats(const struct emu_config *cfg, int status)
+{
+	char live[PATH_MAX + 16], how[300];
+	char *text;
+
+	if (cfg->stats_path[0] == '\0')
+		return;
+	snprintf(live, sizeof(live), "%s.live", cfg->stats_path);
+	if ((text = read_text(cfg->stats_path)) != NULL) {
+		exit_json(status, NULL, how, sizeof(how));
+		if (WIFEXITED(status))
+			write_replaced(cfg->stats_path, text, "{\"how\": \"exited\"}", how);
+	} else if ((text = read_text(live)) != NULL) {
+		exit_json(status, ", \"recorded\": \"the last snapshot before the program died (taken every"
+			  " 250 ms): what it did after it is not counted\"", how, sizeof(how));
+		if (write_replaced(cfg->stats_path, text, "{\"how\": \"running\"}", how) != 0)
+			fprintf(stderr, "spapr-emu: cannot write stats %s\n", cfg->stats_path);
+	} else {
+		write_idle_stats(cfg, status);
+	}
+	free(text);
+	unlink(live);
+}
+
+/* A process that outlives spapr-emu if spapr-emu is killed (SIGKILL included): it then
+ * waits for COMMAND to go (COMMAND gets SIGKILL at spapr-emu's death) and removes the
+ * run's directory. Killed by spapr-emu when it ends normally. */
+static pid_t start_janitor(const char *dir, pid_t cmd)
+{
+	pid_t parent = getpid(), j;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	j = fork();
+	if (j != 0) {
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		return j;
+	}
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		/* nobody waits for the janitor's output: it must not hold spapr-emu's pipes */
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	signal(SIGINT, SIG_IGN); /* a terminal's ^C is for COMMAND and spapr-emu */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGUSR2);
+	if (getppid() == parent) {
+		int sig;
+		sigwait(&set, &sig);
+	}
+	for (int i = 0; i < 500 && kill(cmd, 0) == 0; i++)
+		usleep(10000);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	_exit(0);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -232,6 +349,7 @@ static int cmd_run(int argc, char **argv)
 	char dir[PATH_MAX], root[PATH_MAX + 8], path[PATH_MAX + 16];
 	const char *tmp = getenv("TMPDIR");
 	bool keep_tree;
+	pid_t janitor;
 	int first, status, ret;
 
 	emu_config_init(&cfg, NULL);
@@ -251,6 +369,15 @@ static int cmd_run(int argc, char **argv)
 		}
 		if (unlink(cfg.stats_path) != 0 && errno != ENOENT)
 			return fail("cannot replace stats file %s", cfg.stats_path);
+		/* find out now, not after COMMAND ran, that the file cannot be written */
+		int fd = open(cfg.stats_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			char why[PATH_MAX + 100];
+			snprintf(why, sizeof(why), "cannot write stats file %s: %s", cfg.stats_path, strerror(errno));
+			return fail("%s", why);
+		}
+		close(fd);
+		unlink(cfg.stats_path);
 	}
 	snprintf(dir, sizeof(dir), "%s/spapr-emu.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL)
@@ -271,17 +398,27 @@ static int cmd_run(int argc, char **argv)
 
 	signal(SIGINT, forward_signal);
 	signal(SIGTERM, forward_signal);
+	pid_t self = getpid();
 	child = fork();
 	if (child == 0) {
+		/* COMMAND does not outlive spapr-emu (its platform's directory goes with it) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != self)
+			_exit(137);
 		execvp(argv[first], &argv[first]);
 		fprintf(stderr, "spapr-emu: cannot run %s: %s\n", argv[first], strerror(errno));
 		_exit(127);
 	}
+	janitor = start_janitor(dir, child);
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	unsetenv("LD_PRELOAD");
-	write_idle_stats(&cfg);
+	finish_stats(&cfg, status);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (janitor > 0) {
+		kill(janitor, SIGKILL);
+		waitpid(janitor, NULL, 0);
+	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);

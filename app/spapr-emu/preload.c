@@ -26,6 +26,7 @@
 
 #include "emu_sysfs.h"
 #include "preload_pages.h"
+#include "preload_stats.h"
 #include "preload_traps.h"
 #include "spapr_emu.h"
 
@@ -103,33 +104,13 @@ static inline void ensure(void)
 		resolve();
 }
 
-static void write_stats(void)
-{
-	const char *path = getenv("SPAPR_EMU_STATS");
-	char tmp[512];
-	FILE *f;
-
-	if (platform == NULL || !touched || path == NULL || *path == '\0')
-		return;
-	/* write then rename: a reader never sees half a file */
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	f = fopen(tmp, "we");
-	if (f == NULL) {
-		fprintf(stderr, "spapr-emu: cannot write stats %s: %s\n", tmp, strerror(errno));
-		return;
-	}
-	emu_write_stats(platform, f);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		fprintf(stderr, "spapr-emu: cannot write stats %s: %s\n", path, strerror(errno));
-}
-
 /* At exit: the stats, then the device models stop (their threads must not DMA into
  * memory the exiting process is tearing down); later calls pass through to libc. */
 static void at_exit(void)
 {
 	struct emu_platform *p = platform;
 
-	write_stats();
+	preload_stats_exit(touched);
 	platform = NULL;
 	emu_set_current(NULL);
 	emu_platform_destroy(p);
@@ -152,6 +133,7 @@ __attribute__((constructor)) static void preload_init(void)
 		_exit(2);
 	}
 	emu_set_current(platform);
+	preload_stats_init(platform);
 	preload_pages_init(1UL << cfg.plat.page_shift);
 	preload_traps_init();
 	if (getenv("SPAPR_EMU_SYSFS"))
@@ -172,8 +154,10 @@ static int open_vfio(const char *path, int flags)
 {
 	int fd = emu_open(platform, path, flags);
 
-	if (fd >= 0)
+	if (fd >= 0 && !touched) {
 		touched = 1;
+		preload_stats_touched();
+	}
 	return ret_errno(fd);
 }
 

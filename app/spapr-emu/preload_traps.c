@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "preload_stats.h"
 #include "preload_traps.h"
 #include "spapr_emu.h"
 
@@ -73,7 +74,11 @@ void preload_traps_unmapped(const void *addr, size_t len)
 
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	int ret;
+
 	resolve();
+	if (preload_stats_sigaction(sig, act, old, &ret))
+		return ret;
 	if (sig != SIGSEGV || !active)
 		return real_sigaction(sig, act, old);
 	/* the program's SIGSEGV handler is kept here and called for faults not ours */

@@ -333,7 +333,9 @@ int emu_config_set(struct emu_config *cfg, const char *key, const char *value,
 
 int emu_config_load(struct emu_config *cfg, const char *path, char *err, size_t errlen)
 {
-	char line[512];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
 	unsigned int lineno = 0;
 	FILE *f = fopen(path, "re");
 	int ret = 0;
@@ -343,11 +345,21 @@ int emu_config_load(struct emu_config *cfg, const char *path, char *err, size_t 
 		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
 		return ret;
 	}
-	while (ret == 0 && fgets(line, sizeof(line), f) != NULL) {
+	while (ret == 0 && (len = getline(&line, &cap, f)) >= 0) {
 		char *s = line, *eq, *end;
 		char sub[400];
 
 		lineno++;
+		if (memchr(line, '\0', (size_t)len) != NULL) {
+			snprintf(err, errlen, "%s:%u: a NUL byte in the line", path, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		if (len > 1000) {
+			snprintf(err, errlen, "%s:%u: line longer than 1000 bytes", path, lineno);
+			ret = -EINVAL;
+			break;
+		}
 		s[strcspn(s, "#\r\n")] = '\0';
 		while (isspace((unsigned char)*s))
 			s++;
@@ -372,6 +384,12 @@ int emu_config_load(struct emu_config *cfg, const char *path, char *err, size_t 
 		if (ret)
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, sub);
 	}
+	/* a directory opens, then fails to read (EISDIR): not an empty config */
+	if (ret == 0 && ferror(f)) {
+		ret = -(errno ? errno : EIO);
+		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(-ret));
+	}
+	free(line);
 	fclose(f);
 	return ret;
 }

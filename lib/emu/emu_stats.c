@@ -60,6 +60,11 @@ static void count_leaks(struct emu_platform *p, struct leaks *l)
 
 int emu_write_stats(struct emu_platform *p, FILE *out)
 {
+	return emu_write_stats_exit(p, out, NULL);
+}
+
+int emu_write_stats_exit(struct emu_platform *p, FILE *out, const char *exit_json)
+{
 	struct emu_counters c;
 	struct leaks l = { 0 };
 	const char *sep = "";
@@ -154,9 +159,12 @@ int emu_write_stats(struct emu_platform *p, FILE *out)
 	KV("registered_bytes", l.registered_bytes);
 	KV("locked_bytes", c.locked_bytes);
 	KV("release_hypercalls_owed", l.release_hcalls);
-	fprintf(out, ", \"clean\": %s}\n}\n",
+	fprintf(out, ", \"clean\": %s}",
 		p->open_containers - p->idle_containers + p->open_groups + p->open_devices + l.windows +
 		l.mapped_tces + l.registrations + c.locked_bytes == 0 ? "true" : "false");
+	if (exit_json)
+		fprintf(out, ",\n  \"exit\": %s", exit_json);
+	fprintf(out, "\n}\n");
 	pthread_mutex_unlock(&p->lock);
 	return ferror(out) ? -1 : 0;
 }

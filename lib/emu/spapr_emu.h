@@ -150,5 +150,7 @@ void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a
  * avoid taking a sample that cannot differ from the last one. */
 uint64_t emu_iommu_activity_gen(struct emu_platform *p);
 int emu_write_stats(struct emu_platform *p, FILE *out);
+/* The same with "exit": exit_json (how the program ended) after "at_exit". */
+int emu_write_stats_exit(struct emu_platform *p, FILE *out, const char *exit_json);
 
 #endif /* SPAPR_EMU_H */

@@ -73,8 +73,8 @@ int main(int argc, char **argv)
 	int container, group, device, group_id;
 	char path[64];
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PCI_ADDRESS\n", argv[0]);
+	if (argc != 2 && !(argc == 3 && strcmp(argv[2], "--hold") == 0)) {
+		fprintf(stderr, "usage: %s PCI_ADDRESS [--hold]\n", argv[0]);
 		return 2;
 	}
 	group_id = iommu_group_of(argv[1]);
@@ -147,6 +147,13 @@ int main(int argc, char **argv)
 
 	/* Gratuitous device reset and go... */
 	step("device_reset", ioctl(device, VFIO_DEVICE_RESET));
+	if (argc == 3) {
+		/* --hold: stay, mapped, until a signal ends the program (default actions) */
+		printf("holding\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 
 	dma_unmap.iova = 0;
 	dma_unmap.size = 1024 * 1024;

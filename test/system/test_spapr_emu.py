@@ -216,6 +216,8 @@ def test_exit_status_of_a_signalled_program(run_emu):
     (["--set", "tce32-size=3M"], "bad option tce32-size=3M"),
     (["--set", "nonsense"], "expected KEY=VALUE"),
     (["--config", "/nonexistent/emu.conf"], "cannot read config /nonexistent/emu.conf"),
+    (["--config", "/"], "cannot read config /: Is a directory"),
+    (["--stats", "/nonexistent/dir/stats.json"], "cannot write stats file /nonexistent/dir/stats.json: No such file"),
 ])
 def test_bad_options_exit_2_with_one_line(spapr_emu, args, message):
     import subprocess
@@ -235,6 +237,15 @@ def test_bad_config_line_names_file_and_line(spapr_emu, tmp_path):
     assert f"{cfg}:3: expected key=value" in p.stderr
 
 
+def test_config_with_a_nul_byte_is_refused(spapr_emu, tmp_path):
+    import subprocess
+    cfg = tmp_path / "emu.conf"
+    cfg.write_bytes(b"platform=powernv\x00garbage\n")
+    p = subprocess.run([spapr_emu, "run", "--config", str(cfg), "--", "true"], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert f"{cfg}:1: a NUL byte in the line" in p.stderr
+
+
 def test_config_file_selects_the_platform(run_emu, seed, tmp_path):
     cfg = tmp_path / "emu.conf"
     cfg.write_text("platform=powernv\ndevice=0001:00:02.0,group=5\n")
@@ -252,3 +263,70 @@ def test_usage_errors(spapr_emu):
     p = subprocess.run([spapr_emu, "presets"], capture_output=True, text=True)
     assert p.returncode == 0
     assert {"pseries-ddw", "pseries-noddw", "powernv"} <= {l.split()[0] for l in p.stdout.splitlines()}
+
+
+def _held_seed(spapr_emu, seed, tmp_path, env=None):
+    """spapr-seed mapped and holding, under spapr-emu run --stats: (process, stats path)."""
+    import subprocess
+    stats = tmp_path / "stats.json"
+    proc = subprocess.Popen([spapr_emu, "run", "--stats", str(stats), "--", seed, "0000:00:01.0", "--hold"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    for line in proc.stdout:
+        if line.strip() == "holding":
+            break
+    return proc, stats
+
+
+def _child_of(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return int(f.read().split()[0])
+
+
+@pytest.mark.parametrize("how,sig", [("signal", 2), ("signal", 15), ("died", 9)])
+def test_stats_of_a_killed_program_say_what_happened(spapr_emu, seed, tmp_path, how, sig):
+    """Killed while it has its mapping: the stats count what it did up to then and say it
+    did not exit. A signal the program leaves at its default action (SIGINT is how DPDK's
+    skeleton stops) is caught by the shim, which writes the stats, then the default
+    action is taken; SIGKILL leaves the last snapshot (every 250 ms)."""
+    import json
+    import time
+    proc, stats = _held_seed(spapr_emu, seed, tmp_path)
+    if how == "died":
+        time.sleep(0.6)  # a snapshot after the mapping
+    os.kill(_child_of(proc.pid), sig)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 128 + sig
+    st = json.loads(stats.read_text())
+    assert st["exit"]["how"] == how and st["exit"]["signal"] == sig, st["exit"]
+    if how == "died":
+        assert "last snapshot" in st["exit"]["recorded"]
+    assert st["ioctls"]["VFIO_IOMMU_MAP_DMA"] == 3 and st["ioctls"]["VFIO_DEVICE_RESET"] == 1, st["ioctls"]
+    assert st["at_exit"]["mapped_tces"] == 256 and st["at_exit"]["clean"] is False, st["at_exit"]
+    assert not os.path.exists(str(stats) + ".live")
+
+
+def test_stats_of_a_program_that_exits_say_its_status(run_emu, seed):
+    r = run_emu([seed, "0000:00:01.0"])
+    assert r.stats["exit"] == {"how": "exited", "status": 0}
+    r = run_emu(["sh", "-c", "exit 3"])
+    assert r.stats["exit"] == {"how": "exited", "status": 3}     # never used VFIO
+    assert r.stats["ioctls"]["total"] == 0
+
+
+def test_killing_spapr_emu_leaves_neither_its_program_nor_its_directory(spapr_emu, seed, tmp_path):
+    """spapr-emu gets SIGKILL: its program goes too (it would use a platform whose files
+    are gone), and the run's directory is removed."""
+    import time
+    runs = tmp_path / "tmp"
+    runs.mkdir()
+    proc, _ = _held_seed(spapr_emu, seed, tmp_path, env=dict(os.environ, TMPDIR=str(runs)))
+    child = _child_of(proc.pid)
+    assert len(os.listdir(runs)) == 1             # spapr-emu.XXXXXX
+    proc.kill()
+    proc.communicate(timeout=30)
+    for _ in range(300):
+        if not os.path.exists(f"/proc/{child}") and not os.listdir(runs):
+            break
+        time.sleep(0.01)
+    assert not os.path.exists(f"/proc/{child}"), "the program outlived spapr-emu"
+    assert os.listdir(runs) == []
