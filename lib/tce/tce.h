@@ -63,6 +63,7 @@ int tce_dma_map(struct tce_container *c, const struct tce_region *regions, unsig
 /* Add memory into the existing windows (memory hot-plug): after what is mapped, or at
  * the region's own IOVA when it has one; or remove it again. */
 int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsigned int n);
+/* tce_dma_remove: -ENOENT, without a log line, when nothing of the range is mapped. */
 int tce_dma_remove(struct tce_container *c, uint64_t va, uint64_t len);
 
 /* Translation over what is mapped; O(log n). -ENOENT when not mapped. */

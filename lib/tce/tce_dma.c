@@ -552,9 +552,7 @@ int tce_dma_remove(struct tce_container *c, uint64_t va, uint64_t len)
 		}
 		i++;
 	}
-	if (!found) {
-		tce_log(TCE_LOG_ERR, "nothing is mapped at 0x%" PRIx64 "+0x%" PRIx64, va, len);
-		return -ENOENT;
-	}
+	if (!found)
+		return -ENOENT; /* not logged: the caller knows whether that is an error */
 	return 0;
 }

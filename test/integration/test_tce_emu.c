@@ -234,10 +234,22 @@ static void add_and_remove(void)
 	CHECK_EQ(tce_dma_add(c, &r[8], n - 8), 0);   /* hot-plugged: the next 16 MiB */
 	CHECK_EQ(counters().windows_created, windows); /* no new window */
 	CHECK_EQ(tce_iova_of(c, r[n - 1].va, &iova), 0);
+	uint64_t first_iova = 0, again = 1;
+	CHECK_EQ(tce_iova_of(c, r[8].va, &first_iova), 0);
 	CHECK_EQ(tce_dma_remove(c, r[8].va, 16 * MiB), 0);
 	CHECK_EQ(tce_iova_of(c, r[8].va, &iova), -ENOENT);
 	CHECK_EQ(tce_iova_of(c, r[7].va, &iova), 0);
+	/* nothing there: -ENOENT, and nothing logged (the caller knows if that is an error) */
+	last_log[0] = '\0';
 	CHECK_EQ(tce_dma_remove(c, r[8].va, 2 * MiB), -ENOENT);
+	CHECK_EQ(last_log[0], '\0');
+	/* added again: the same IOVAs, not the next ones (a window never fills by churn) */
+	for (int k = 0; k < 50; k++) {
+		CHECK_EQ(tce_dma_add(c, &r[8], n - 8), 0);
+		CHECK_EQ(tce_iova_of(c, r[8].va, &again), 0);
+		CHECK_EQ(again, first_iova);
+		CHECK_EQ(tce_dma_remove(c, r[8].va, 16 * MiB), 0);
+	}
 	/* a window that is full says so, and nothing of the call stays */
 	struct mem big = get_mem(64 * MiB);
 	struct tce_region rb[32];

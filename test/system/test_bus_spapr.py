@@ -152,9 +152,16 @@ def test_telemetry_endpoints(spapr_emu, tmp_path):
                             text=True, env=env)
     try:
         by_cmd = telemetry(prefix, ["/spapr/stats", "/spapr/windows", "/spapr/containers"])
+        one = telemetry(prefix, ["/spapr/stats,0"])["/spapr/stats"]
+        unknown = telemetry(prefix, ["/spapr/stats,7"])["/spapr/stats"]
+        bad = telemetry(prefix, ["/spapr/windows,x"])["/spapr/windows"]
     finally:
         proc.communicate("quit\n", timeout=30)
     stats = by_cmd["/spapr/stats"]["group0"]
+    # one group: its counters alone (as /ethdev/stats,<port>); no such group, or not a
+    # number: an error (null)
+    assert one["maps"] == stats["maps"] and "group0" not in one, one
+    assert unknown is None and bad is None
     assert stats["maps"] >= 1 and stats["tces"] >= 1 and stats["dma_bytes"] > 0
     win = by_cmd["/spapr/windows"]["group0"]["window0"]
     assert win["start"] == 1 << 59 and win["page_size"] == 2 << 20

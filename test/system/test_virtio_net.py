@@ -69,6 +69,8 @@ def test_pcap_recorded_by_the_device(run_emu, driver, tmp_path):
         off += 16 + incl
     assert [len(f) for f in records] == [100, 100, 100]
     assert records[0][:6] == b"\xff" * 6
+    wire = model(r.stats)["wire"]
+    assert wire["tx_recorded"] == 3 and wire["tx_dropped"] == 0, wire  # recorded is not dropped
     if shutil.which("tcpdump"):
         p = subprocess.run(["tcpdump", "-nr", str(pcap)], capture_output=True, text=True)
         assert p.returncode == 0, p.stderr

@@ -271,6 +271,9 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 						      : tce_dma_remove(io->c, (uintptr_t)addr, len);
 		if (ret == -EINVAL && type == RTE_MEM_EVENT_ALLOC)
 			page_advice(io, msl, addr, len);
+		else if (ret == -ENOENT && type == RTE_MEM_EVENT_FREE)
+			SPAPR_LOG(DEBUG, "%zu bytes at %p freed: not mapped for IOMMU group %u (mapping them"
+				  " failed when DPDK added them, and was reported then)", len, addr, io->group);
 		else if (ret)
 			SPAPR_LOG(ERR, "%s %zu bytes at %p for IOMMU group %u failed (%s): devices of"
 				  " the group cannot DMA there", type == RTE_MEM_EVENT_ALLOC ? "mapping" : "unmapping",
@@ -698,6 +701,8 @@ int spapr_iommu_dma_unmap(struct spapr_iommu *io, void *addr, uint64_t iova, siz
 	int ret = tce_dma_remove(io->c, (uintptr_t)addr, len);
 	spapr_iommu_unlock();
 	if (ret) {
+		if (ret == -ENOENT)
+			SPAPR_LOG(ERR, "dma_unmap of %p+0x%zx: nothing is mapped there", addr, len);
 		rte_errno = -ret;
 		return -1;
 	}

@@ -5,9 +5,13 @@
  *   /spapr/windows     the DMA windows: bus address, size, IOMMU page, levels, table
  *   /spapr/stats       ioctls by kind, TCEs, estimated hypercalls, locked and table
  *                      bytes, bytes mapped, time spent mapping
+ * each for every IOMMU group ({"group<N>": ...}), or for one: /spapr/stats,<N>.
  */
 #include <linux/vfio.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <rte_telemetry.h>
 
@@ -76,15 +80,42 @@ static void fill_stats(struct rte_tel_data *d, const struct spapr_iommu_view *v)
 	rte_tel_data_add_dict_u64(d, "maps", s.maps);
 }
 
-/* { "group<N>": { ... }, ... } */
-static int per_group(struct rte_tel_data *d, fill_fn fill)
+/* The parameter names one IOMMU group (as DPDK's /ethdev/stats,<port>): -1 for none,
+ * -2 for something else. */
+static long group_param(const char *params)
 {
-	char key[32];
+	char *end;
+	long g;
 
+	if (params == NULL || *params == '\0')
+		return -1;
+	g = strtol(params, &end, 10);
+	return end != params && *end == '\0' && g >= 0 && g <= INT32_MAX ? g : -2;
+}
+
+/* With a group number: that group's { ... }, or an error (-EINVAL) if it has no
+ * container. Without: { "group<N>": { ... }, ... } */
+static int per_group(const char *params, struct rte_tel_data *d, fill_fn fill)
+{
+	long only = group_param(params);
+	char key[32];
 	int ret = 0;
 
+	if (only == -2)
+		return -EINVAL;
 	rte_tel_data_start_dict(d);
 	spapr_iommu_lock();
+	if (only >= 0) {
+		ret = -EINVAL;
+		for (struct spapr_iommu_view v = spapr_iommu_first(); v.c; v = spapr_iommu_next(v))
+			if (v.group == (unsigned long)only) {
+				fill(d, &v);
+				ret = 0;
+				break;
+			}
+		spapr_iommu_unlock();
+		return ret;
+	}
 	for (struct spapr_iommu_view v = spapr_iommu_first(); v.c; v = spapr_iommu_next(v)) {
 		struct rte_tel_data *g = rte_tel_data_alloc();
 		if (g == NULL) {
@@ -102,28 +133,28 @@ static int per_group(struct rte_tel_data *d, fill_fn fill)
 
 static int tel_containers(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	(void)cmd; (void)params;
-	return per_group(d, fill_container);
+	(void)cmd;
+	return per_group(params, d, fill_container);
 }
 
 static int tel_windows(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	(void)cmd; (void)params;
-	return per_group(d, fill_windows);
+	(void)cmd;
+	return per_group(params, d, fill_windows);
 }
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	(void)cmd; (void)params;
-	return per_group(d, fill_stats);
+	(void)cmd;
+	return per_group(params, d, fill_stats);
 }
 
 RTE_INIT(spapr_telemetry)
 {
 	rte_telemetry_register_cmd("/spapr/containers", tel_containers,
-				   "The spapr bus's IOMMU containers, one per IOMMU group.");
+				   "The spapr bus's IOMMU containers, one per IOMMU group. Parameter: a group number");
 	rte_telemetry_register_cmd("/spapr/windows", tel_windows,
-				   "The DMA windows of each IOMMU group.");
+				   "The DMA windows of each IOMMU group. Parameter: a group number");
 	rte_telemetry_register_cmd("/spapr/stats", tel_stats,
-				   "sPAPR IOMMU counters of each IOMMU group.");
+				   "sPAPR IOMMU counters of each IOMMU group. Parameter: a group number");
 }

@@ -159,13 +159,15 @@ static int pcap_open(struct emu_wire *w, char *err, size_t errlen)
 	return 0;
 }
 
-static void pcap_record(struct emu_wire *w, const uint8_t *frame, uint32_t len)
+static bool pcap_record(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 {
 	uint64_t t = now_ns();
 	struct pcap_rec_hdr r = { (uint32_t)(t / 1000000000u), (uint32_t)(t % 1000000000u / 1000), len, len };
 
-	fwrite(&r, sizeof(r), 1, w->out);
-	fwrite(frame, len, 1, w->out);
+	if (fwrite(&r, sizeof(r), 1, w->out) != 1 || fwrite(frame, len, 1, w->out) != 1)
+		return false;
+	w->tx_recorded++;
+	return true;
 }
 
 /* A TAP interface, non-blocking, brought up. */
@@ -308,10 +310,12 @@ static void check(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 
 void emu_wire_tx(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 {
+	bool recorded = false;
+
 	w->tx_frames++;
 	w->tx_bytes += len;
 	if (w->out)
-		pcap_record(w, frame, len);
+		recorded = pcap_record(w, frame, len);
 	switch (w->tx) {
 	case WIRE_TX_SELF:
 		inbox_put(w, frame, len);
@@ -330,7 +334,8 @@ void emu_wire_tx(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 			w->tx_dropped++;
 		break;
 	default:
-		w->tx_dropped++;
+		if (!recorded) /* backend=pcap: a frame written to pcap-out went somewhere */
+			w->tx_dropped++;
 	}
 }
 
@@ -505,10 +510,11 @@ void emu_wire_stats(struct emu_wire *w, FILE *out)
 	}
 	fprintf(out, "\"wire\": {\"backend\": \"%s\", \"tx_frames\": %llu, \"tx_bytes\": %llu, "
 		"\"rx_frames\": %llu, \"rx_bytes\": %llu, \"tx_dropped\": %llu, \"inbox_full\": %llu, "
-		"\"generated\": %llu", w->backend, (unsigned long long)w->tx_frames,
+		"\"tx_recorded\": %llu, \"generated\": %llu", w->backend, (unsigned long long)w->tx_frames,
 		(unsigned long long)w->tx_bytes, (unsigned long long)w->rx_frames,
 		(unsigned long long)w->rx_bytes, (unsigned long long)w->tx_dropped,
-		(unsigned long long)w->inbox_full, (unsigned long long)w->generated);
+		(unsigned long long)w->inbox_full, (unsigned long long)w->tx_recorded,
+		(unsigned long long)w->generated);
 	if (w->tx == WIRE_TX_CHECK)
 		fprintf(out, ", \"check\": {\"received\": %llu, \"before_first\": %llu, \"lost\": %llu, "
 			"\"reordered\": %llu, \"duplicated\": %llu, \"corrupt\": %llu, \"foreign\": %llu, "

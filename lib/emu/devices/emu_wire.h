@@ -77,6 +77,7 @@ struct emu_wire {
 	FILE *in, *out;
 	/* counters */
 	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes, tx_dropped, inbox_full;
+	uint64_t tx_recorded;           /* frames written to pcap-out */
 };
 
 int emu_wire_init(struct emu_wire *w);
