@@ -167,6 +167,15 @@ static int parse_model(const char *spec, char *model, size_t mlen, char *params,
 		snprintf(err, errlen, "device model options too long: %s", comma + 1);
 		return -EINVAL;
 	}
+	/* KEY=VALUE,...: as a --device spec takes them (the saved configuration is one) */
+	for (const char *t = comma; t; t = strchr(t + 1, ',')) {
+		size_t len = strcspn(t + 1, ",");
+		const char *eq = memchr(t + 1, '=', len);
+		if (eq == NULL || eq == t + 1) {
+			snprintf(err, errlen, "device model option '%.*s': expected KEY=VALUE", (int)len, t + 1);
+			return -EINVAL;
+		}
+	}
 	snprintf(params, plen, "%s", comma ? comma + 1 : "");
 	return 0;
 }

@@ -82,39 +82,24 @@ static int set_type(struct tce_container *c, enum tce_iommu_choice choice)
 	return (int)ret;
 }
 
-/* GET_INFO plus what it does not say. EEH through VFIO exists on PowerNV and not in
- * pSeries guests: that tells the two apart, and a pSeries guest gets one dynamic window
- * (asking for a second one fails and poisons the device). */
+/* GET_INFO, checked and completed (tce_parse_info). */
 static int read_info(struct tce_container *c)
 {
 	struct vfio_iommu_spapr_tce_info gi = { .argsz = sizeof(gi) };
-	struct tce_iommu_info *in = &c->info;
 	long ret = tce_sys_ioctl(c->fd, VFIO_IOMMU_SPAPR_TCE_GET_INFO, &gi);
 	unsigned int page_shift = 63 - __builtin_clzll((uint64_t)getpagesize());
+	char err[300];
 
 	if (ret) {
 		tce_log(TCE_LOG_ERR, "VFIO_IOMMU_SPAPR_TCE_GET_INFO failed: %s", strerror((int)-ret));
 		return (int)ret;
 	}
-	memset(in, 0, sizeof(*in));
-	in->dma32_start = gi.dma32_window_start;
-	in->dma32_size = gi.dma32_window_size;
-	in->v2 = c->type == VFIO_SPAPR_TCE_v2_IOMMU && (gi.flags & VFIO_IOMMU_SPAPR_INFO_DDW);
-	if (in->v2) {
-		in->pgsizes = gi.ddw.pgsizes;
-		in->max_windows = gi.ddw.max_dynamic_windows_supported;
-		in->levels = gi.ddw.levels;
-	}
-	in->hv = tce_sys_ioctl_val(c->fd, VFIO_CHECK_EXTENSION, VFIO_EEH) > 0 ? TCE_HV_POWERNV
-									       : TCE_HV_PSERIES;
-	in->usable_windows = in->max_windows < (in->hv == TCE_HV_POWERNV ? 2u : 1u) ?
-			     in->max_windows : (in->hv == TCE_HV_POWERNV ? 2u : 1u);
-	in->ddw_start[0] = in->hv == TCE_HV_POWERNV ? in->dma32_start : 1ULL << 59;
-	in->ddw_start[1] = 1ULL << 59;
-	/* POWER distributions run 64 KiB-page kernels; registrations aligned to 64 KiB
-	 * are valid for a 4 KiB-page kernel too. */
-	in->page_shift = page_shift > 16 ? page_shift : 16;
-	return 0;
+	ret = tce_parse_info(&gi, c->type == VFIO_SPAPR_TCE_v2_IOMMU,
+			     tce_sys_ioctl_val(c->fd, VFIO_CHECK_EXTENSION, VFIO_EEH) > 0, page_shift, &c->info,
+			     err, sizeof(err));
+	if (ret)
+		tce_log(TCE_LOG_ERR, "%s", err);
+	return (int)ret;
 }
 
 int tce_platform_query(struct tce_platform *out)

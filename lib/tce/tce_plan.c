@@ -21,6 +21,7 @@
 #define MiB (UINT64_C(1) << 20)
 #define DEFAULT_MAX_LEVEL_BYTES (64ULL << 20)
 #define STUFF_BATCH 512 /* TCEs per H_STUFF_TCE */
+#define MAX_WINDOW (UINT64_C(1) << 59) /* bus addresses of a dynamic window: a pSeries one starts there */
 
 static bool is_pow2(uint64_t v)
 {
@@ -32,9 +33,10 @@ static unsigned int ilog2(uint64_t v)
 	return 63 - __builtin_clzll(v);
 }
 
+/* 0 when it does not fit 64 bits */
 static uint64_t next_pow2(uint64_t v)
 {
-	return v <= 1 ? 1 : 1ULL << (64 - __builtin_clzll(v - 1));
+	return v <= 1 ? 1 : v > (1ULL << 63) ? 0 : 1ULL << (64 - __builtin_clzll(v - 1));
 }
 
 static uint64_t div_up(uint64_t a, uint64_t b)
@@ -257,6 +259,10 @@ static int finish_window(struct tce_plan *p, unsigned int w, uint64_t need,
 	uint64_t max_level = o->max_level_bytes ? o->max_level_bytes : DEFAULT_MAX_LEVEL_BYTES;
 	int levels;
 
+	if (need > MAX_WINDOW)
+		return fail(err, errlen, -ENOSPC,
+			    "a DMA window of %" PRIu64 " GiB asked for: more than any sPAPR platform gives"
+			    " (at most %" PRIu64 " GiB)", need >> 30, MAX_WINDOW >> 30);
 	win->size = next_pow2(need);
 	if (win->size < (1ULL << win->page_shift))
 		win->size = 1ULL << win->page_shift;
@@ -555,7 +561,7 @@ int tce_plan_first_fit(const struct tce_plan_reg *used, unsigned int n, uint64_t
 
 	for (unsigned int i = 0; i <= n; i++) {
 		uint64_t at = (cursor + align - 1) & ~(align - 1);
-		uint64_t limit = i < n ? used[i].va : size;
+		uint64_t limit = i < n && used[i].va < size ? used[i].va : size;
 		if (at >= cursor && at <= limit && len <= limit - at) {
 			*off = at;
 			return 0;

@@ -185,6 +185,34 @@ def test_a_frozen_device_is_reported_not_hung():
     assert res["clean_exit"], res["stats"]["at_exit"]
 
 
+def test_a_device_writing_garbage_stops_its_queues_not_testpmd():
+    """The checker's device publishes, after 20000 frames, used entries no correct device
+    writes (an id beyond the ring, a length beyond any buffer). The PMD trusts none of
+    it: it says so once per queue, counts it (device_errors xstats, in the errors), stops
+    those queues (testpmd counts its TX as dropped); testpmd neither crashes nor hangs; a
+    port restart resets the device and forwarding resumes; nothing is left behind."""
+    res = run(script=["set fwd io", "start", "sleep 1", "stop", "show port xstats 1",
+                      "port stop 1", "port start 1", "start", "sleep 0.5", "stop"], rate=50000,
+              check_opts=("garbage-after=20000",))
+    out = res["output"]
+    assert res["hung"] is None and res["rc"] == 0, out[-3000:]
+    # TX: the entry names no outstanding chain, or (when the device had used them all)
+    # moves the used index past them; RX: an id that is not posted
+    assert re.search(r"spapr_virtio: queue 1: the device wrote (a TX id that is not outstanding|a used index "
+                     r"ahead of the chains posted by) \d+ \(limit \d+\): queue stopped until the port is started "
+                     r"again", out), out[-3000:]
+    assert "spapr_virtio: queue 0: the device wrote an RX id that is not posted: 4103 (limit 4096)" in out
+    x = fwd.xstats_blocks(out)[0][1]
+    assert x["tx_q0_device_errors"] == 1 and x["rx_q0_device_errors"] == 1, x   # counted and said once
+    assert out.count("spapr_virtio: queue 1: the device wrote") == 1
+    # after the restart the checker gets frames again
+    blocks = out.split("Forward statistics for port 1")
+    after = re.search(r"TX-packets:\s+(\d+)", blocks[-1])
+    assert after and int(after.group(1)) > 1000, blocks[-1][:500]
+    assert res["stats"]["dma"]["faults"] == 0
+    assert res["clean_exit"], res["stats"]["at_exit"]
+
+
 def test_regions_where_another_vfio_driver_puts_them():
     """vfio-pci puts region i at i << 40 in the device fd; other VFIO drivers elsewhere.
     The bus and the PMD take every offset from VFIO_DEVICE_GET_REGION_INFO."""

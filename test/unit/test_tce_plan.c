@@ -300,6 +300,42 @@ static void first_fit(void)
 	CHECK_EQ(tce_plan_first_fit(used, 1, UINT64_MAX, MiB / 2, 2 * MiB, &off), -ENOSPC);
 }
 
+/* GET_INFO's answer, checked before it is planned on. */
+static void parse_info(void)
+{
+	struct vfio_iommu_spapr_tce_info gi = { .argsz = sizeof(gi), .flags = VFIO_IOMMU_SPAPR_INFO_DDW,
+		.dma32_window_start = 0, .dma32_window_size = 1u << 30,
+		.ddw = { .pgsizes = (1 << 12) | (1 << 16) | (1 << 21) | (1 << 24),
+			 .max_dynamic_windows_supported = 1, .levels = 1 } };
+	struct tce_iommu_info in;
+	char err[300] = "";
+
+	CHECK_EQ(tce_parse_info(&gi, true, false, 16, &in, err, sizeof(err)), 0);
+	CHECK(in.v2 && in.hv == TCE_HV_PSERIES && in.usable_windows == 1);
+	CHECK_EQ(in.ddw_start[0], 1ULL << 59);
+	CHECK_EQ(tce_parse_info(&gi, false, false, 16, &in, err, sizeof(err)), 0);
+	CHECK(!in.v2 && in.max_windows == 0);              /* a v1 container: no windows */
+	gi.ddw.max_dynamic_windows_supported = 2;
+	CHECK_EQ(tce_parse_info(&gi, true, true, 16, &in, err, sizeof(err)), 0);
+	CHECK(in.hv == TCE_HV_POWERNV && in.usable_windows == 2 && in.ddw_start[0] == 0);
+	gi.dma32_window_start = 0xfffff000u;              /* wraps past 4 GiB */
+	CHECK_EQ(tce_parse_info(&gi, true, true, 16, &in, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "GET_INFO: default window 0xfffff000+0x40000000 is not 4 KiB pages below 4 GiB:"
+		       " not an sPAPR TCE window");
+	gi.dma32_window_start = 0;
+	gi.ddw.pgsizes = 0x800;                           /* no page size from 4 KiB up */
+	CHECK_EQ(tce_parse_info(&gi, true, false, 16, &in, err, sizeof(err)), -EINVAL);
+	gi.ddw.pgsizes = 1 << 12;
+	gi.ddw.levels = 9;
+	CHECK_EQ(tce_parse_info(&gi, true, false, 16, &in, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "GET_INFO: dynamic windows with page sizes 0x1000, 9 levels, 2 windows: not what an"
+		       " sPAPR kernel offers");
+	uint64_t v;
+	CHECK_EQ(tce_parse_size("17179869184G", &v), -EINVAL); /* 2^64: does not fit */
+	CHECK_EQ(tce_parse_size("16G", &v), 0);
+	CHECK_EQ(v, 16 * GiB);
+}
+
 static void v1_fits_and_costs(void)
 {
 	struct tce_region *r = pages(BASE, 256, 2 * MiB, 0);
@@ -473,6 +509,7 @@ int main(void)
 	RUN(fixed_iovas);
 	RUN(fixed_iovas_in_the_default_window);
 	RUN(first_fit);
+	RUN(parse_info);
 	RUN(v1_fits_and_costs);
 	RUN(v1_too_small);
 	RUN(powernv_levels);

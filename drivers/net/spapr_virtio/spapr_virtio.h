@@ -46,6 +46,9 @@ struct svq {
 	uint16_t used_cons;             /* next used entry the driver reads */
 	volatile uint16_t *doorbell;    /* in the mmap'ed notify area, or NULL: pwrite */
 	struct svnet *owner;
+	bool broken;                    /* the device wrote what no correct device writes:
+	                                 * the queue is stopped until the next port start */
+	uint64_t device_errors;         /* such writes seen */
 };
 
 struct svnet_rxq {
@@ -117,6 +120,7 @@ uint32_t svnet_rx_queue_count(void *rxq);
 int svnet_rx_descriptor_status(void *rxq, uint16_t offset);
 int svnet_tx_descriptor_status(void *txq, uint16_t offset);
 void svnet_rx_count_discarded(struct svnet_rxq *q);
+void svnet_queue_broken(struct svq *vq, const char *what, uint32_t value, uint32_t limit);
 void svnet_tx_count_discarded(struct svnet_txq *q);
 
 #endif

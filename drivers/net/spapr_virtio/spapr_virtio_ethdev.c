@@ -352,7 +352,7 @@ static int stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *s)
 		if (rq) {
 			s->ipackets += rq->packets;
 			s->ibytes += rq->bytes;
-			s->ierrors += rq->errors;
+			s->ierrors += rq->errors + rq->vq.device_errors;
 			s->rx_nombuf += rq->nombuf;
 			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 				s->q_ipackets[i] = rq->packets;
@@ -363,7 +363,7 @@ static int stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *s)
 		if (tq) {
 			s->opackets += tq->packets;
 			s->obytes += tq->bytes;
-			s->oerrors += tq->errors;
+			s->oerrors += tq->errors + tq->vq.device_errors;
 			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
 				s->q_opackets[i] = tq->packets;
 				s->q_obytes[i] = tq->bytes;
@@ -379,9 +379,9 @@ static int stats_reset(struct rte_eth_dev *eth)
 		struct svnet_rxq *rq = eth->data->rx_queues[i];
 		struct svnet_txq *tq = eth->data->tx_queues[i];
 		if (rq)
-			rq->packets = rq->bytes = rq->errors = rq->nombuf = rq->discarded = 0;
+			rq->packets = rq->bytes = rq->errors = rq->nombuf = rq->discarded = rq->vq.device_errors = 0;
 		if (tq)
-			tq->packets = tq->bytes = tq->errors = tq->discarded = 0;
+			tq->packets = tq->bytes = tq->errors = tq->discarded = tq->vq.device_errors = 0;
 	}
 	return 0;
 }
@@ -392,9 +392,11 @@ struct xstat_field { const char *name; size_t off; };
 static const struct xstat_field rxq_xstats[] = {
 	{ "nombuf", offsetof(struct svnet_rxq, nombuf) },
 	{ "discarded_at_stop", offsetof(struct svnet_rxq, discarded) },
+	{ "device_errors", offsetof(struct svnet_rxq, vq.device_errors) },
 };
 static const struct xstat_field txq_xstats[] = {
 	{ "discarded_at_stop", offsetof(struct svnet_txq, discarded) },
+	{ "device_errors", offsetof(struct svnet_txq, vq.device_errors) },
 };
 
 static unsigned int xstats_count(const struct rte_eth_dev *eth)

@@ -258,6 +258,7 @@ int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t
 
 	q->index = index;
 	q->avail_idx = q->used_cons = 0;
+	q->broken = false;
 	if (cw16(v, C_Q_SELECT, index) || cr(v, C_Q_SIZE, &max, 2))
 		return -EIO;
 	if (rte_le_to_cpu_16(max) < size) {

@@ -29,6 +29,19 @@ static inline void used_elem(const struct svq *q, uint16_t slot, uint32_t *id, u
 	*len = rte_le_to_cpu_32(e->len);
 }
 
+/* The device wrote something a correct device never writes into the used ring (an
+ * index beyond what was posted, an id that is not outstanding, a length beyond the
+ * buffer). Nothing it wrote is trusted: the queue stops (bursts return 0), once said;
+ * the next port start resets the device and the queue. */
+void __rte_cold svnet_queue_broken(struct svq *vq, const char *what, uint32_t value, uint32_t limit)
+{
+	vq->device_errors++;
+	if (!vq->broken)
+		SVNET_LOG(ERR, "queue %u: the device wrote %s %u (limit %u): queue stopped until the port"
+			  " is started again", vq->index, what, value, limit);
+	vq->broken = true;
+}
+
 static inline void publish(struct svq *q)
 {
 	rte_io_wmb(); /* descriptors and ring entries before the index */
@@ -107,17 +120,45 @@ void svnet_rx_drain(struct svnet_rxq *q)
 	}
 }
 
+/* Each of the frame's nbuf used entries from used_cons names a posted buffer and a
+ * length that fits it (the first holds the header too). */
+static __rte_always_inline bool rx_entries_valid(struct svnet_rxq *q, uint16_t nbuf)
+{
+	struct svq *vq = &q->vq;
+
+	for (uint16_t k = 0; k < nbuf; k++) {
+		uint32_t id, len;
+		used_elem(vq, (uint16_t)(vq->used_cons + k), &id, &len);
+		if (unlikely(id >= vq->size || q->sw[id] == NULL)) {
+			svnet_queue_broken(vq, "an RX id that is not posted:", id, vq->size);
+			return false;
+		}
+		uint32_t room = q->sw[id]->buf_len - RTE_PKTMBUF_HEADROOM + SVNET_HDR;
+		if (unlikely(len > room || (k == 0 && len < SVNET_HDR))) {
+			svnet_queue_broken(vq, "an RX length out of its buffer:", len, room);
+			return false;
+		}
+	}
+	return true;
+}
+
 uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct svnet_rxq *q = rxq;
 	struct svq *vq = &q->vq;
 	uint16_t avail = used_idx(vq) - vq->used_cons, got = 0, posted = 0;
 
-	if (avail == 0)
+	if (avail == 0 || unlikely(vq->broken))
 		return 0;
+	if (unlikely(avail > vq->size)) {
+		svnet_queue_broken(vq, "a used index ahead by", avail, vq->size);
+		return 0;
+	}
 	rte_io_rmb(); /* the used entries after their index */
 	while (got < n && avail) {
 		uint32_t id, len;
+		if (unlikely(!rx_entries_valid(q, 1)))
+			break;
 		used_elem(vq, vq->used_cons, &id, &len);
 		struct rte_mbuf *head = q->sw[id];
 		uint16_t nbuf = 1;
@@ -128,6 +169,8 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 				nbuf = 1;
 			if (nbuf > avail)
 				break; /* the rest of this frame is not in the ring yet */
+			if (unlikely(nbuf > 1 && !rx_entries_valid(q, nbuf)))
+				break;
 		}
 		/* a fresh buffer for every one taken, or the frame is dropped */
 		struct rte_mbuf *fresh[16];
@@ -184,13 +227,24 @@ static void tx_reclaim(struct svnet_txq *q)
 {
 	struct svq *vq = &q->vq;
 	uint16_t done = used_idx(vq) - vq->used_cons;
+	uint16_t outstanding = vq->avail_idx - vq->used_cons;
 
-	if (done == 0)
+	if (done == 0 || unlikely(vq->broken))
 		return;
+	if (unlikely(done > outstanding)) {
+		svnet_queue_broken(vq, "a used index ahead of the chains posted by", done, outstanding);
+		return;
+	}
 	rte_io_rmb();
 	while (done--) {
 		uint32_t id, len;
-		used_elem(vq, vq->used_cons++, &id, &len);
+		used_elem(vq, vq->used_cons, &id, &len);
+		if (unlikely(id >= vq->size || q->sw[id] == NULL)) {
+			svnet_queue_broken(vq, "a TX id that is not outstanding:", id, vq->size);
+			return;
+		}
+		vq->used_cons++;
+		/* the chain is the driver's own descriptors (the device does not write them) */
 		uint16_t d = (uint16_t)id;
 		for (;;) {
 			q->free[q->nfree++] = d;
@@ -215,6 +269,8 @@ uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t sent = 0;
 
 	tx_reclaim(q);
+	if (unlikely(vq->broken))
+		return 0;
 	for (; sent < n; sent++) {
 		struct rte_mbuf *m = pkts[sent];
 		bool push = can_push_header(m);

@@ -279,8 +279,12 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 		v->fault_after = n;
 		return 0;
 	}
+	if (*end == '\0' && strcmp(key, "garbage-after") == 0 && n >= 1) {
+		v->garbage_after = n;
+		return 0;
+	}
 	snprintf(err, errlen, "virtio-net option %s=%s is not valid (mac, queues=1..%d, qsize=power of 2,"
-		 " mtu, threads, poll-us, fault-after, backend, peer, tap, size, flows, rate, count, pcap-in,"
+		 " mtu, threads, poll-us, fault-after, garbage-after, backend, peer, tap, size, flows, rate, count, pcap-in,"
 		 " pcap-out)", key, val, VNET_MAX_QP);
 	return -EINVAL;
 }

@@ -77,6 +77,7 @@ struct vnet {
 	uint64_t rx_dropped_at_reset;
 	uint64_t first_rx_ns, first_tx_ns;  /* CLOCK_MONOTONIC of the first frame each way */
 	uint64_t fault_after;  /* fault-after=N: a DMA to no window after N frames (a device bug) */
+	uint64_t garbage_after; /* garbage-after=N: used entries no correct device writes, after N frames */
 	uint64_t frames;       /* frames moved, both ways */
 };
 

@@ -231,9 +231,24 @@ static void misbehave(struct vnet *v, unsigned int frames)
 {
 	static const uint8_t junk[8];
 
-	if (__atomic_add_fetch(&v->frames, frames, __ATOMIC_RELAXED) >= v->fault_after &&
+	if (__atomic_add_fetch(&v->frames, frames, __ATOMIC_RELAXED) >= v->fault_after && v->fault_after &&
 	    __atomic_exchange_n(&v->fault_after, 0, __ATOMIC_RELAXED))
 		emu_dma_write(v->d, 0x7fff000000000000ULL, junk, sizeof(junk));
+}
+
+/* garbage-after=N: once N frames have moved, queue pair 0's RX and TX used rings get an
+ * entry no correct device writes (an id beyond the ring, a length beyond any buffer),
+ * published: what a driver must survive. Written by the thread that owns the pair. */
+static void write_garbage(struct vnet *v)
+{
+	if (__atomic_load_n(&v->frames, __ATOMIC_RELAXED) < v->garbage_after ||
+	    !__atomic_exchange_n(&v->garbage_after, 0, __ATOMIC_RELAXED))
+		return;
+	for (unsigned int i = 0; i < 2; i++) {
+		struct emu_vq *q = &v->vq[i];
+		if (q->enabled && emu_vq_push(v->d, q, (uint16_t)(q->size + 7), 0xfffffff0u) == 0)
+			emu_vq_flush(v->d, q);
+	}
 }
 
 static int poll_once(struct vnet *v, struct vnet_thread *t)
@@ -250,8 +265,10 @@ static int poll_once(struct vnet *v, struct vnet_thread *t)
 	}
 	if (t->index == 0 && (v->acked & BIT(VIRTIO_NET_F_CTRL_VQ)) && (ret = process_ctrl(v)) > 0)
 		work += ret;
-	if (work > 0 && v->fault_after)
+	if (work > 0 && (v->fault_after || v->garbage_after))
 		misbehave(v, (unsigned int)work);
+	if (t->index == 0 && v->garbage_after)
+		write_garbage(v);
 	return work;
 }
 
