@@ -4,6 +4,8 @@
 # undefined behaviour or failed invariant; the input that did it is kept in the work
 # directory and its path printed. Builds the targets first (clang) unless given a build.
 #   devtools/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]
+# FUZZ_SEED (default 1: the same inputs every run, so that what CI finds reproduces;
+# 0: a new random seed each run, to explore).
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +24,7 @@ failed=0
 for target in devargs emu_config plan sysfs rxtx; do
 	mkdir -p "$work/$target"
 	cp "$SPAPR_TOP/test/fuzz/corpus/$target"/* "$work/$target/"
-	if (cd "$work" && "$build/test/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 \
+	if (cd "$work" && "$build/test/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -seed="${FUZZ_SEED:-1}" \
 		-artifact_prefix="$work/$target-" "$work/$target" > "$work/$target.log" 2>&1); then
 		log "fuzz_$target: $(grep -o 'Done [0-9]* runs' "$work/$target.log" | tail -1) in $seconds s, no crash"
 	else

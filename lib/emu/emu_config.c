@@ -229,7 +229,9 @@ static int parse_device(struct emu_config *cfg, const char *spec, char *err, siz
 			goto bad;
 		else {
 			size_t used = strlen(d.params);
-			if (used + strlen(tok) + strlen(eq) + 3 >= sizeof(d.params))
+			/* [","] KEY "=" VALUE and the NUL: what a model option string of the
+			 * same length takes as the model's spec (parse_model) */
+			if (used + (used ? 1 : 0) + strlen(tok) + 1 + strlen(eq) + 1 > sizeof(d.params))
 				goto bad;
 			snprintf(d.params + used, sizeof(d.params) - used, "%s%s=%s", used ? "," : "", tok, eq);
 		}

@@ -85,4 +85,13 @@ int rte_spapr_reset(struct rte_spapr_device *dev);
 /* The IOVA the device must use for memory at va (-ENOENT if not DMA-mapped). */
 int rte_spapr_iova(struct rte_spapr_device *dev, const void *va, uint64_t *iova);
 
+/* EEH (PowerNV: VFIO offers it; pSeries guests have none). Whether the device's PE can
+ * be recovered after it froze. */
+bool rte_spapr_eeh_available(struct rte_spapr_device *dev);
+/* Recover the device's PE (its whole IOMMU group) after it froze: hot reset, thaw, and
+ * every mapping of the group written again, so that the device finds each IOVA where
+ * it was. The devices come back reset: their drivers bring them up again. 0; -ENODEV
+ * without EEH; -EIO if the PE does not come back. */
+int rte_spapr_eeh_recover(struct rte_spapr_device *dev);
+
 #endif

@@ -719,6 +719,41 @@ int rte_spapr_iova(struct rte_spapr_device *dev, const void *va, uint64_t *iova)
 	return spapr_iommu_iova(dev->iommu, va, iova);
 }
 
+bool rte_spapr_eeh_available(struct rte_spapr_device *dev)
+{
+	const struct tce_platform *pf = spapr_platform();
+
+	return dev->iommu != NULL && pf != NULL && pf->eeh;
+}
+
+int rte_spapr_eeh_recover(struct rte_spapr_device *dev)
+{
+	struct spapr_iommu *io = dev->iommu;
+	int ret, state;
+
+	if (!rte_spapr_eeh_available(dev))
+		return -ENODEV;
+	spapr_iommu_lock(); /* no mapping changes while the PE is reset and replayed */
+	ret = tce_eeh_reset(io->c);
+	if (ret == 0)
+		ret = tce_eeh_unfreeze(io->c);
+	if (ret == 0)
+		ret = tce_eeh_replay(io->c);
+	state = ret == 0 ? tce_eeh_state(io->c) : ret;
+	spapr_iommu_unlock();
+	if (ret == 0 && state != VFIO_EEH_PE_STATE_NORMAL) {
+		SPAPR_LOG(ERR, "%s: IOMMU group %u: the PE is still not working after its reset (EEH state %d)",
+			  dev->name, io->group, state);
+		return -EIO;
+	}
+	if (ret)
+		SPAPR_LOG(ERR, "%s: IOMMU group %u: EEH recovery failed (%s)", dev->name, io->group, strerror(-ret));
+	else
+		SPAPR_LOG(NOTICE, "%s: IOMMU group %u: PE recovered (reset, thawed, mappings written again)",
+			  dev->name, io->group);
+	return ret ? -EIO : 0;
+}
+
 static struct spapr_iommu_view view_of(const struct spapr_iommu *io)
 {
 	struct spapr_iommu_view v = { io ? io->c : NULL, io ? io->group : 0, io, 0, NULL };

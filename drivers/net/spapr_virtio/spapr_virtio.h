@@ -48,6 +48,7 @@ struct svq {
 	struct svnet *owner;
 	bool broken;                    /* the device wrote what no correct device writes:
 	                                 * the queue is stopped until the next port start */
+	bool parked;                    /* EEH recovery under way: bursts return 0 */
 	uint64_t device_errors;         /* such writes seen */
 };
 
@@ -91,6 +92,8 @@ struct svnet {
 	const struct rte_memzone *ctrl_buf;
 	bool started, frozen;
 	uint64_t eeh_events;
+	uint64_t eeh_recoveries;        /* the port came back by itself after a freeze */
+	bool watchdog;                  /* the EEH watchdog alarm is armed */
 };
 
 /* transport (spapr_virtio_pci.c) */
@@ -108,6 +111,14 @@ void svnet_ring_free(struct svq *q);
 void svnet_kick(struct svq *q);
 int svnet_ctrl(struct svnet *v, uint8_t class, uint8_t cmd, const void *data, size_t len);
 bool svnet_check_frozen(struct svnet *v);
+
+/* port bring-up and release, shared by start/stop and EEH recovery (ethdev.c) */
+int svnet_device_up(struct rte_eth_dev *eth);
+void svnet_rings_release(struct rte_eth_dev *eth);
+
+/* EEH watchdog and recovery (spapr_virtio_recover.c) */
+void svnet_watchdog_start(struct rte_eth_dev *eth);
+void svnet_watchdog_stop(struct rte_eth_dev *eth);
 
 /* data path (spapr_virtio_rxtx.c) */
 uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);

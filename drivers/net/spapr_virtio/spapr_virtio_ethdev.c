@@ -39,6 +39,9 @@ static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 	info->default_rxportconf.ring_size = RTE_MIN(v->ring_max, 256);
 	info->default_txportconf.ring_size = RTE_MIN(v->ring_max, 256);
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
+	/* with EEH the port recovers from a PE freeze by itself and says so with events */
+	info->err_handle_mode = rte_spapr_eeh_available(v->dev) ? RTE_ETH_ERROR_HANDLE_MODE_PROACTIVE
+								  : RTE_ETH_ERROR_HANDLE_MODE_NONE;
 	return 0;
 }
 
@@ -189,7 +192,9 @@ static int restore_rx_config(struct svnet *v, struct rte_eth_dev *eth)
 	return ret;
 }
 
-static int start(struct rte_eth_dev *eth)
+/* The device from reset to DRIVER_OK with fresh rings (a port start, or after an EEH
+ * recovery reset it). */
+int svnet_device_up(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
 	uint16_t nq = eth->data->nb_rx_queues;
@@ -228,14 +233,24 @@ static int start(struct rte_eth_dev *eth)
 	if (ret) {
 		SVNET_LOG(ERR, "%s: cannot start the device (%s)", v->dev->name, strerror(-ret));
 		svnet_set_status(v, 0);
-		return ret;
 	}
-	for (uint16_t i = 0; i < nq; i++) {
+	return ret;
+}
+
+static int start(struct rte_eth_dev *eth)
+{
+	struct svnet *v = priv(eth);
+	int ret = svnet_device_up(eth);
+
+	if (ret)
+		return ret;
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	}
 	eth->data->dev_link.link_status = RTE_ETH_LINK_UP;
 	v->started = true;
+	svnet_watchdog_start(eth);
 	return 0;
 }
 
@@ -259,18 +274,12 @@ static void wait_tx_sent(struct svnet *v, struct rte_eth_dev *eth)
 	}
 }
 
-static int stop(struct rte_eth_dev *eth)
+/* After the device let go of its rings (reset, or its PE reset): what they held that
+ * the application never got is counted as discarded, every mbuf goes back. */
+void svnet_rings_release(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
-	int ret;
 
-	wait_tx_sent(v, eth);
-	ret = svnet_reset(v); /* the device lets go of every buffer */
-	if (ret == -ETIMEDOUT)
-		SVNET_LOG(WARNING, "%s: the device did not complete its reset in 100 ms", v->dev->name);
-	else if (ret)
-		SVNET_LOG(WARNING, "%s: the device does not answer (its PE is frozen): rings released"
-			  " without a reset", v->dev->name);
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
 		struct svnet_rxq *rq = eth->data->rx_queues[i];
 		struct svnet_txq *tq = eth->data->tx_queues[i];
@@ -282,6 +291,24 @@ static int stop(struct rte_eth_dev *eth)
 			svnet_rx_drain(rq);
 		if (tq)
 			svnet_tx_drain(tq);
+	}
+}
+
+static int stop(struct rte_eth_dev *eth)
+{
+	struct svnet *v = priv(eth);
+	int ret;
+
+	svnet_watchdog_stop(eth);
+	wait_tx_sent(v, eth);
+	ret = svnet_reset(v); /* the device lets go of every buffer */
+	if (ret == -ETIMEDOUT)
+		SVNET_LOG(WARNING, "%s: the device did not complete its reset in 100 ms", v->dev->name);
+	else if (ret)
+		SVNET_LOG(WARNING, "%s: the device does not answer (its PE is frozen): rings released"
+			  " without a reset", v->dev->name);
+	svnet_rings_release(eth);
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	}
@@ -401,7 +428,7 @@ static const struct xstat_field txq_xstats[] = {
 
 static unsigned int xstats_count(const struct rte_eth_dev *eth)
 {
-	return 1 + eth->data->nb_rx_queues * RTE_DIM(rxq_xstats) + eth->data->nb_tx_queues * RTE_DIM(txq_xstats);
+	return 2 + eth->data->nb_rx_queues * RTE_DIM(rxq_xstats) + eth->data->nb_tx_queues * RTE_DIM(txq_xstats);
 }
 
 static uint64_t field(const void *q, size_t off)
@@ -416,6 +443,8 @@ static int xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *x, unsigned
 	if (x == NULL || n < xstats_count(eth))
 		return xstats_count(eth);
 	x[k] = (struct rte_eth_xstat){ k, priv(eth)->eeh_events };
+	k++;
+	x[k] = (struct rte_eth_xstat){ k, priv(eth)->eeh_recoveries };
 	k++;
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
 		for (unsigned int f = 0; f < RTE_DIM(rxq_xstats); f++, k++)
@@ -433,6 +462,7 @@ static int xstats_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *name
 	if (names == NULL || n < xstats_count(eth))
 		return xstats_count(eth);
 	strlcpy(names[k++].name, "eeh_frozen_events", sizeof(names[0].name));
+	strlcpy(names[k++].name, "eeh_recoveries", sizeof(names[0].name));
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
 		for (unsigned int f = 0; f < RTE_DIM(rxq_xstats); f++)
 			snprintf(names[k++].name, sizeof(names[0].name), "rx_q%u_%s", i, rxq_xstats[f].name);

@@ -108,8 +108,9 @@ bool svnet_check_frozen(struct svnet *v)
 	if (!v->frozen) {
 		v->frozen = true;
 		v->eeh_events++;
-		SVNET_LOG(ERR, "%s: the device's PE is frozen (EEH): link down; recover it and restart the port",
-			  v->dev->name);
+		SVNET_LOG(ERR, "%s: the device's PE is frozen (EEH): link down; %s", v->dev->name,
+			  rte_spapr_eeh_available(v->dev) ? "recovering it" :
+			  "no EEH recovery through VFIO on this platform (pSeries guest): restart the application");
 	}
 	return true;
 }

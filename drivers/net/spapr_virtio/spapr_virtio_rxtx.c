@@ -148,7 +148,7 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	struct svq *vq = &q->vq;
 	uint16_t avail = used_idx(vq) - vq->used_cons, got = 0, posted = 0;
 
-	if (avail == 0 || unlikely(vq->broken))
+	if (avail == 0 || unlikely(vq->broken | __atomic_load_n(&vq->parked, __ATOMIC_RELAXED)))
 		return 0;
 	if (unlikely(avail > vq->size)) {
 		svnet_queue_broken(vq, "a used index ahead by", avail, vq->size);
@@ -268,6 +268,8 @@ uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 	struct svq *vq = &q->vq;
 	uint16_t sent = 0;
 
+	if (unlikely(__atomic_load_n(&vq->parked, __ATOMIC_RELAXED)))
+		return 0;
 	tx_reclaim(q);
 	if (unlikely(vq->broken))
 		return 0;
