@@ -175,6 +175,13 @@ static int parse_model(const char *spec, char *model, size_t mlen, char *params,
 			snprintf(err, errlen, "device model option '%.*s': expected KEY=VALUE", (int)len, t + 1);
 			return -EINVAL;
 		}
+		static const char *const own[] = { "group", "node", "model", "driver" };
+		for (unsigned int k = 0; k < sizeof(own) / sizeof(own[0]); k++)
+			if ((size_t)(eq - t - 1) == strlen(own[k]) && memcmp(t + 1, own[k], strlen(own[k])) == 0) {
+				snprintf(err, errlen, "device model option '%.*s': %s= is the device's own option,"
+					 " not the model's", (int)len, t + 1, own[k]);
+				return -EINVAL;
+			}
 	}
 	snprintf(params, plen, "%s", comma ? comma + 1 : "");
 	return 0;

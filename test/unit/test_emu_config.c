@@ -47,6 +47,8 @@ static void options(void)
 	CHECK_ERR(emu_config_set(&cfg, "model", "none,junk", err, sizeof(err)), EINVAL);
 	CHECK_STR(err, "device model option 'junk': expected KEY=VALUE");
 	CHECK_ERR(emu_config_set(&cfg, "model", "virtio-net,=1", err, sizeof(err)), EINVAL);
+	CHECK_ERR(emu_config_set(&cfg, "model", "none,model=x", err, sizeof(err)), EINVAL);
+	CHECK_STR(err, "device model option 'model=x': model= is the device's own option, not the model's");
 	CHECK_EQ(emu_config_set(&cfg, "model", "virtio-net,queues=2", err, sizeof(err)), 0);
 	CHECK_ERR(emu_config_set(&cfg, "device", "0000:00:01.0,group=x", err, sizeof(err)), EINVAL);
 	CHECK_EQ(emu_config_set(&cfg, "device", "0000:00:01.0,group=3,node=1", err, sizeof(err)), 0);

@@ -89,6 +89,30 @@ bool spapr_claims(const char *name)
 	return false;
 }
 
+/* Every -a bus=spapr,addr=... names a function the scan found. The primary stops there
+ * (EAL init fails, nothing set up); a secondary attaches to the primary's ports and on
+ * another machine than the primary's finds none: said, not fatal. */
+static int check_devargs(void)
+{
+	struct rte_devargs *da;
+	int ret = 0;
+
+	RTE_EAL_DEVARGS_FOREACH("spapr", da) {
+		if (find_by_name(da->name) != NULL || da->policy != RTE_DEV_ALLOWED)
+			continue;
+		if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
+			SPAPR_LOG(ERR, "devargs '%s': addr= must name a PCI function bound to vfio-pci",
+				  da->bus_str ? da->bus_str : da->name);
+			ret = -EINVAL;
+		} else {
+			SPAPR_LOG(WARNING, "secondary process: %s is not a vfio-pci function on this machine: is"
+				  " the primary on another one (an emulated platform: run this process under the"
+				  " same spapr-emu options)?", da->name);
+		}
+	}
+	return ret;
+}
+
 static int spapr_scan(void)
 {
 	DIR *d;
@@ -97,7 +121,7 @@ static int spapr_scan(void)
 	spapr_pci_takeover(); /* bus/pci scanned before (buses scan in registration order) */
 	d = opendir(tce_pci_dir());
 	if (d == NULL)
-		return 0; /* no PCI on this machine */
+		return check_devargs(); /* no PCI on this machine */
 	while ((e = readdir(d)) != NULL) {
 		struct rte_spapr_device *dev;
 
@@ -111,7 +135,7 @@ static int spapr_scan(void)
 			  dev->id.vendor_id, dev->id.device_id, dev->group, dev->device.numa_node);
 	}
 	closedir(d);
-	return 0;
+	return check_devargs();
 }
 
 /* A PCI address of a function bound to vfio-pci, alone or followed by ",options" (EAL's
@@ -145,10 +169,13 @@ static int spapr_devargs_parse(struct rte_devargs *da)
 	if (kv == NULL)
 		return -EINVAL;
 	addr = rte_kvargs_get(kv, "addr");
-	if (addr == NULL || spapr_parse(addr, da->name) != 0) {
+	if (addr == NULL || !tce_pci_is_addr(addr)) {
 		SPAPR_LOG(ERR, "devargs '%s': addr= must name a PCI function bound to vfio-pci", da->bus_str);
 		ret = -EINVAL;
 	} else {
+		/* whether it is a vfio-pci function is checked at the scan, where EAL knows if
+		 * this is a secondary process (it parses devargs before) */
+		strlcpy(da->name, addr, sizeof(da->name));
 		/* parsed once, here: bad options stop EAL init before anything */
 		ret = spapr_devopts_remember(da->name, da->bus_str);
 	}
@@ -164,6 +191,28 @@ static const struct rte_spapr_id *match(const struct rte_spapr_driver *drv, cons
 	return NULL;
 }
 
+/* A secondary process opens no VFIO file: the primary owns the container, the group
+ * and the device; the driver attaches to the primary's port (its shared state: the
+ * rings, the counters). Not the primary's device: not probed here, not an error. */
+static int probe_secondary(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
+{
+	int ret;
+
+	dev->driver = drv;
+	dev->device.driver = &drv->driver;
+	ret = drv->probe(drv, dev);
+	if (ret) {
+		dev->driver = NULL;
+		dev->device.driver = NULL;
+		SPAPR_LOG(INFO, "%s: secondary process: not attached (%s)", dev->name,
+			  ret == -ENODEV ? "the primary process has no port for it" : strerror(-ret));
+		return 1;
+	}
+	SPAPR_LOG(INFO, "%s: secondary process: attached to the primary's port (%s)", dev->name,
+		  drv->driver.name);
+	return 0;
+}
+
 static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 {
 	struct spapr_devopts o;
@@ -174,6 +223,8 @@ static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 		return ret;
 	if (o.iommu == SPAPR_IOMMU_EAL)
 		return 1; /* left to EAL (and bus/pci) */
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return probe_secondary(dev, drv);
 	ret = spapr_iommu_attach(dev->name, dev->group, -1, &o, &dev->iommu);
 	if (ret)
 		return ret < 0 ? ret : 0; /* >0: dry run, the device stays unprobed */

@@ -94,6 +94,7 @@ struct svnet {
 	uint64_t eeh_events;
 	uint64_t eeh_recoveries;        /* the port came back by itself after a freeze */
 	bool watchdog;                  /* the EEH watchdog alarm is armed */
+	bool eeh_capable;               /* its PE can be recovered (the primary found out) */
 };
 
 /* transport (spapr_virtio_pci.c) */

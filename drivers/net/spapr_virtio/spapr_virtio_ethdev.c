@@ -40,8 +40,8 @@ static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 	info->default_txportconf.ring_size = RTE_MIN(v->ring_max, 256);
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
 	/* with EEH the port recovers from a PE freeze by itself and says so with events */
-	info->err_handle_mode = rte_spapr_eeh_available(v->dev) ? RTE_ETH_ERROR_HANDLE_MODE_PROACTIVE
-								  : RTE_ETH_ERROR_HANDLE_MODE_NONE;
+	info->err_handle_mode = v->eeh_capable ? RTE_ETH_ERROR_HANDLE_MODE_PROACTIVE
+					       : RTE_ETH_ERROR_HANDLE_MODE_NONE;
 	return 0;
 }
 
@@ -519,14 +519,68 @@ static const struct eth_dev_ops ops = {
 	.tx_queue_release = txq_release,
 };
 
+/* --- secondary processes ----------------------------------------------------------- */
+
+/* A secondary process has no VFIO file of the device (the bus opens none there): it reads
+ * what the primary keeps in shared memory (counters, rings, link, configuration) and
+ * changes nothing. */
+static int link_update_secondary(struct rte_eth_dev *eth, int wait)
+{
+	(void)eth; (void)wait;
+	return 0; /* eth->data->dev_link, as the primary last set it */
+}
+
+static uint16_t no_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	static bool told;
+
+	(void)q; (void)pkts; (void)n;
+	if (!told) {
+		told = true;
+		SVNET_LOG(ERR, "packet I/O from a secondary process is not supported: the device's"
+			  " doorbell is mapped in the primary only (receive and send in the primary; to"
+			  " capture, dpdk-pdump works)");
+	}
+	return 0;
+}
+
+static const struct eth_dev_ops ops_secondary = {
+	.dev_infos_get = infos_get,
+	.link_update = link_update_secondary,
+	.stats_get = stats_get,
+	.stats_reset = stats_reset,
+	.xstats_get = xstats_get,
+	.xstats_get_names = xstats_names,
+};
+
+static int probe_secondary(struct rte_spapr_device *dev)
+{
+	struct rte_eth_dev *eth = rte_eth_dev_attach_secondary(dev->name);
+
+	if (eth == NULL)
+		return -ENODEV;
+	eth->device = &dev->device;
+	eth->dev_ops = &ops_secondary;
+	eth->rx_pkt_burst = no_burst;
+	eth->tx_pkt_burst = no_burst;
+	eth->rx_queue_count = svnet_rx_queue_count;
+	eth->rx_descriptor_status = svnet_rx_descriptor_status;
+	eth->tx_descriptor_status = svnet_tx_descriptor_status;
+	rte_eth_dev_probing_finish(eth);
+	return 0;
+}
+
 static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 {
-	struct rte_eth_dev *eth = rte_eth_dev_allocate(dev->name);
+	struct rte_eth_dev *eth;
 	struct svnet *v;
 	uint16_t pairs = 1, mtu = 1500;
 	int ret;
 
 	(void)drv;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return probe_secondary(dev);
+	eth = rte_eth_dev_allocate(dev->name);
 	if (eth == NULL)
 		return -ENOMEM;
 	v = rte_zmalloc_socket("svnet", sizeof(*v), RTE_CACHE_LINE_SIZE, dev->device.numa_node);
@@ -569,6 +623,7 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 		return -ENOTSUP;
 	}
 	eth->data->mac_addrs = &v->mac;
+	v->eeh_capable = rte_spapr_eeh_available(dev);
 	eth->device = &dev->device;
 	eth->dev_ops = &ops;
 	eth->rx_pkt_burst = svnet_rx_burst;
@@ -589,6 +644,8 @@ static int remove_dev(struct rte_spapr_device *dev)
 
 	if (eth == NULL)
 		return 0;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return rte_eth_dev_release_port(eth); /* the primary's port stays */
 	dev_close(eth);
 	rte_free(eth->data->dev_private);
 	eth->data->dev_private = NULL;

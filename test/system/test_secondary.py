@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Secondary processes against a primary whose ports are on our bus: stock dpdk-testpmd
+forwards (generator -> checker) while Debian's dpdk-proc-info and dpdk-pdump attach to
+its ports. A secondary opens no VFIO file (the primary owns container, group and
+device): it reads the primary's shared state, and pdump captures through the primary's
+callbacks. Each runs under its own `spapr-emu run` with the same devices (the same
+machine description: the emulated sysfs the bus scans)."""
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import BUILD, telemetry
+
+TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
+pytestmark = pytest.mark.skipif(not (os.path.exists(TESTPMD) and shutil.which("dpdk-proc-info")
+                                     and shutil.which("dpdk-pdump")),
+                                reason="Debian's dpdk package (testpmd, proc-info, pdump) needed")
+
+GEN, CHK = "0000:00:01.0", "0000:00:02.0"
+DEVICES = ["--device", f"{GEN},group=0,model=virtio-net,backend=gen,rate=20000,poll-us=20",
+           "--device", f"{CHK},group=1,model=virtio-net,backend=check,poll-us=20"]
+# Debian's testpmd links librte_mempool_dpaa, its pdump does not: mempool ops must be
+# registered in the same order in every process (DPDK's rule), so pdump loads it first
+PDUMP_OPS = ["-d", "librte_mempool_dpaa.so.23"]
+
+
+def eal(prefix):
+    return ["--no-pci", "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so",
+            "-a", f"bus=spapr,addr={GEN}", "-a", f"bus=spapr,addr={CHK}", "--file-prefix", prefix]
+
+
+class Primary:
+    """testpmd forwarding under spapr-emu run, until stop()."""
+
+    def __init__(self, tmp_path, prefix):
+        self.stats = tmp_path / "primary.json"
+        self.proc = subprocess.Popen(
+            [str(BUILD / "app/spapr-emu/spapr-emu"), "run", "--stats", str(self.stats), *DEVICES, "--",
+             TESTPMD, "-l", "0-1", "-n", "1", *eal(prefix), "--", "--forward-mode=io", "-a",
+             "--stats-period", "0", "--total-num-mbufs=8192"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
+        sock = f"/var/run/dpdk/{prefix}/mp_socket"
+        for _ in range(200):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        time.sleep(1.5)  # ports started, forwarding
+
+    def stop(self):
+        out, _ = self.proc.communicate("\n", timeout=60)
+        return self.proc.returncode, out, json.loads(self.stats.read_text())
+
+
+def env():
+    return dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers")
+
+
+def secondary(cmd, timeout=60, **kw):
+    return subprocess.run([str(BUILD / "app/spapr-emu/spapr-emu"), "run", *DEVICES, "--", *cmd],
+                          capture_output=True, text=True, timeout=timeout, env=env(), **kw)
+
+
+def proc_info(prefix, *what):
+    return secondary(["dpdk-proc-info", *eal(prefix), "--", *(what or ("--stats", "--show-port"))])
+
+
+def test_proc_info_reads_the_primarys_ports(tmp_path):
+    prefix = f"sec{os.getpid()}"
+    p = Primary(tmp_path, prefix)
+    try:
+        first = proc_info(prefix)
+        time.sleep(0.5)
+        second = proc_info(prefix)
+        xstats = proc_info(prefix, "--xstats")
+    finally:
+        rc, out, st = p.stop()
+    for r in (first, second):
+        text = r.stdout + r.stderr
+        assert r.returncode == 0, text
+        # the primary's two ports, nothing allocated in the secondary
+        assert re.findall(r"NIC statistics for port (\d+)", text) == ["0", "1"], text
+        assert "===== Port 2 =====" not in text
+        assert f"-- driver net_spapr_virtio device {GEN}" in text and "Link up at 10 Gbps" in text, text
+    x = xstats.stdout + xstats.stderr
+    assert xstats.returncode == 0 and "eeh_frozen_events: 0" in x and "tx_q0_device_errors: 0" in x, x
+    rx = [int(re.search(r"NIC statistics for port 0.*?RX-packets:\s+(\d+)", r.stdout, re.S).group(1))
+          for r in (first, second)]
+    assert 0 < rx[0] < rx[1], rx                          # live counters, growing
+    assert rc == 0, out[-2000:]
+    assert st["at_exit"]["clean"] is True and st["dma"]["faults"] == 0
+    assert st["ioctls"]["VFIO_GROUP_GET_DEVICE_FD"] == 2  # the secondaries opened nothing here
+
+
+def test_pdump_captures_and_a_killed_secondary_leaves_the_primary_unharmed(tmp_path):
+    prefix = f"pdump{os.getpid()}"
+    # dpdk-pdump keeps at most 63 characters of a device path: a short one
+    short = tempfile.mkdtemp(prefix="pd.", dir="/tmp")
+    pcap = pathlib.Path(short) / "rx.pcap"
+    p = Primary(tmp_path, prefix)
+    try:
+        cap = secondary(["timeout", "-s", "INT", "2", "dpdk-pdump", "-l", "1", "-n", "1", *PDUMP_OPS,
+                         *eal(prefix), "--", "--pdump", f"port=0,queue=*,rx-dev={pcap}"])
+        # another capture, killed with SIGKILL in the middle
+        killed = subprocess.Popen([str(BUILD / "app/spapr-emu/spapr-emu"), "run", *DEVICES, "--", "dpdk-pdump",
+                                   "-l", "1", "-n", "1", *PDUMP_OPS, *eal(prefix), "--", "--pdump",
+                                   f"port=0,queue=*,rx-dev={short}/killed.pcap"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
+        time.sleep(1.5)
+        with open(f"/proc/{killed.pid}/task/{killed.pid}/children") as f:
+            os.kill(int(f.read().split()[0]), signal.SIGKILL)
+        killed.communicate(timeout=30)
+        time.sleep(0.5)
+        # the primary still forwards and answers (asked through telemetry: the killed
+        # pdump's pcap port stays in DPDK's shared port list, and a later secondary
+        # crashes in stock net_pcap when it cleans that port up)
+        before = telemetry(prefix, ["/ethdev/stats,0"])["/ethdev/stats"]["ipackets"]
+        time.sleep(0.5)
+        after = telemetry(prefix, ["/ethdev/stats,0"])["/ethdev/stats"]["ipackets"]
+    finally:
+        rc, out, st = p.stop()
+    text = cap.stdout + cap.stderr
+    m = re.search(r"packets dequeued:\s+(\d+)", text)
+    assert m and int(m.group(1)) > 1000, text[-3000:]
+    assert pcap.exists(), text[-3000:]
+    data = pcap.read_bytes()
+    shutil.rmtree(short)
+    assert len(data) > 24 + 1000 * (16 + 64), len(data)   # pcap header, then the frames
+    assert killed.returncode == 128 + signal.SIGKILL
+    assert 0 < before < after, (before, after)
+    assert rc == 0 and "Bye..." in out, out[-3000:]
+    assert "portal" not in out                            # mempool ops in the same order
+    c = st["device_models"][1]["wire"]["check"]
+    assert c["received"] > 0 and not (c["reordered"] or c["duplicated"] or c["corrupt"]), c
+    assert st["at_exit"]["clean"] is True and st["dma"]["faults"] == 0
+
+
+def test_outside_the_platform_a_secondary_is_told_not_killed(tmp_path):
+    """proc-info run outside the primary's emulated platform: the bus finds no such
+    functions and says why; EAL still starts (it panicked before), proc-info ends with
+    its own "No Ethernet ports"."""
+    prefix = f"out{os.getpid()}"
+    p = Primary(tmp_path, prefix)
+    try:
+        r = subprocess.run(["dpdk-proc-info", *eal(prefix), "--", "--stats"], capture_output=True, text=True,
+                           timeout=60, env=env())
+    finally:
+        rc, out, st = p.stop()
+    text = r.stdout + r.stderr
+    assert r.returncode != 134 and "PANIC" not in text, text   # proc-info's own "No Ethernet ports"
+    assert f"spapr: secondary process: {GEN} is not a vfio-pci function on this machine: is the primary on" \
+           " another one (an emulated platform: run this process under the same spapr-emu options)?" in text
+    assert rc == 0 and st["at_exit"]["clean"] is True
