@@ -80,10 +80,13 @@ static const struct eth_dev_ops ops = {
 
 static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 {
-	struct rte_eth_dev *eth = rte_eth_dev_allocate(dev->name);
+	struct rte_eth_dev *eth;
 	struct tport *p;
 
 	(void)drv;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return -ENOTSUP; /* a test PMD: primaries only */
+	eth = rte_eth_dev_allocate(dev->name);
 	if (eth == NULL)
 		return -ENOMEM;
 	p = rte_zmalloc_socket("spapr_test", sizeof(*p), 0, dev->device.numa_node);
