@@ -92,6 +92,8 @@ bool spapr_claims(const char *name)
 /* Every -a bus=spapr,addr=... names a function the scan found. The primary stops there
  * (EAL init fails, nothing set up); a secondary attaches to the primary's ports and on
  * another machine than the primary's finds none: said, not fatal. */
+static bool bad_devargs; /* EAL goes on after a failed scan: the probe stops it */
+
 static int check_devargs(void)
 {
 	struct rte_devargs *da;
@@ -103,6 +105,7 @@ static int check_devargs(void)
 		if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
 			SPAPR_LOG(ERR, "devargs '%s': addr= must name a PCI function bound to vfio-pci",
 				  da->bus_str ? da->bus_str : da->name);
+			bad_devargs = true;
 			ret = -EINVAL;
 		} else {
 			SPAPR_LOG(WARNING, "secondary process: %s is not a vfio-pci function on this machine: is"
@@ -269,6 +272,8 @@ static int spapr_probe(void)
 	struct rte_spapr_device *dev;
 	int failed = 0;
 
+	if (bad_devargs)
+		return -1; /* said at the scan; nothing of this bus set up: EAL init fails */
 	TAILQ_FOREACH(dev, &spapr_devices, next)
 		if (plug_dev(dev) < 0)
 			failed++;
