@@ -203,7 +203,7 @@ static int parse_device(struct emu_config *cfg, const char *spec, char *err, siz
 		snprintf(err, errlen, "device '%s': expected a PCI address like 0000:00:01.0", spec);
 		return -EINVAL;
 	}
-	snprintf(d.addr, sizeof(d.addr), "%s", tok);
+	snprintf(d.addr, sizeof(d.addr), "%.12s", tok); /* valid_pci_addr: 12 characters */
 	for (unsigned int i = 0; i < cfg->ndevices; i++)
 		if (strcmp(cfg->dev[i].addr, d.addr) == 0) {
 			snprintf(err, errlen, "device %s given twice", d.addr);

@@ -82,7 +82,11 @@ def assert_forwarded(res, least=5000):
     assert c["received"] >= least and unsent >= 0, (c, res["tx"])
     assert not (c["reordered"] or c["duplicated"] or c["corrupt"] or c["foreign"]), c
     assert 0 <= c["lost"] <= res["tx_dropped"] + unsent, (c, res["tx_dropped"], unsent)
-    assert res["during"] == {"ioctls": 0, "map_ioctls": 0, "hypercalls": 0, "tces": 0}
+    # nothing mapped while forwarding. Other ioctls may fall in the window: net_virtio
+    # leaves frames in its TX ring at a stop, which the checker's device may still deliver
+    # while the other port is being closed (its device reset); seen once under CI load
+    d = res["during"]
+    assert d["map_ioctls"] == 0 and d["hypercalls"] == 0 and d["tces"] == 0, d
     assert res["stats"]["mmio"]["reads"] > 0  # net_virtio's registers went through the traps
     assert res["stats"]["at_exit"]["clean"] is True
 

@@ -15,6 +15,7 @@
 
 #include <rte_telemetry.h>
 
+#include "spapr_dpdk_compat.h"
 #include "spapr_private.h"
 #include "tce.h"
 
@@ -30,12 +31,12 @@ static void fill_container(struct rte_tel_data *d, const struct spapr_iommu_view
 	for (unsigned int i = 0; i < v->ndevices; i++)
 		n += snprintf(devs + n, n < sizeof(devs) ? sizeof(devs) - n : 0, "%s%s", n ? " " : "",
 			      v->devices[i]);
-	rte_tel_data_add_dict_u64(d, "group", v->group);
+	spapr_tel_dict_u64(d, "group", v->group);
 	rte_tel_data_add_dict_string(d, "iommu", tce_container_type(v->c) == VFIO_SPAPR_TCE_v2_IOMMU ? "v2" : "v1");
 	rte_tel_data_add_dict_string(d, "platform", info->hv == TCE_HV_POWERNV ? "powernv" : "pseries");
 	rte_tel_data_add_dict_string(d, "devices", devs);
-	rte_tel_data_add_dict_u64(d, "dma32_window_size", info->dma32_size);
-	rte_tel_data_add_dict_u64(d, "dynamic_windows", info->usable_windows);
+	spapr_tel_dict_u64(d, "dma32_window_size", info->dma32_size);
+	spapr_tel_dict_u64(d, "dynamic_windows", info->usable_windows);
 }
 
 static void fill_windows(struct rte_tel_data *d, const struct spapr_iommu_view *v)
@@ -49,12 +50,12 @@ static void fill_windows(struct rte_tel_data *d, const struct spapr_iommu_view *
 		if (wd == NULL)
 			return;
 		rte_tel_data_start_dict(wd);
-		rte_tel_data_add_dict_u64(wd, "start", w[i].start);
-		rte_tel_data_add_dict_u64(wd, "size", w[i].size);
-		rte_tel_data_add_dict_u64(wd, "page_size", 1ULL << w[i].page_shift);
-		rte_tel_data_add_dict_u64(wd, "levels", w[i].levels);
-		rte_tel_data_add_dict_u64(wd, "table_bytes", w[i].table_bytes);
-		rte_tel_data_add_dict_u64(wd, "used", w[i].used);
+		spapr_tel_dict_u64(wd, "start", w[i].start);
+		spapr_tel_dict_u64(wd, "size", w[i].size);
+		spapr_tel_dict_u64(wd, "page_size", 1ULL << w[i].page_shift);
+		spapr_tel_dict_u64(wd, "levels", w[i].levels);
+		spapr_tel_dict_u64(wd, "table_bytes", w[i].table_bytes);
+		spapr_tel_dict_u64(wd, "used", w[i].used);
 		snprintf(key, sizeof(key), "window%u", i);
 		rte_tel_data_add_dict_container(d, key, wd, 0);
 	}
@@ -65,19 +66,19 @@ static void fill_stats(struct rte_tel_data *d, const struct spapr_iommu_view *v)
 	struct tce_stats s;
 
 	tce_get_stats(v->c, &s);
-	rte_tel_data_add_dict_u64(d, "ioctls", s.ioctls);
-	rte_tel_data_add_dict_u64(d, "ioctls_map_unmap", s.ioctl_maps);
-	rte_tel_data_add_dict_u64(d, "ioctls_register", s.ioctl_registers);
-	rte_tel_data_add_dict_u64(d, "ioctls_window", s.ioctl_windows);
-	rte_tel_data_add_dict_u64(d, "tces", s.tces);
-	rte_tel_data_add_dict_u64(d, "hypercalls_estimated", s.hcalls_est);
-	rte_tel_data_add_dict_u64(d, "locked_bytes", s.locked_bytes);
-	rte_tel_data_add_dict_u64(d, "table_bytes", s.table_bytes);
-	rte_tel_data_add_dict_u64(d, "dma_bytes", s.dma_bytes);
-	rte_tel_data_add_dict_u64(d, "map_ns", s.map_ns);
-	rte_tel_data_add_dict_u64(d, "windows", s.windows);
-	rte_tel_data_add_dict_u64(d, "registrations", s.registrations);
-	rte_tel_data_add_dict_u64(d, "maps", s.maps);
+	spapr_tel_dict_u64(d, "ioctls", s.ioctls);
+	spapr_tel_dict_u64(d, "ioctls_map_unmap", s.ioctl_maps);
+	spapr_tel_dict_u64(d, "ioctls_register", s.ioctl_registers);
+	spapr_tel_dict_u64(d, "ioctls_window", s.ioctl_windows);
+	spapr_tel_dict_u64(d, "tces", s.tces);
+	spapr_tel_dict_u64(d, "hypercalls_estimated", s.hcalls_est);
+	spapr_tel_dict_u64(d, "locked_bytes", s.locked_bytes);
+	spapr_tel_dict_u64(d, "table_bytes", s.table_bytes);
+	spapr_tel_dict_u64(d, "dma_bytes", s.dma_bytes);
+	spapr_tel_dict_u64(d, "map_ns", s.map_ns);
+	spapr_tel_dict_u64(d, "windows", s.windows);
+	spapr_tel_dict_u64(d, "registrations", s.registrations);
+	spapr_tel_dict_u64(d, "maps", s.maps);
 }
 
 /* The parameter names one IOMMU group (as DPDK's /ethdev/stats,<port>): -1 for none,

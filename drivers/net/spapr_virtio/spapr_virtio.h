@@ -18,6 +18,7 @@
 #include <rte_memzone.h>
 
 #include "bus_spapr_driver.h"
+#include "spapr_dpdk_compat.h"
 
 extern int svnet_logtype;
 #define SVNET_LOG(level, fmt, ...) \
@@ -128,7 +129,7 @@ int svnet_rx_fill(struct svnet_rxq *q);
 void svnet_rx_drain(struct svnet_rxq *q);
 void svnet_tx_drain(struct svnet_txq *q);
 bool svnet_tx_pending(const struct svnet_txq *q);
-uint32_t svnet_rx_queue_count(void *rxq);
+spapr_rxq_count_t svnet_rx_queue_count(void *rxq);
 int svnet_rx_descriptor_status(void *rxq, uint16_t offset);
 int svnet_tx_descriptor_status(void *txq, uint16_t offset);
 void svnet_rx_count_discarded(struct svnet_rxq *q);

@@ -371,7 +371,7 @@ static int mtu_set(struct rte_eth_dev *eth, uint16_t mtu)
 	return 0;
 }
 
-static int stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *s)
+static int stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *s SPAPR_QSTATS_PARAM)
 {
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
 		struct svnet_rxq *rq = eth->data->rx_queues[i];
@@ -381,19 +381,19 @@ static int stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *s)
 			s->ibytes += rq->bytes;
 			s->ierrors += rq->errors + rq->vq.device_errors;
 			s->rx_nombuf += rq->nombuf;
-			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
-				s->q_ipackets[i] = rq->packets;
-				s->q_ibytes[i] = rq->bytes;
-				s->q_errors[i] = rq->errors;
+			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS && SPAPR_QSTATS(s)) {
+				SPAPR_QSTATS(s)->q_ipackets[i] = rq->packets;
+				SPAPR_QSTATS(s)->q_ibytes[i] = rq->bytes;
+				SPAPR_QSTATS(s)->q_errors[i] = rq->errors;
 			}
 		}
 		if (tq) {
 			s->opackets += tq->packets;
 			s->obytes += tq->bytes;
 			s->oerrors += tq->errors + tq->vq.device_errors;
-			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
-				s->q_opackets[i] = tq->packets;
-				s->q_obytes[i] = tq->bytes;
+			if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS && SPAPR_QSTATS(s)) {
+				SPAPR_QSTATS(s)->q_opackets[i] = tq->packets;
+				SPAPR_QSTATS(s)->q_obytes[i] = tq->bytes;
 			}
 		}
 	}

@@ -342,7 +342,7 @@ void svnet_tx_drain(struct svnet_txq *q)
 /* --- ring occupancy ------------------------------------------------------------------ */
 
 /* Descriptors the device has filled that the application has not taken yet. */
-uint32_t svnet_rx_queue_count(void *rxq)
+spapr_rxq_count_t svnet_rx_queue_count(void *rxq)
 {
 	struct svnet_rxq *q = rxq;
 

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The driver-facing DPDK APIs that differ between the releases this tree builds against
+ * (22.11, 24.11, 25.11), in one place: RTE_VERSION checks here, none in the drivers.
+ */
+#ifndef SPAPR_DPDK_COMPAT_H
+#define SPAPR_DPDK_COMPAT_H
+
+#include <rte_version.h>
+
+/* Telemetry: rte_tel_data_add_dict_u64 became _uint in 23.03 (and went in 25.11). */
+#if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0)
+#define spapr_tel_dict_u64 rte_tel_data_add_dict_uint
+#else
+#define spapr_tel_dict_u64 rte_tel_data_add_dict_u64
+#endif
+
+/* ethdev: 25.11 moved the per-queue counters out of struct rte_eth_stats into struct
+ * eth_queue_stats, a third argument of the stats_get op. SPAPR_QSTATS_PARAM declares it,
+ * SPAPR_QSTATS(s) names the structure that holds the q_* arrays (NULL: not asked). */
+#if RTE_VERSION >= RTE_VERSION_NUM(25, 11, 0, 0)
+#define SPAPR_QSTATS_PARAM , struct eth_queue_stats *qstats
+#define SPAPR_QSTATS(s) (qstats)
+#else
+#define SPAPR_QSTATS_PARAM
+#define SPAPR_QSTATS(s) (s)
+#endif
+
+/* ethdev: the rx_queue_count op returns int from 24.11 on (a negative errno possible). */
+#if RTE_VERSION >= RTE_VERSION_NUM(24, 11, 0, 0)
+typedef int spapr_rxq_count_t;
+#else
+typedef uint32_t spapr_rxq_count_t;
+#endif
+
+#endif
