@@ -26,8 +26,8 @@
 #define SPAPR_QSTATS(s) (s)
 #endif
 
-/* ethdev: the rx_queue_count op returns int from 24.11 on (a negative errno possible). */
-#if RTE_VERSION >= RTE_VERSION_NUM(24, 11, 0, 0)
+/* ethdev: the rx_queue_count op returns int from 25.11 on (a negative errno possible). */
+#if RTE_VERSION >= RTE_VERSION_NUM(25, 11, 0, 0)
 typedef int spapr_rxq_count_t;
 #else
 typedef uint32_t spapr_rxq_count_t;

@@ -240,7 +240,14 @@ static int parse_device(struct emu_config *cfg, const char *spec, char *err, siz
 			 * same length takes as the model's spec (parse_model) */
 			if (used + (used ? 1 : 0) + strlen(tok) + 1 + strlen(eq) + 1 > sizeof(d.params))
 				goto bad;
-			snprintf(d.params + used, sizeof(d.params) - used, "%s%s=%s", used ? "," : "", tok, eq);
+			/* the sizes are checked just above (snprintf would have gcc guess them) */
+			char *at = d.params + used;
+			size_t tl = strlen(tok), el = strlen(eq);
+			if (used)
+				*at++ = ',';
+			memcpy(at, tok, tl);
+			at[tl] = '=';
+			memcpy(at + tl + 1, eq, el + 1);
 		}
 	}
 	cfg->dev[cfg->ndevices++] = d;

@@ -160,7 +160,8 @@ def test_ring_occupancy():
               "show port 1 rxq 0 desc used count", "show port 1 rxq 0 desc 0 status",
               "show port 1 txq 0 desc 1023 status", "show port 1 rxq 0 desc 1024 status"]
     res = run(script=script, ring=1024, rate=100000)
-    answers = re.findall(r"(?:Used desc count = (\d+)|Desc status = (\w+)|Invalid input: .*desc id = (\d+))",
+    # "Used desc count = N" (22.11), "RxQ Q used desc count = N" (24.11 on)
+    answers = re.findall(r"(?:[Uu]sed desc count = (\d+)|Desc status = (\w+)|Invalid input: .*desc id = (\d+))",
                          res["output"])
     assert [a for t in answers for a in t if a] == ["1024", "DONE", "0", "AVAILABLE", "DONE", "1024"], \
         res["output"][-3000:]

@@ -633,6 +633,10 @@ enum rte_iova_mode spapr_iommu_mode(void)
 
 	if (pf == NULL || !pf->spapr)
 		return RTE_IOVA_DC;
+	/* --no-huge memory has no physical addresses: EAL (23.11 on) would stop on PA; in VA
+	 * the probe then says what to do (use hugepages) */
+	if (!rte_eal_has_hugepages())
+		return RTE_IOVA_DC;
 	return pf->eeh ? RTE_IOVA_DC : RTE_IOVA_PA;
 }
 
