@@ -5,9 +5,16 @@
 # the guest kernel and Debian's ppc64el DPDK once; SPAPR_SKIP_QEMU=1 skips it). Non-zero
 # exit on any failure, and when pytest collects no test at all.
 # Usage: devtools/test.sh [MESON_OPTIONS...]   (build dir: $SPAPR_BUILD, default build)
+#        devtools/test.sh --dpdk 24.11|25.11 [PYTEST_ARGS...]: the same tree against Debian's
+#        DPDK of that release, in a chroot (devtools/other-dpdk.sh, doc/building.md)
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/lib.sh"
+
+if [ "${1:-}" = --dpdk ]; then
+	shift
+	exec "$SPAPR_TOP/devtools/other-dpdk.sh" "$@"
+fi
 
 build_dir=${SPAPR_BUILD:-$SPAPR_TOP/build}
 "$SPAPR_TOP/devtools/setup.sh" "$build_dir" "$@"

@@ -29,7 +29,7 @@ def run_pci(run_emu, *emu_opts, devargs=(D1,), eal=(), commands=TXONLY + "quit\n
     env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers:{BUILD}/test/pmd", **(env_extra or {}))
     cmd = [TESTPMD, "-l", "0-1", "-n", "1", "--file-prefix", f"spci{os.getpid()}",
            *[a for p in plugins for a in ("-d", p)], *[a for d in devargs for a in ("-a", d)],
-           "--log-level=bus.spapr:info", *eal, "--", "--total-num-mbufs=2048", "-i"]
+           "--log-level=bus.spapr:info", "--log-level=bus.pci:debug", *eal, "--", "--total-num-mbufs=2048", "-i"]
     with tempfile.TemporaryFile("w+") as stdin:
         stdin.write(commands)
         stdin.seek(0)
@@ -70,7 +70,7 @@ def test_stock_bus_pci_devices_dma_through_the_bus(run_emu, platform, iova):
     assert r.rc == 0, r.all
     assert r.all.count(SERVED) == 2, r.all
     assert f"Selected IOVA mode '{iova.upper()}'" in r.all
-    assert "EAL: Probe PCI driver: net_pci_test (1b36:0005) device: 0000:00:01.0" in r.all
+    assert "Probe PCI driver: net_pci_test (1b36:0005) device: 0000:00:01.0" in r.all
     assert_moved(r, 2)
     s = r.stats
     # the bus's set-up, not EAL's: one container per group, memory in few calls
@@ -215,7 +215,7 @@ def test_stock_net_virtio_is_set_up_up_to_its_registers(run_emu):
     r = run_pci(run_emu, "--platform", "pseries-ddw", "--device", f"{D1},model=virtio-net,backend=gen",
                 plugins=("librte_bus_spapr.so",), commands="quit\n")
     assert SERVED in r.all, r.all
-    assert "EAL: Probe PCI driver: net_virtio (1af4:1041) device: 0000:00:01.0" in r.all
+    assert "Probe PCI driver: net_virtio (1af4:1041) device: 0000:00:01.0" in r.all
     assert "unsupported start address" not in r.all
     s = r.stats
     assert s["windows"]["created"] == s["windows"]["removed"] == 1
