@@ -6,6 +6,8 @@
 #ifndef SPAPR_DPDK_COMPAT_H
 #define SPAPR_DPDK_COMPAT_H
 
+#include <stdint.h>
+
 #include <rte_version.h>
 
 /* Telemetry: rte_tel_data_add_dict_u64 became _uint in 23.03 (and went in 25.11). */
@@ -31,6 +33,14 @@
 typedef int spapr_rxq_count_t;
 #else
 typedef uint32_t spapr_rxq_count_t;
+#endif
+
+/* The symbol dpdk-pmdinfo.py reads a driver's name from: 25.11 (dev_driver.h) takes the
+ * name alone; before, an index as well. */
+#if RTE_VERSION >= RTE_VERSION_NUM(25, 11, 0, 0)
+#define SPAPR_PMD_EXPORT_NAME(nm) RTE_PMD_EXPORT_NAME(nm)
+#else
+#define SPAPR_PMD_EXPORT_NAME(nm) RTE_PMD_EXPORT_NAME(nm, __COUNTER__)
 #endif
 
 #endif

@@ -78,6 +78,11 @@ def main():
     ok = count > 0 and during == 0 and not fail
     if mode == "txonly":
         return 0 if ok and of_port == count else 1
+    if stack == "pci":
+        # stock net_virtio: QEMU queues what the guest has no buffer for, and drops beyond
+        # its queue when the guest is starved (a loaded host): what arrived is checked
+        # (DMA into its buffers through our TCEs), not that nothing was dropped
+        return 0 if ok and 0 < count <= of_port else 1
     return 0 if ok and count == of_port else 1
 
 

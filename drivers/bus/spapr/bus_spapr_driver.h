@@ -14,6 +14,8 @@
 
 #include <dev_driver.h>
 
+#include "spapr_dpdk_compat.h"
+
 #define SPAPR_NAME_LEN 16 /* "dddd:bb:dd.f" */
 
 struct rte_spapr_id {
@@ -66,7 +68,7 @@ void rte_spapr_unregister(struct rte_spapr_driver *drv);
 		(drv).driver.name = RTE_STR(nm);                                 \
 		rte_spapr_register(&(drv));                                      \
 	}                                                                        \
-	RTE_PMD_EXPORT_NAME(nm, __COUNTER__);                                    \
+	SPAPR_PMD_EXPORT_NAME(nm);                                               \
 	RTE_PMD_REGISTER_KMOD_DEP(nm, "vfio-pci");                               \
 	static const char nm##_pmd_info[] __rte_used =                           \
 		"PMD_INFO_STRING= {\"name\": \"" RTE_STR(nm) "\", \"kmod\": \"vfio-pci\", \"pci_ids\": []}"
