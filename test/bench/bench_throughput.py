@@ -51,13 +51,16 @@ def clean_allowing_unsent(res):
     """The checker's verdict for a driver that does not send what its TX ring holds
     before a port stops (DPDK's net_virtio: the device reset at close drops it): nothing
     corrupt, reordered, duplicated or foreign, nothing mapped while forwarding, and every
-    frame missing is one testpmd counted as dropped or one left in that ring."""
+    frame missing is one testpmd counted as dropped or one left in that ring. A teardown
+    ioctl that is not a mapping may fall before the checker's last frame (the device
+    still sends what that ring held while the other port closes): only mapping counts."""
     c = res.get("check") or {}
     unsent = res["tx"] - c.get("received", 0)
     return res["rc"] == 0 and not res.get("hung") and c.get("received", 0) > 0 and unsent >= 0 \
         and not (c.get("reordered") or c.get("duplicated") or c.get("corrupt") or c.get("foreign")) \
         and 0 <= c.get("lost", -1) <= res["tx_dropped"] + unsent and res.get("dma_faults") == 0 \
-        and res.get("during") is not None and not any(res["during"].values())
+        and res.get("during") is not None \
+        and not (res["during"]["map_ioctls"] or res["during"]["hypercalls"] or res["during"]["tces"])
 
 
 def run_ours(build, size, queues, seconds, ring, stack="ours"):
