@@ -72,7 +72,11 @@ def run_as_nobody(env, platform, eal=(), ipc_lock=False, testpmd_args=(),
 
 @pytest.mark.parametrize("platform", ["pseries-ddw", "pseries-noddw"])
 def test_not_root_is_told_what_works(nobody_env, platform):
+    # --iova-mode=pa cannot help: Debian's 22.11 takes VA anyway, 23.11 on stops there
     rc, out, st = run_as_nobody(nobody_env, platform, eal=("--iova-mode=pa",))
+    assert "Selected IOVA mode 'VA'" in out or \
+        "Cannot use IOVA as 'PA' since physical addresses are not available" in out, out
+    rc, out, st = run_as_nobody(nobody_env, platform)
     assert "Selected IOVA mode 'VA'" in out, out      # EAL's choice without physical addresses
     assert re.search(r"spapr: IOMMU group 0: DPDK uses IOVA=VA because it cannot read physical addresses "
                      r"\(only root can, in /proc/self/pagemap\), and .*: run as root \(the bus then chooses "

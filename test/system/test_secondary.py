@@ -5,6 +5,7 @@ its ports. A secondary opens no VFIO file (the primary owns container, group and
 device): it reads the primary's shared state, and pdump captures through the primary's
 callbacks. Each runs under its own `spapr-emu run` with the same devices (the same
 machine description: the emulated sysfs the bus scans)."""
+import glob
 import json
 import os
 import pathlib
@@ -29,7 +30,8 @@ DEVICES = ["--device", f"{GEN},group=0,model=virtio-net,backend=gen,rate=20000,p
            "--device", f"{CHK},group=1,model=virtio-net,backend=check,poll-us=20"]
 # Debian's testpmd links librte_mempool_dpaa, its pdump does not: mempool ops must be
 # registered in the same order in every process (DPDK's rule), so pdump loads it first
-PDUMP_OPS = ["-d", "librte_mempool_dpaa.so.23"]
+_DPAA = sorted(glob.glob("/usr/lib/*/dpdk/pmds-*/librte_mempool_dpaa.so"))
+PDUMP_OPS = ["-d", _DPAA[0]] if _DPAA else []
 
 
 def eal(prefix):
@@ -45,14 +47,15 @@ class Primary:
         self.proc = subprocess.Popen(
             [str(BUILD / "app/spapr-emu/spapr-emu"), "run", "--stats", str(self.stats), *DEVICES, "--",
              TESTPMD, "-l", "0-1", "-n", "1", *eal(prefix), "--", "--forward-mode=io", "-a",
-             "--stats-period", "0", "--total-num-mbufs=8192"],
+             "--total-num-mbufs=8192"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
         sock = f"/var/run/dpdk/{prefix}/mp_socket"
         for _ in range(200):
-            if os.path.exists(sock):
+            if os.path.exists(sock) or self.proc.poll() is not None:
                 break
             time.sleep(0.05)
         time.sleep(1.5)  # ports started, forwarding
+        assert self.proc.poll() is None, self.proc.communicate()[0][-3000:]
 
     def stop(self):
         out, _ = self.proc.communicate("\n", timeout=60)

@@ -394,6 +394,15 @@ static void v1_advice(struct spapr_iommu *io, const struct regions *rs)
 		  total > info->dma32_size ? (total - info->dma32_size + (1 << 20) - 1) >> 20 : 0);
 }
 
+/* What EAL tests before it chooses the IOVA mode: the kernel shows page frames in
+ * /proc/self/pagemap to CAP_SYS_ADMIN only. */
+static bool have_physical_addresses(void)
+{
+	uint64_t local = 0;
+
+	return rte_mem_virt2phy(&local) != RTE_BAD_PHYS_ADDR;
+}
+
 /* VA mode where the dynamic windows start above every virtual address (pSeries). Without
  * physical addresses (not root: /proc/self/pagemap hides them) EAL takes VA whatever
  * --iova-mode says; then only the default window at 0 can hold DPDK's memory, placed
@@ -401,9 +410,9 @@ static void v1_advice(struct spapr_iommu *io, const struct regions *rs)
 static void va_advice(struct spapr_iommu *io)
 {
 	const struct tce_iommu_info *info = tce_container_info(io->c);
-	uint64_t local = 0, end = info->dma32_start + info->dma32_size;
+	uint64_t end = info->dma32_start + info->dma32_size;
 	uint64_t base = RTE_ALIGN_CEIL(RTE_MAX(info->dma32_start, UINT64_C(0x10000000)), UINT64_C(0x10000000));
-	bool no_pa = rte_mem_virt2phy(&local) == RTE_BAD_PHYS_ADDR;
+	bool no_pa = !have_physical_addresses();
 
 	if (!no_pa) {
 		SPAPR_LOG(ERR, "IOMMU group %u: in VA mode DPDK's IOVAs are virtual addresses, which this"
@@ -633,9 +642,9 @@ enum rte_iova_mode spapr_iommu_mode(void)
 
 	if (pf == NULL || !pf->spapr)
 		return RTE_IOVA_DC;
-	/* --no-huge memory has no physical addresses: EAL (23.11 on) would stop on PA; in VA
-	 * the probe then says what to do (use hugepages) */
-	if (!rte_eal_has_hugepages())
+	/* No physical addresses (--no-huge memory; a user who is not root): EAL (23.11 on)
+	 * would stop on PA; in VA the probe says what works, or maps into the default window */
+	if (!rte_eal_has_hugepages() || !have_physical_addresses())
 		return RTE_IOVA_DC;
 	return pf->eeh ? RTE_IOVA_DC : RTE_IOVA_PA;
 }
