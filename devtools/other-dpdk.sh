@@ -4,7 +4,8 @@
 #   devtools/other-dpdk.sh VERSION [PYTEST_ARGS...]
 # VERSION: 24.11 (Debian 13 trixie) or 25.11 (sid). The tree is built there with
 # -Dwerror=true against that DPDK's driver-SDK headers, the unit tests run, then the
-# system tests (default: the bus, the PMD forwarding and the PCI takeover). Needs root,
+# system tests (default: the bus, the PMD forwarding, the PCI takeover, secondary
+# processes, a user who is not root). Needs root,
 # network access to deb.debian.org (the first time) and the hugepages of the host.
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
@@ -66,5 +67,6 @@ chroot "$root" sh -ec "cd /src
 	ninja -C $build >/dev/null
 	meson test -C $build --suite unit --suite integration --print-errorlogs --num-processes 2 >/dev/null"
 log "DPDK $version: built with -Dwerror=true, unit and integration tests passed"
-[ $# -gt 0 ] || set -- test/system/test_bus_spapr.py test/system/test_pmd_forward.py test/system/test_pci_takeover.py
+[ $# -gt 0 ] || set -- test/system/test_bus_spapr.py test/system/test_pmd_forward.py test/system/test_pci_takeover.py \
+	test/system/test_secondary.py test/system/test_nonroot.py
 chroot "$root" sh -c "cd /src && SPAPR_BUILD=$build python3 -m pytest -p no:cacheprovider -q $*"
