@@ -32,6 +32,8 @@ static void options(void)
 	CHECK_EQ(emu_config_set(&cfg, "tce32-size", "512M", err, sizeof(err)), 0);
 	CHECK_EQ(cfg.plat.tce32_size, 512u << 20);
 	CHECK_ERR(emu_config_set(&cfg, "tce32-size", "3M", err, sizeof(err)), EINVAL);
+	/* 2^64 + 1 GiB: wrapped, it would read as 1 GiB */
+	CHECK_ERR(emu_config_set(&cfg, "tce32-size", "17179869185G", err, sizeof(err)), EINVAL);
 	CHECK_EQ(emu_config_set(&cfg, "pgsizes", "4K,64K,16M", err, sizeof(err)), 0);
 	CHECK_EQ(cfg.plat.pgsizes, (1 << 12) | (1 << 16) | (1 << 24));
 	CHECK_ERR(emu_config_set(&cfg, "pgsizes", "4K,3K", err, sizeof(err)), EINVAL);

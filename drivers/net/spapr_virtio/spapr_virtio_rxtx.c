@@ -120,24 +120,44 @@ void svnet_rx_drain(struct svnet_rxq *q)
 	}
 }
 
-/* Each of the frame's nbuf used entries from used_cons names a posted buffer and a
- * length that fits it (the first holds the header too). */
-static __rte_always_inline bool rx_entries_valid(struct svnet_rxq *q, uint16_t nbuf)
+/* A used entry names a posted buffer and a length that fits it (the frame's first entry
+ * holds the header too). */
+static __rte_always_inline bool rx_entry_valid(struct svnet_rxq *q, uint32_t id, uint32_t len, bool first)
 {
 	struct svq *vq = &q->vq;
 
-	for (uint16_t k = 0; k < nbuf; k++) {
-		uint32_t id, len;
+	if (unlikely(id >= vq->size || q->sw[id] == NULL)) {
+		svnet_queue_broken(vq, "an RX id that is not posted:", id, vq->size);
+		return false;
+	}
+	uint32_t room = q->sw[id]->buf_len - RTE_PKTMBUF_HEADROOM + SVNET_HDR;
+	if (unlikely(len > room || (first && len < SVNET_HDR))) {
+		svnet_queue_broken(vq, "an RX length out of its buffer:", len, room);
+		return false;
+	}
+	return true;
+}
+
+/* MRG_RXBUF: the frame's other entries (1..nbuf-1) valid too; those of a frame that is
+ * chained (nbuf <= 16) name buffers no other entry of the frame names (else one mbuf
+ * would be both in the chain and posted again; a dropped frame only posts them again). */
+static bool rx_rest_valid(struct svnet_rxq *q, uint16_t nbuf)
+{
+	struct svq *vq = &q->vq;
+	uint32_t ids[16], id, len;
+
+	used_elem(vq, vq->used_cons, &ids[0], &len);
+	for (uint16_t k = 1; k < nbuf; k++) {
 		used_elem(vq, (uint16_t)(vq->used_cons + k), &id, &len);
-		if (unlikely(id >= vq->size || q->sw[id] == NULL)) {
-			svnet_queue_broken(vq, "an RX id that is not posted:", id, vq->size);
+		if (!rx_entry_valid(q, id, len, false))
 			return false;
-		}
-		uint32_t room = q->sw[id]->buf_len - RTE_PKTMBUF_HEADROOM + SVNET_HDR;
-		if (unlikely(len > room || (k == 0 && len < SVNET_HDR))) {
-			svnet_queue_broken(vq, "an RX length out of its buffer:", len, room);
-			return false;
-		}
+		for (uint16_t j = 0; nbuf <= 16 && j < k; j++)
+			if (unlikely(ids[j] == id)) {
+				svnet_queue_broken(vq, "an RX id twice in one frame:", id, vq->size);
+				return false;
+			}
+		if (nbuf <= 16)
+			ids[k] = id;
 	}
 	return true;
 }
@@ -157,9 +177,9 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	rte_io_rmb(); /* the used entries after their index */
 	while (got < n && avail) {
 		uint32_t id, len;
-		if (unlikely(!rx_entries_valid(q, 1)))
-			break;
 		used_elem(vq, vq->used_cons, &id, &len);
+		if (unlikely(!rx_entry_valid(q, id, len, true)))
+			break;
 		struct rte_mbuf *head = q->sw[id];
 		uint16_t nbuf = 1;
 
@@ -169,7 +189,7 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 				nbuf = 1;
 			if (nbuf > avail)
 				break; /* the rest of this frame is not in the ring yet */
-			if (unlikely(nbuf > 1 && !rx_entries_valid(q, nbuf)))
+			if (unlikely(nbuf > 1 && !rx_rest_valid(q, nbuf)))
 				break;
 		}
 		/* a fresh buffer for every one taken, or the frame is dropped */
