@@ -22,6 +22,7 @@ it as TX-dropped, and every gap the checker sees must be one of those): on a loa
 machine that happens even at a modest --rate, and it is not an error unless --no-drops.
 """
 import argparse
+import functools
 import json
 import os
 import pathlib
@@ -36,6 +37,25 @@ import time
 TOP = pathlib.Path(__file__).resolve().parents[1]
 TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 GEN, CHK = "0000:00:01.0", "0000:00:02.0"
+
+
+@functools.lru_cache(maxsize=None)
+def eal_abi(testpmd=TESTPMD):
+    """The ABI of the EAL this testpmd runs on (23: DPDK 22.11, 25: 24.11, 26: 25.11), from
+    the library it links; 0 if unknown."""
+    try:
+        out = subprocess.run(["ldd", testpmd], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    m = re.search(r"librte_eal\.so\.(\d+)", out)
+    return int(m.group(1)) if m else 0
+
+
+def testpmd_spelling(line):
+    """A testpmd command as this testpmd spells it: DPDK 25.11 wrote dump_X as "dump X"."""
+    if line.startswith("dump_") and eal_abi() >= 26:
+        return "dump " + line[len("dump_"):]
+    return line
 
 
 def _device(addr, group, backend, opts):
@@ -139,7 +159,7 @@ class Testpmd:
             return False
         self.sent += 1
         try:
-            self.proc.stdin.write((line + "\n").encode())
+            self.proc.stdin.write((testpmd_spelling(line) + "\n").encode())
             self.proc.stdin.flush()
         except BrokenPipeError:  # testpmd exited: its output says why
             return False
@@ -189,7 +209,7 @@ def discarded_at_stop(blocks, port, kind):
 def mempool_in_use(out):
     """Mbufs out of the pool at the last dump_mempool: neither in the common pool nor in
     an lcore cache (with every port stopped, a leak)."""
-    block = out.split("testpmd> dump_mempool")[-1]
+    block = re.split(r"testpmd> dump[_ ]mempool", out)[-1]
     size = int(re.search(r"\n\s+size=(\d+)", block).group(1))
     cached = int(re.search(r"total_cache_count=(\d+)", block).group(1))
     common = int(re.search(r"common_pool_count=(\d+)", block).group(1))
@@ -198,7 +218,7 @@ def mempool_in_use(out):
 
 def memzones(out, which=-1):
     """The memzone names of one dump_memzone (default: the last)."""
-    block = out.split("testpmd> dump_memzone")[which]
+    block = re.split(r"testpmd> dump[_ ]memzone", out)[which]
     block = block.split("testpmd> ")[0]
     return re.findall(r"^Zone \d+: name:<([^>]*)>", block, re.M)
 

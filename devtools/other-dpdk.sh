@@ -69,4 +69,4 @@ chroot "$root" sh -ec "cd /src
 log "DPDK $version: built with -Dwerror=true, unit and integration tests passed"
 [ $# -gt 0 ] || set -- test/system/test_bus_spapr.py test/system/test_pmd_forward.py test/system/test_pci_takeover.py \
 	test/system/test_secondary.py test/system/test_nonroot.py
-chroot "$root" sh -c "cd /src && SPAPR_BUILD=$build python3 -m pytest -p no:cacheprovider -q $*"
+chroot "$root" bash -c "cd /src && SPAPR_BUILD=$build python3 -m pytest -p no:cacheprovider -q $(printf '%q ' "$@")"

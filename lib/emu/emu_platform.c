@@ -138,7 +138,8 @@ void emu_table_bytes_add(struct emu_platform *p, int64_t delta)
 
 bool emu_path_is_vfio(const char *path)
 {
-	return path != NULL && strncmp(path, "/dev/vfio/", 10) == 0;
+	/* "/dev/vfio/" itself is the directory */
+	return path != NULL && strncmp(path, "/dev/vfio/", 10) == 0 && path[10] != '\0';
 }
 
 static int open_container(struct emu_platform *p, int flags)

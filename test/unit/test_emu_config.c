@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Presets, options, the saved configuration, and the generated sysfs tree. */
+#include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -139,6 +140,23 @@ static void sysfs_tree(void)
 	n = readlink(path, link, sizeof(link) - 1);
 	link[n > 0 ? n : 0] = '\0';
 	CHECK(strstr(link, "vfio-pci") != NULL);
+	/* /dev/vfio as the kernel lists it: the container node and group 0's, nothing else */
+	snprintf(path, sizeof(path), "%s/.dev/vfio", root);
+	DIR *d = opendir(path);
+	CHECK(d != NULL);
+	unsigned int names = 0, vfio = 0, group0 = 0;
+	for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.')
+			continue;
+		names++;
+		vfio += strcmp(e->d_name, "vfio") == 0;
+		group0 += strcmp(e->d_name, "0") == 0;
+	}
+	if (d)
+		closedir(d);
+	CHECK_EQ(names, 2);
+	CHECK_EQ(vfio, 1);
+	CHECK_EQ(group0, 1);
 	snprintf(path, sizeof(path), "rm -rf %s", root);
 	CHECK_EQ(system(path), 0);
 	emu_platform_destroy(p);
@@ -167,6 +185,12 @@ static void sysfs_redirect(void)
 	CHECK(strcmp(REDIR("/sys/kernel/iommu_groups/10"), "/sys/kernel/iommu_groups/10") == 0);
 	CHECK(strcmp(REDIR("/proc/self/maps"), "/proc/self/maps") == 0);
 	CHECK(strcmp(REDIR("relative/sys/module/vfio"), "relative/sys/module/vfio") == 0);
+	CHECK(strcmp(REDIR("/dev/vfio"), "/t/.dev/vfio") == 0);
+	CHECK(strcmp(REDIR("/dev/vfio/"), "/t/.dev/vfio/") == 0);
+	CHECK(strcmp(REDIR("/dev/vfio/vfio"), "/t/.dev/vfio/vfio") == 0);
+	CHECK(strcmp(REDIR("/dev/vfiox"), "/dev/vfiox") == 0);
+	CHECK(!emu_path_is_vfio("/dev/vfio/") && !emu_path_is_vfio("/dev/vfio"));
+	CHECK(emu_path_is_vfio("/dev/vfio/0") && emu_path_is_vfio("/dev/vfio/vfio"));
 #undef REDIR
 	emu_platform_destroy(p);
 }

@@ -166,6 +166,13 @@ static int serve(const struct rte_device *d, const struct spapr_devopts *o)
 
 	if (s == NULL)
 		return -ENOMEM;
+	/* bus/pci maps the device through EAL's VFIO: without it, the set-up would be for nothing */
+	if (!rte_vfio_is_enabled("vfio")) {
+		SPAPR_LOG(ERR, "%s: EAL's VFIO support is not initialised (no /dev/vfio, or the vfio module"
+			  " not loaded: EAL's log says which): bus/pci cannot map the device: not probed", d->name);
+		free(s);
+		return -ENODEV;
+	}
 	s->dev = d;
 	strlcpy(s->name, d->name, sizeof(s->name));
 	if (spapr_sysfs_group(d->name, &s->group) != 0) {

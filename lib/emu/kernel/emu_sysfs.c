@@ -7,6 +7,10 @@
  *   ROOT/kernel/iommu_groups/<n>/devices/<addr> -> ../../../../bus/pci/devices/<addr>
  *   ROOT/module/{vfio,vfio_pci,vfio_iommu_spapr_tce}/
  * Programs find it through SYSFS_PCI_DEVICES=ROOT/bus/pci/devices (DPDK honours it).
+ * Next to it, ROOT/.dev/vfio/ lists what the kernel's /dev/vfio holds (`vfio` and a node
+ * per group with a device bound to vfio-pci) for programs that look before they open
+ * (DPDK 25.11's EAL skips VFIO when it cannot opendir /dev/vfio); opening those names
+ * goes to the emulated files, never to this tree.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -120,6 +124,27 @@ static int device_dir(const struct emu_config *cfg, const struct emu_device *d, 
 	return link_at(target, dir, d->addr);
 }
 
+/* /dev/vfio's names: plain empty files (no mknod: the emulator runs unprivileged too) */
+static int dev_vfio_dir(struct emu_platform *p, const char *root)
+{
+	char dir[512], name[16];
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/.dev/vfio", root);
+	if ((ret = mkdirs(dir)) != 0)
+		return ret;
+	if ((ret = write_file(dir, "vfio", "")) != 0)
+		return ret;
+	for (unsigned int g = 0; g < EMU_MAX_GROUPS; g++) {
+		if (!p->group_exists[g] || p->groups[g].vfio_devices == 0)
+			continue;
+		snprintf(name, sizeof(name), "%u", g);
+		if ((ret = write_file(dir, name, "")) != 0)
+			return ret;
+	}
+	return 0;
+}
+
 int emu_sysfs_build(struct emu_platform *p, const char *root)
 {
 	static const char *const modules[] = { "vfio", "vfio_pci", "vfio_pci_core",
@@ -141,7 +166,7 @@ int emu_sysfs_build(struct emu_platform *p, const char *root)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return dev_vfio_dir(p, root);
 }
 
 /* The sysfs paths of the emulated machine, as the real kernel would show them, mapped
@@ -192,7 +217,14 @@ const char *emu_sysfs_redirect(struct emu_platform *p, const char *root, const c
 	const char *rest;
 	bool ours = false;
 
-	if (p == NULL || root == NULL || path == NULL || (rest = after(path, "/sys/")) == NULL)
+	if (p == NULL || root == NULL || path == NULL)
+		return path;
+	if (strcmp(path, "/dev/vfio") == 0 || after(path, "/dev/vfio/") != NULL) {
+		if ((size_t)snprintf(buf, len, "%s/.dev%s", root, path + strlen("/dev")) >= len)
+			return path;
+		return buf;
+	}
+	if ((rest = after(path, "/sys/")) == NULL)
 		return path;
 	if ((rest = after(path, "/sys/module/")) != NULL) {
 		for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)

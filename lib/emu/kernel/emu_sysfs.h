@@ -10,8 +10,8 @@ struct emu_platform;
 int emu_sysfs_build(struct emu_platform *p, const char *root);
 
 /* The path to use for `path`: its place in the tree under root when it is a sysfs path
- * of the emulated machine (the VFIO modules, an emulated device, its IOMMU group),
- * else `path` itself. `buf` holds the rewritten path. */
+ * of the emulated machine (the VFIO modules, an emulated device, its IOMMU group) or
+ * /dev/vfio and its names (for looking, not opening), else `path` itself. `buf` holds the rewritten path. */
 const char *emu_sysfs_redirect(struct emu_platform *p, const char *root, const char *path,
 			       char *buf, size_t len);
 
