@@ -36,6 +36,29 @@ sdk_dir() {
 	echo "$SPAPR_CACHE/dpdk-sdk-$v/include"
 }
 
+# Another DPDK release than the installed one: the Debian suite that ships it and the
+# DPDK tag of the driver-SDK headers in the project's shared build inputs. Sets
+# other_suite and other_sdk_tag; dies on a release it does not know.
+other_dpdk() {
+	case $1 in
+	24.11) other_suite=trixie other_sdk_tag=24.11.6 ;;
+	25.11) other_suite=sid other_sdk_tag=25.11.2 ;;
+	*) die "DPDK $1: not one this project builds against besides the installed one (24.11, 25.11)" ;;
+	esac
+}
+
+# The driver-SDK include directory for another release (other_dpdk first): Debian ships
+# no driver-SDK headers, so from the source package where it could be fetched, else from
+# the project's shared build inputs (the headers of the DPDK tag, unmodified).
+other_sdk_dir() {
+	local d
+	for d in "$SPAPR_CACHE/dpdk-sdk-$1/include" "$SPAPR_TOP/../shared/dpdk-sdk/$other_sdk_tag/include" \
+		/work/shared/dpdk-sdk/"$other_sdk_tag"/include; do
+		[ -f "$d/ethdev_driver.h" ] && { readlink -f "$d"; return 0; }  # no "..": meson refuses a path that looks inside the tree
+	done
+	die "no driver-SDK headers for DPDK $1 (looked in $SPAPR_CACHE, ../shared/dpdk-sdk)"
+}
+
 # DPDK's driver-SDK headers (bus_driver.h, ethdev_driver.h, ...) are not in Debian's
 # libdpdk-dev. Take them from the Debian source package of exactly the installed version,
 # with a private APT configuration that adds deb-src to the configured Debian sources.

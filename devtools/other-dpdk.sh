@@ -13,33 +13,30 @@ set -euo pipefail
 
 version=${1:?usage: devtools/other-dpdk.sh 24.11|25.11 [PYTEST_ARGS...]}
 shift
-case $version in
-24.11) suite=trixie sdk_tag=24.11.6 ;;
-25.11) suite=sid sdk_tag=25.11.2 ;;
-*) die "DPDK $version: not one this script knows (24.11, 25.11)" ;;
-esac
+other_dpdk "$version"
+suite=$other_suite
 require_root
 install_packages debootstrap
+sdk=$(other_sdk_dir "$version")
 
-# Debian ships no driver-SDK headers: from the source package where it can be fetched,
-# else from the project's shared build inputs (the headers of the DPDK tag, unmodified).
-find_sdk() {
-	local d
-	for d in "$SPAPR_CACHE/dpdk-sdk-$version/include" "$SPAPR_TOP/../shared/dpdk-sdk/$sdk_tag/include" \
-		/work/shared/dpdk-sdk/"$sdk_tag"/include; do
-		[ -f "$d/ethdev_driver.h" ] && { echo "$d"; return 0; }
-	done
-	return 1
-}
-sdk=$(find_sdk) || die "no driver-SDK headers for DPDK $version (looked in $SPAPR_CACHE, ../shared/dpdk-sdk)"
-
+# what the build and every system test use (clang: test_mmio's compilers; iproute2 and
+# ping: test_virtio_net's kernel network)
+packages=dpdk,dpdk-dev,libdpdk-dev,meson,ninja-build,gcc,clang,pkg-config,python3-pytest,python3-pyelftools,libc6-dev,util-linux,procps,iproute2,iputils-ping
 root=$SPAPR_CACHE/chroot/$suite
 if [ ! -x "$root/usr/bin/dpdk-testpmd" ]; then
 	log "making a Debian $suite chroot with its DPDK in $root (once)"
 	mkdir -p "$root"
-	debootstrap --variant=minbase --include=dpdk,dpdk-dev,libdpdk-dev,meson,ninja-build,gcc,pkg-config,python3-pytest,python3-pyelftools,libc6-dev,util-linux,procps \
+	debootstrap --variant=minbase --include="$packages" \
 		"$suite" "$root" http://deb.debian.org/debian > "$SPAPR_CACHE/chroot/$suite.log" 2>&1 ||
 		die "debootstrap $suite failed (see $SPAPR_CACHE/chroot/$suite.log)"
+fi
+# a chroot made by an older version of this script: add what it lacks
+missing=$(chroot "$root" dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' ${packages//,/ } 2>&1 |
+	awk '$1 != "ii" {print $NF}' | tr '\n' ' ' || true)
+if [ -n "${missing// /}" ]; then
+	log "adding to the $suite chroot: $missing"
+	chroot "$root" sh -c "apt-get -qq -o Acquire::Check-Valid-Until=false update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends $missing" \
+		>> "$SPAPR_CACHE/chroot/$suite.log" 2>&1 || die "apt-get install in the $suite chroot failed (see $SPAPR_CACHE/chroot/$suite.log)"
 fi
 log "DPDK $(chroot "$root" dpkg-query -W -f='${Version}' libdpdk-dev) in $root, driver-SDK headers from $sdk"
 

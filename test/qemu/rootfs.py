@@ -58,7 +58,15 @@ def main():
             rel = p.relative_to(src) if p.is_absolute() else p
             copy(src, dest, rel)
             todo.append(src / rel)
-    copy(src, dest, pathlib.Path("lib64/ld64.so.2"))
+    # the ELF interpreter is /lib64/ld64.so.2; a merged-/usr tree (Debian 13 on) has it in
+    # usr/lib64 only, and the guest gets the merged layout's links
+    if not (src / "lib64").exists():
+        for top in ("lib", "lib64"):
+            if not (dest / top).exists() and not (dest / top).is_symlink():
+                os.symlink(f"usr/{top}", dest / top)
+        copy(src, dest, pathlib.Path("usr/lib64/ld64.so.2"))
+    else:
+        copy(src, dest, pathlib.Path("lib64/ld64.so.2"))
     while todo:
         f = todo.pop()
         for so in needed(f):

@@ -6,17 +6,20 @@
 # each, rxonly of frames the host sends for ours and for stock net_virtio on our backend. Reports whether each worked,
 # the frames QEMU's network saw (its pcap), and the hypercalls QEMU counted from EAL
 # start to the first DMA and between the first and the last DMA of the device.
-# Usage: test/qemu/testpmd.sh [--seconds S] [--out DIR]      (as root)
-#   without --out the files go to a temporary directory, removed when the run passes
+# Usage: test/qemu/testpmd.sh [--seconds S] [--out DIR] [--dpdk 24.11]     (as root)
+#   without --out the files go to a temporary directory, removed when the run passes;
+#   --dpdk: Debian's ppc64el DPDK of that release (24.11: trixie's) instead of the one the
+#   host has installed, our plugins cross-built against it
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/../../devtools/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-seconds=5 out=""
+seconds=5 out="" release=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) seconds=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--dpdk) release=$2; shift 2 ;;
 	*) die "unknown option $1 (see the usage at the top of $0)" ;;
 	esac
 done
@@ -28,16 +31,35 @@ if [ -z "$out" ]; then
 fi
 mkdir -p "$out"
 cache=$("$here/setup.sh" | tail -1)
-version=$(dpkg-query -W -f='${Version}' libdpdk-dev) || die "libdpdk-dev is not installed (devtools/setup.sh)"
-sdk=$(. "$SPAPR_TOP/devtools/lib.sh"; sdk_dir)
+apt_dir=$cache/apt
+if [ -z "$release" ]; then
+	version=$(dpkg-query -W -f='${Version}' libdpdk-dev) || die "libdpdk-dev is not installed (devtools/setup.sh)"
+	sdk=$(sdk_dir)
+else
+	# the release's suite in a private APT configuration of its own (lists fetched once)
+	other_dpdk "$release"
+	sdk=$(other_sdk_dir "$release")
+	apt_dir=$cache/apt-$other_suite
+	mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial"
+	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+		"$other_suite" /usr/share/keyrings/debian-archive-keyring.gpg > "$apt_dir/sources.list.d/debian.sources"
+fi
+apt_opts=(-q -o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$apt_dir/sources.list.d"
+	-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::State::status=/dev/null" -o "Acquire::Check-Valid-Until=false"
+	-o "APT::Sandbox::User=root" -o "APT::Architecture=ppc64el" -o "APT::Architectures::=ppc64el")
+if [ -n "$release" ]; then
+	# the lists again whenever no DPDK of the release is unpacked yet (a newer one may be out)
+	if ! compgen -G "$cache/dpdk-$release.*/.complete" >/dev/null; then
+		apt-get "${apt_opts[@]}" update >/dev/null || die "apt-get update for ppc64el ($other_suite) failed"
+	fi
+	version=$(apt-cache "${apt_opts[@]}" policy dpdk-dev | awk '/Candidate:/ {print $2}')
+	case $version in "$release".*) ;; *) die "$other_suite's ppc64el dpdk-dev is '$version', not DPDK $release" ;; esac
+fi
 
 # Debian's ppc64el DPDK (testpmd is in dpdk-dev) with its dependency closure, unpacked
 sysroot=$cache/dpdk-$version
 if [ ! -f "$sysroot/.complete" ]; then
 	log "downloading Debian's ppc64el DPDK $version and what it depends on"
-	apt_opts=(-q -o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$cache/apt/sources.list.d"
-		-o "Dir::State::Lists=$cache/apt/lists" -o "Dir::State::status=/dev/null"
-		-o "APT::Sandbox::User=root" -o "APT::Architecture=ppc64el" -o "APT::Architectures::=ppc64el")
 	pkgs=$(apt-cache "${apt_opts[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
 		--no-breaks --no-replaces --no-enhances "dpdk-dev=$version" "libdpdk-dev=$version" |
 		grep -v '^ \|^<' | sort -u)
@@ -75,11 +97,13 @@ build=$out/build-ppc64le
 	-Ddpdk_driver_sdk="$sdk" >/dev/null || die "meson setup for ppc64le failed (see $build/meson-logs)"
 ninja -C "$build" >/dev/null || die "the ppc64le build failed (ninja -C $build)"
 
-log "the guest's root: testpmd, its PMDs and libraries, our plugins"
-pmds=usr/lib/powerpc64le-linux-gnu/dpdk/pmds-23.0
+log "the guest's root: testpmd ($version), its PMDs and libraries, our plugins"
+pmds=$(cd "$sysroot" && echo usr/lib/powerpc64le-linux-gnu/dpdk/pmds-*)
+abi=${pmds##*pmds-}  # 23.0: DPDK 22.11, 25.0: 24.11 (the guest scripts find it the same way)
+[ -d "$sysroot/$pmds" ] || die "no PMD directory in $sysroot"
 rm -rf "$out/root"
-/usr/bin/python3 "$here/rootfs.py" "$sysroot" "$out/root" usr/bin/dpdk-testpmd "$pmds/librte_mempool_ring.so.23.0" \
-	"$pmds/librte_bus_pci.so.23.0" "$pmds/librte_net_virtio.so.23.0" "$pmds/librte_net_e1000.so.23.0" \
+/usr/bin/python3 "$here/rootfs.py" "$sysroot" "$out/root" usr/bin/dpdk-testpmd "$pmds/librte_mempool_ring.so.$abi" \
+	"$pmds/librte_bus_pci.so.$abi" "$pmds/librte_net_virtio.so.$abi" "$pmds/librte_net_e1000.so.$abi" \
 	"$build/drivers/librte_bus_spapr.so" "$build/drivers/librte_net_spapr_virtio.so" >/dev/null
 for lib in libgcc_s.so.1; do  # dlopen'ed by glibc (pthread_cancel)
 	for d in lib usr/lib; do

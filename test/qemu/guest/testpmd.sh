@@ -7,14 +7,15 @@
 # (or net_e1000_em); pci: the same stock stack with only our bus plugin added, which sets
 # the IOMMU up for bus/pci's device; pci-v1: that with the v1 IOMMU (iommu=v1).
 mkdir -p /var/run /tmp /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages
-P=/usr/lib/powerpc64le-linux-gnu/dpdk/pmds-23.0
+P=$(echo /usr/lib/powerpc64le-linux-gnu/dpdk/pmds-*)
+A=${P##*pmds-}  # the PMDs' ABI: 23.0 (DPDK 22.11), 25.0 (24.11)
 export LD_LIBRARY_PATH=/plugins
 if [ "$2" = ours ]; then
-	EAL="--no-pci -d $P/librte_mempool_ring.so.23.0 -d /plugins/librte_bus_spapr.so
+	EAL="--no-pci -d $P/librte_mempool_ring.so.$A -d /plugins/librte_bus_spapr.so
 	     -d /plugins/librte_net_spapr_virtio.so -a bus=spapr,addr=$1 --log-level=bus.spapr:info"
 else
-	EAL="-d $P/librte_mempool_ring.so.23.0 -d $P/librte_bus_pci.so.23.0 -d $P/librte_net_virtio.so.23.0
-	     -d $P/librte_net_e1000.so.23.0 -a $1"
+	EAL="-d $P/librte_mempool_ring.so.$A -d $P/librte_bus_pci.so.$A -d $P/librte_net_virtio.so.$A
+	     -d $P/librte_net_e1000.so.$A -a $1"
 	case $2 in
 	pci) EAL="$EAL -d /plugins/librte_bus_spapr.so --log-level=bus.spapr:info" ;;
 	pci-v1) EAL="$EAL -d /plugins/librte_bus_spapr.so -a bus=spapr,addr=$1,iommu=v1 --log-level=bus.spapr:info" ;;
