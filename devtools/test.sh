@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set-up (as quickstart.sh), then every test: the unit tests (meson test), the system
 # tests (pytest under test/), and the real-kernel tier in a QEMU pSeries guest
-# (test/qemu: the conformance check and stock testpmd with our plugins; it downloads
-# the guest kernel and Debian's ppc64el DPDK once; SPAPR_SKIP_QEMU=1 skips it). Non-zero
+# (test/qemu: the conformance check and stock testpmd with our plugins, Debian 12's DPDK
+# 22.11 and sid's 25.11; it downloads the guest kernel and Debian's ppc64el DPDKs once;
+# SPAPR_SKIP_QEMU=1 skips it). Non-zero
 # exit on any failure, and when pytest collects no test at all.
 # Usage: devtools/test.sh [MESON_OPTIONS...]   (build dir: $SPAPR_BUILD, default build)
 #        devtools/test.sh --dpdk 24.11|25.11 [PYTEST_ARGS...]: the same tree against Debian's
@@ -36,5 +37,7 @@ if [ "${SPAPR_SKIP_QEMU:-0}" != 1 ]; then
 	log "the real kernel: a QEMU pSeries guest against the emulator, and testpmd in it"
 	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/conformance.sh"
 	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 3
+	log "the real kernel again, with Debian sid's ppc64el DPDK 25.11 in the guest"
+	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 3 --dpdk 25.11
 fi
 log "all tests passed"

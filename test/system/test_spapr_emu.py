@@ -204,6 +204,28 @@ def test_real_sysfs_paths_of_emulated_devices_reach_the_tree(run_emu):
     assert r.out.strip() == "True vfio-pci 3", r.err
 
 
+def test_dev_vfio_lists_what_the_kernel_would(run_emu):
+    """/dev/vfio as a directory (DPDK 25.11's EAL opendir()s it before anything else): the
+    container node and one node per group with a device bound to vfio-pci; a group
+    whose only device a kernel driver holds has none, and opening its name fails as in
+    the kernel."""
+    r = run_emu(_python("""
+        import errno, os
+        print(sorted(os.listdir("/dev/vfio")), sorted(os.listdir("/dev/vfio/")))
+        print(os.path.isdir("/dev/vfio"), os.path.exists("/dev/vfio/2"), os.access("/dev/vfio/vfio", os.R_OK))
+        fd = os.open("/dev/vfio/0", os.O_RDWR)
+        print("group 0 opened")
+        try:
+            os.open("/dev/vfio/2", os.O_RDWR)
+        except OSError as e:
+            print(errno.errorcode[e.errno])
+    """), "--device", "0000:00:01.0,group=0", "--device", "0000:00:02.0,group=1",
+        "--device", "0000:00:03.0,group=2,driver=virtio-pci")
+    assert r.rc == 0, r.err
+    assert r.out.split("\n")[:4] == ["['0', '1', 'vfio'] ['0', '1', 'vfio']", "True False True",
+                                     "group 0 opened", "ENOENT"], r.out + r.err
+
+
 def test_exit_status_of_a_signalled_program(run_emu):
     r = run_emu(["sh", "-c", "kill -TERM $$"])
     assert r.rc == 128 + 15
