@@ -70,6 +70,35 @@ def test_queue_pairs(queues):
     assert all(q["chains"] > 0 for q in tx_queues), tx_queues
 
 
+def model(res, addr):
+    return next(m for m in res["stats"]["device_models"] if m["addr"] == addr)
+
+
+def test_more_rx_than_tx_queues():
+    """4 RX queues and 1 TX queue (as DPDK's event rx adapter tests ask): the port starts
+    with four pairs and the device fills every RX queue. (testpmd itself polls only
+    min(RX, TX) queues: the other rings fill and stay full, which the device waits on.)"""
+    res = run(queues=4, mode="rxonly", ring=1024, extra_testpmd=("--txq=1",))
+    assert res["rc"] == 0 and res["rx"] > 0 and "Fail" not in res["output"], res["output"][-3000:]
+    gen = model(res, fwd.GEN)
+    rx = [q for q in gen["queues"] if q["kind"] == "rx"]
+    assert len(rx) == 4 and all(q["chains"] >= 1024 for q in rx), rx
+    assert gen["rx_dropped_no_queue"] == 0
+
+
+def test_more_tx_than_rx_queues():
+    """1 RX queue and 2 TX queues (l3fwd with two lcores on one RX queue, say): the port
+    enables two pairs, pair 1's RX queue stays disabled; frames the device steers there
+    are dropped and counted by it (the other pair's are not held up), testpmd sends on
+    its queues and the checker gets what it sent."""
+    res = run(queues=2, mode="txonly", rate=0, extra_testpmd=("--rxq=1", "--txq=2", "--txpkts=64"))
+    ports = fwd.port_stats(res["output"])
+    assert res["rc"] == 0 and ports[1][1] > 10000, res["output"][-3000:]
+    gen = model(res, fwd.GEN)
+    assert gen["rx_dropped_no_queue"] > 0 and gen["queues"][0]["chains"] > 0, gen
+    assert res["stats"]["dma"]["faults"] == 0 and res["clean_exit"]
+
+
 @pytest.mark.parametrize("size", ["60", "1514", "64-1514", "9000", "64-9000"])
 def test_frame_sizes(size):
     """Jumbo frames arrive as mbuf chains (mergeable RX buffers) and leave as

@@ -98,6 +98,24 @@ struct svnet {
 	bool eeh_capable;               /* its PE can be recovered (the primary found out) */
 };
 
+/* The device's queue pair i carries RX queue i and TX queue i. An application may ask
+ * for more of one than of the other (N RX and 1 TX, say): the port uses as many pairs as
+ * the larger count, and a pair beyond the smaller count has one side only. */
+static inline uint16_t svnet_pairs(const struct rte_eth_dev *eth)
+{
+	return RTE_MAX(eth->data->nb_rx_queues, eth->data->nb_tx_queues);
+}
+
+static inline struct svnet_rxq *svnet_rxq_of(const struct rte_eth_dev *eth, uint16_t i)
+{
+	return i < eth->data->nb_rx_queues ? eth->data->rx_queues[i] : NULL;
+}
+
+static inline struct svnet_txq *svnet_txq_of(const struct rte_eth_dev *eth, uint16_t i)
+{
+	return i < eth->data->nb_tx_queues ? eth->data->tx_queues[i] : NULL;
+}
+
 /* transport (spapr_virtio_pci.c) */
 int svnet_find_caps(struct svnet *v);
 int svnet_negotiate(struct svnet *v);

@@ -49,10 +49,10 @@ static int configure(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
 
-	if (eth->data->nb_rx_queues != eth->data->nb_tx_queues || eth->data->nb_rx_queues > v->max_qp) {
-		SVNET_LOG(ERR, "%s: %u RX and %u TX queues asked, the device has %u pairs: ask the same"
-			  " number of each, at most %u", v->dev->name, eth->data->nb_rx_queues,
-			  eth->data->nb_tx_queues, v->max_qp, v->max_qp);
+	if (svnet_pairs(eth) > v->max_qp) {
+		SVNET_LOG(ERR, "%s: %u RX and %u TX queues asked, the device has %u queue pairs: ask at most"
+			  " %u of each", v->dev->name, eth->data->nb_rx_queues, eth->data->nb_tx_queues,
+			  v->max_qp, v->max_qp);
 		return -EINVAL;
 	}
 	return 0;
@@ -197,26 +197,36 @@ static int restore_rx_config(struct svnet *v, struct rte_eth_dev *eth)
 int svnet_device_up(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
-	uint16_t nq = eth->data->nb_rx_queues;
+	uint16_t nq = svnet_pairs(eth);
 	int ret;
 
 	v->frozen = false;
 	ret = svnet_negotiate(v);
 	if (ret == 0)
 		ret = ctrl_setup(v);
+	/* a pair's missing side stays disabled: the device neither sends nor receives there */
 	for (uint16_t i = 0; ret == 0 && i < nq; i++) {
-		struct svnet_rxq *rq = eth->data->rx_queues[i];
-		struct svnet_txq *tq = eth->data->tx_queues[i];
-		svnet_rx_drain(rq);
-		svnet_tx_drain(tq);
-		memset((void *)rq->vq.mz->addr, 0, rq->vq.mz->len);
-		memset((void *)tq->vq.mz->addr, 0, tq->vq.mz->len);
-		rq->mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
-		ret = svnet_queue_program(v, &rq->vq, 2 * i, rq->vq.size);
-		if (ret == 0)
+		struct svnet_rxq *rq = svnet_rxq_of(eth, i);
+		struct svnet_txq *tq = svnet_txq_of(eth, i);
+		if ((!rq && i < eth->data->nb_rx_queues) || (!tq && i < eth->data->nb_tx_queues)) {
+			SVNET_LOG(ERR, "%s: %s queue %u was configured but not set up: set every queue up"
+				  " before the start", v->dev->name, rq ? "TX" : "RX", i);
+			ret = -EINVAL;
+			break;
+		}
+		if (rq) {
+			svnet_rx_drain(rq);
+			memset((void *)rq->vq.mz->addr, 0, rq->vq.mz->len);
+			rq->mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
+			ret = svnet_queue_program(v, &rq->vq, 2 * i, rq->vq.size);
+			if (ret == 0)
+				ret = svnet_rx_fill(rq);
+		}
+		if (ret == 0 && tq) {
+			svnet_tx_drain(tq);
+			memset((void *)tq->vq.mz->addr, 0, tq->vq.mz->len);
 			ret = svnet_queue_program(v, &tq->vq, 2 * i + 1, tq->vq.size);
-		if (ret == 0)
-			ret = svnet_rx_fill(rq);
+		}
 	}
 	if (ret == 0 && v->ctrl.mz) {
 		memset((void *)v->ctrl.mz->addr, 0, v->ctrl.mz->len);
@@ -244,10 +254,10 @@ static int start(struct rte_eth_dev *eth)
 
 	if (ret)
 		return ret;
-	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++)
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
-	}
 	eth->data->dev_link.link_status = RTE_ETH_LINK_UP;
 	v->started = true;
 	svnet_watchdog_start(eth);
@@ -280,9 +290,9 @@ void svnet_rings_release(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
 
-	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
-		struct svnet_rxq *rq = eth->data->rx_queues[i];
-		struct svnet_txq *tq = eth->data->tx_queues[i];
+	for (uint16_t i = 0; i < svnet_pairs(eth); i++) {
+		struct svnet_rxq *rq = svnet_rxq_of(eth, i);
+		struct svnet_txq *tq = svnet_txq_of(eth, i);
 		if (rq && v->started)
 			svnet_rx_count_discarded(rq);
 		if (tq && v->started)
@@ -308,10 +318,10 @@ static int stop(struct rte_eth_dev *eth)
 		SVNET_LOG(WARNING, "%s: the device does not answer (its PE is frozen): rings released"
 			  " without a reset", v->dev->name);
 	svnet_rings_release(eth);
-	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++)
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
-	}
 	eth->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
 	v->started = false;
 	return 0;
@@ -327,6 +337,17 @@ static int link_update(struct rte_eth_dev *eth, int wait)
 	(void)wait;
 	if (v->features & VBIT(VIRTIO_NET_F_STATUS))
 		svnet_devcfg_read(v, 6, &status, 2);
+	if (v->features & VBIT(VIRTIO_NET_F_SPEED_DUPLEX)) {
+		/* the device's own figures (a virtio-net device has no speed of its own otherwise:
+		 * 10G is what this PMD says without them, as net_virtio does) */
+		uint32_t speed = 0;
+		uint8_t duplex = 1;
+		svnet_devcfg_read(v, 12, &speed, 4);
+		svnet_devcfg_read(v, 16, &duplex, 1);
+		speed = rte_le_to_cpu_32(speed);
+		link.link_speed = speed <= INT32_MAX ? speed : RTE_ETH_SPEED_NUM_UNKNOWN;
+		link.link_duplex = duplex == 0 ? RTE_ETH_LINK_HALF_DUPLEX : RTE_ETH_LINK_FULL_DUPLEX;
+	}
 	link.link_status = v->started && !svnet_check_frozen(v) && (rte_le_to_cpu_16(status) & 1) ?
 			   RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
 	return rte_eth_linkstatus_set(eth, &link);
@@ -373,9 +394,9 @@ static int mtu_set(struct rte_eth_dev *eth, uint16_t mtu)
 
 static int stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *s SPAPR_QSTATS_PARAM)
 {
-	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
-		struct svnet_rxq *rq = eth->data->rx_queues[i];
-		struct svnet_txq *tq = eth->data->tx_queues[i];
+	for (uint16_t i = 0; i < svnet_pairs(eth); i++) {
+		struct svnet_rxq *rq = svnet_rxq_of(eth, i);
+		struct svnet_txq *tq = svnet_txq_of(eth, i);
 		if (rq) {
 			s->ipackets += rq->packets;
 			s->ibytes += rq->bytes;
@@ -402,9 +423,9 @@ static int stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *s SPAPR_QSTA
 
 static int stats_reset(struct rte_eth_dev *eth)
 {
-	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
-		struct svnet_rxq *rq = eth->data->rx_queues[i];
-		struct svnet_txq *tq = eth->data->tx_queues[i];
+	for (uint16_t i = 0; i < svnet_pairs(eth); i++) {
+		struct svnet_rxq *rq = svnet_rxq_of(eth, i);
+		struct svnet_txq *tq = svnet_txq_of(eth, i);
 		if (rq)
 			rq->packets = rq->bytes = rq->errors = rq->nombuf = rq->discarded = rq->vq.device_errors = 0;
 		if (tq)

@@ -27,9 +27,9 @@ static void watchdog(void *arg);
 
 static void park(struct rte_eth_dev *eth, bool on)
 {
-	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
-		struct svnet_rxq *rq = eth->data->rx_queues[i];
-		struct svnet_txq *tq = eth->data->tx_queues[i];
+	for (uint16_t i = 0; i < svnet_pairs(eth); i++) {
+		struct svnet_rxq *rq = svnet_rxq_of(eth, i);
+		struct svnet_txq *tq = svnet_txq_of(eth, i);
 		if (rq)
 			__atomic_store_n(&rq->vq.parked, on, __ATOMIC_RELEASE);
 		if (tq)

@@ -9,12 +9,13 @@
  *     but the registers with semantics go through pread/pwrite, where the model traps
  *     them (doorbells need no trap: the model polls its rings); BAR1: the MSI-X table;
  *   - features: VERSION_1 and ACCESS_PLATFORM (required: all DMA goes through the
- *     IOMMU), MAC, STATUS, MTU, MRG_RXBUF, CTRL_VQ, CTRL_RX, MQ;
+ *     IOMMU), MAC, STATUS, MTU, MRG_RXBUF, CTRL_VQ, CTRL_RX, MQ, SPEED_DUPLEX;
  *   - split virtqueues: rx0, tx0, rx1, tx1, ..., then the control queue;
  *   - threads=N device threads poll the queue pairs (qp % N); every ring and buffer access is a DMA
  *     through the TCE tables (emu_virtq.c); frames go to and come from a wire back-end.
- * Options: mac=, queues= (pairs, 1..8), qsize= (max ring size), mtu=, threads=, poll-us= (sleep
- * when idle, 0: busy poll), and the wire's (emu_wire.h).
+ * Options: mac=, queues= (pairs, 1..8), qsize= (max ring size), mtu=, speed= (Mb/s the
+ * device reports, default 10000; "unknown"), duplex= (full, half, unknown), threads=,
+ * poll-us= (sleep when idle, 0: busy poll), and the wire's (emu_wire.h).
  * This file: reset, feature negotiation, the registers, set-up, stats; the device threads
  * are in emu_virtio_net_dp.c.
  */
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,16 +179,19 @@ static void common_write(struct vnet *v, uint64_t off, const void *buf, size_t l
 	}
 }
 
-/* struct virtio_net_config: mac, status, max_virtqueue_pairs, mtu */
+/* struct virtio_net_config: mac, status, max_virtqueue_pairs, mtu, speed, duplex */
 static void devcfg_read(struct vnet *v, uint64_t off, void *buf, size_t len)
 {
-	uint8_t cfg[16] = { 0 };
+	uint8_t cfg[20] = { 0 };
 	uint16_t status = htole16(1 /* LINK_UP */), pairs = htole16(v->max_qp), mtu = htole16(v->mtu);
+	uint32_t speed = htole32(v->speed);
 
 	memcpy(cfg, v->mac, 6);
 	memcpy(cfg + 6, &status, 2);
 	memcpy(cfg + 8, &pairs, 2);
 	memcpy(cfg + 10, &mtu, 2);
+	memcpy(cfg + 12, &speed, 4);
+	cfg[16] = v->duplex;
 	memset(buf, 0, len);
 	if (off < sizeof(cfg))
 		memcpy(buf, cfg + off, off + len <= sizeof(cfg) ? len : sizeof(cfg) - off);
@@ -267,6 +272,14 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 		v->mtu = (uint16_t)n;
 		return 0;
 	}
+	if (strcmp(key, "speed") == 0 && (strcmp(val, "unknown") == 0 || (*end == '\0' && n <= INT32_MAX))) {
+		v->speed = strcmp(val, "unknown") == 0 ? UINT32_MAX : (uint32_t)n; /* 0..INT_MAX are legal */
+		return 0;
+	}
+	if (strcmp(key, "duplex") == 0 && (!strcmp(val, "full") || !strcmp(val, "half") || !strcmp(val, "unknown"))) {
+		v->duplex = !strcmp(val, "full") ? 1 : !strcmp(val, "half") ? 0 : 0xff;
+		return 0;
+	}
 	if (*end == '\0' && strcmp(key, "threads") == 0 && n >= 1 && n <= VNET_MAX_QP) {
 		v->nthreads = (unsigned int)n;
 		return 0;
@@ -284,7 +297,7 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 		return 0;
 	}
 	snprintf(err, errlen, "virtio-net option %s=%s is not valid (mac, queues=1..%d, qsize=power of 2,"
-		 " mtu, threads, poll-us, fault-after, garbage-after, backend, peer, tap, size, flows, rate, count, pcap-in,"
+		 " mtu, speed=Mb/s|unknown, duplex=full|half|unknown, threads, poll-us, fault-after, garbage-after, backend, peer, tap, size, flows, rate, count, pcap-in,"
 		 " pcap-out)", key, val, VNET_MAX_QP);
 	return -EINVAL;
 }
@@ -325,6 +338,8 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	v->max_qp = 1;
 	v->qsize_max = 256;
 	v->mtu = 1500;
+	v->speed = 10000;
+	v->duplex = 1;
 	v->poll_us = 20;
 	memcpy(v->mac_default, (uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + index) }, 6);
 	snprintf(buf, sizeof(buf), "%s", params);
@@ -348,7 +363,8 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	}
 	v->wire.platform = d->plat;
 	v->offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_ACCESS_PLATFORM) | BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) |
-		     BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_MQ);
+		     BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_MQ) |
+		     BIT(VIRTIO_NET_F_SPEED_DUPLEX);
 	vnet_reset_locked(v);
 	v->resets = 0;
 
@@ -416,13 +432,14 @@ static void vnet_stats(struct emu_device *d, FILE *out)
 	fprintf(out, "{\"addr\": \"%s\", \"model\": \"virtio-net\", \"threads\": %u, \"status\": %u, "
 		"\"features\": \"0x%llx\", \"active_queue_pairs\": %u, \"resets\": %llu, "
 		"\"rx_waits_for_buffers\": %llu, \"rx_dropped_at_reset\": %llu, \"rx_dropped_too_long\": %llu, "
+		"\"rx_dropped_no_queue\": %llu, "
 		"\"tx_dropped_too_long\": %llu, "
 		"\"bad_chains\": %llu, \"ctrl_commands\": %llu, \"threads_cpu_ns\": %llu, "
 		"\"first_rx_after_start_ns\": %lld, \"first_tx_after_start_ns\": %lld, \"queues\": [",
 		d->addr, v->nthreads, v->status,
 		(unsigned long long)v->acked, v->active_qp, (unsigned long long)v->resets,
 		(unsigned long long)v->rx_nobuf_waits, (unsigned long long)v->rx_dropped_at_reset,
-		(unsigned long long)v->rx_toolong,
+		(unsigned long long)v->rx_toolong, (unsigned long long)v->rx_no_queue,
 		(unsigned long long)v->tx_toolong, (unsigned long long)v->bad_chains,
 		(unsigned long long)v->ctrl_cmds, (unsigned long long)vnet_threads_cpu_ns(v),
 		vnet_since_start(v, v->first_rx_ns), vnet_since_start(v, v->first_tx_ns));

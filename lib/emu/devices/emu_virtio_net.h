@@ -61,6 +61,8 @@ struct vnet {
 	/* configuration */
 	uint8_t mac[6], mac_default[6];
 	uint16_t mtu, max_qp, qsize_max;
+	uint32_t speed;                /* Mb/s (SPEED_DUPLEX); 0xffffffff: unknown */
+	uint8_t duplex;                /* 1 full, 0 half, 0xff unknown */
 	uint64_t offered;
 	/* driver-visible state */
 	uint64_t acked;
@@ -74,6 +76,7 @@ struct vnet {
 	struct vnet_stage stage[VNET_MAX_QP];
 	/* counters */
 	uint64_t rx_nobuf_waits, rx_toolong, tx_toolong, bad_chains, ctrl_cmds, resets;
+	uint64_t rx_no_queue;           /* frames for a pair whose RX queue is not enabled */
 	uint64_t rx_dropped_at_reset;
 	uint64_t first_rx_ns, first_tx_ns;  /* CLOCK_MONOTONIC of the first frame each way */
 	uint64_t fault_after;  /* fault-after=N: a DMA to no window after N frames (a device bug) */

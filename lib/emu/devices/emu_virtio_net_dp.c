@@ -140,15 +140,24 @@ static int deliver(struct vnet *v, unsigned int qp)
 }
 
 /* Take frames from the wire into the staging slots of their queue pairs (by flow),
- * in wire order: a full slot blocks the frames behind it, so no flow is reordered. */
+ * in wire order: a full slot blocks the frames behind it, so no flow is reordered. A
+ * frame for a pair whose RX queue the driver left disabled (fewer RX than TX queues) is
+ * dropped and counted: it would wait there forever and block every other pair. */
 static void stage_frames(struct vnet *v)
 {
 	uint16_t active = v->active_qp;
+	static __thread struct wire_frame scratch;
 
 	pthread_mutex_lock(&v->rx_lock);
 	while (emu_wire_rx_ready(&v->wire)) {
 		unsigned int qp = emu_wire_next_flow(&v->wire) % active;
 		uint32_t flow;
+		if (!v->vq[2 * qp].enabled) {
+			if (emu_wire_rx(&v->wire, scratch.data, &flow) == 0)
+				break;
+			COUNT(v->rx_no_queue);
+			continue;
+		}
 		if (v->stage[qp].len)
 			break;
 		v->stage[qp].len = emu_wire_rx(&v->wire, v->stage[qp].frame, &flow);
