@@ -7,17 +7,29 @@ emulator, counted and timed) and against the same testpmd on two net_null ports,
 upper bound of ethdev and testpmd overhead on this machine, in one run.
 
     test/bench/bench_throughput.py [--sizes 64,512,1518] [--queues 1,2] [--seconds 3]
-                                   [--out DIR] [--build DIR]
+                                   [--pmd-perf-speed MBPS] [--out DIR] [--build DIR]
 
 For each frame size and number of queue pairs: Mpps and testpmd's cycles per packet
 (--record-core-cycles) for both, the ratio ours/net_null, and, separately, what the
 emulated devices' own threads spent per frame (CPU time / frames): the emulator's cost,
 so that a reader can tell the driver from the device model. Writes throughput.json,
 throughput.csv and throughput.png.
+
+Then DPDK's own pmd_perf_autotest (dpdk-test: two ports, packets injected once and
+forwarded back and forth by one lcore, for four seconds of line rate) on our PMD, on
+DPDK's net_virtio over our backend (both on two emulated virtio-net devices that loop
+what they are sent, at --pmd-perf-speed Mb/s, default 1000: the autotest sizes its run
+from the link speed) and on net_null: its cycles per packet, and the device threads'
+share (their CPU time per frame, in TSC cycles). Writes throughput_pmd_perf.json/.csv.
 """
+import json
 import os
+import pathlib
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 import benchlib as bl
@@ -91,6 +103,47 @@ def run_ours(build, size, queues, seconds, ring, stack="ours"):
     return row
 
 
+DPDK_TEST = shutil.which("dpdk-test") or "/usr/bin/dpdk-test"
+
+
+def run_pmd_perf(build, stack, speed):
+    """pmd_perf_autotest on two ports: ours / pci (emulated loop devices) or null."""
+    eal = ["-l", "0-1", "-n", "1", "--file-prefix", f"perf{os.getpid()}", "--log-level=lib.eal:debug"]
+    env = dict(os.environ, DPDK_TEST="pmd_perf_autotest")
+    with tempfile.TemporaryDirectory(prefix="spapr-perf.") as tmp:
+        stats = pathlib.Path(tmp) / "stats.json"
+        if stack == "null":
+            cmd = [DPDK_TEST, *eal, "--no-pci", "--vdev", "net_null0", "--vdev", "net_null1"]
+        else:
+            args, extra = bl.stack_args(stack, build, [bl.GEN, bl.CHK])
+            env.update(extra)
+            cmd = [str(pathlib.Path(build) / "app/spapr-emu/spapr-emu"), "run", "--platform", "pseries-ddw",
+                   "--stats", str(stats)]
+            for i, addr in enumerate((bl.GEN, bl.CHK)):
+                cmd += ["--device", f"{addr},group={i},model=virtio-net,backend=loop,qsize=1024,speed={speed}"]
+            cmd += ["--", DPDK_TEST, *eal, *args]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+        out = p.stdout + p.stderr
+        st = json.loads(stats.read_text()) if stats.exists() else None
+    res = re.search(r"Result: (\d+) cycles per packet", out)
+    counts = re.search(r"^(\d+) packet, (\d+) drop, (\d+) idle", out, re.M)
+    tsc = re.search(r"TSC frequency is ~(\d+) KHz", out)
+    row = {"stack": stack, "ok": "Test OK" in out, "cycles_per_packet": int(res.group(1)) if res else None,
+           "packets": int(counts.group(1)) if counts else None, "drops": int(counts.group(2)) if counts else None}
+    models = (st or {}).get("device_models", [])
+    frames = sum(q["chains"] for m in models for q in m.get("queues", []) if q["kind"] == "tx")
+    if models and frames and tsc:
+        ns = sum(m["threads_cpu_ns"] for m in models)
+        row["device_cycles_per_frame"] = round(ns / frames * int(tsc.group(1)) / 1e6)
+    if not row["ok"]:
+        print(f"  pmd_perf_autotest on {stack} did not pass:\n{out[-2000:]}", flush=True)
+    return row
+
+
+PMD_PERF_COLUMNS = [("stack", "stack"), ("cycles_per_packet", "pmd_perf cyc/pkt"), ("packets", "packets"),
+                    ("drops", "drops"), ("device_cycles_per_frame", "device cyc/frame"), ("ok", "passed")]
+
+
 COLUMNS = [("size", "size"), ("queues", "qp"), ("ours_mpps", "ours Mpps"), ("virtio_mpps", "net_virtio Mpps"),
            ("null_mpps", "net_null Mpps"), ("ratio", "ours/null"), ("ours_cycles", "ours cyc/pkt"),
            ("virtio_cycles", "net_virtio cyc/pkt"), ("null_cycles", "null cyc/pkt"),
@@ -128,6 +181,7 @@ def main():
     ap.add_argument("--queues", default="1,2")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--ring", type=int, default=1024)
+    ap.add_argument("--pmd-perf-speed", type=int, default=1000)
     a = ap.parse_args()
     build = bl.build_dir(a.build)
     bl.ensure_hugepages(1 << 30)
@@ -149,7 +203,12 @@ def main():
             print(f"  {size} B, {q} qp: ours {row['ours_mpps']} Mpps, net_virtio {row['virtio_mpps']} Mpps,"
                   f" net_null {row['null_mpps']} Mpps", flush=True)
     bl.publish(a, rows, dict(bl.meta(build), seconds=a.seconds, ring=a.ring), COLUMNS, plot)
-    return 0 if all(r["checker_ok"] and r["virtio_checker_ok"] for r in rows) else 1
+    perf = [run_pmd_perf(build, stack, a.pmd_perf_speed) for stack in ("ours", "pci", "null")]
+    path = bl.Results(a.out, a.name + "_pmd_perf").write(perf, dict(bl.meta(build), speed=a.pmd_perf_speed))
+    print("\nDPDK's pmd_perf_autotest (dpdk-test), two ports:")
+    bl.table(perf, PMD_PERF_COLUMNS)
+    print(f"results: {path}")
+    return 0 if all(r["checker_ok"] and r["virtio_checker_ok"] for r in rows) and all(r["ok"] for r in perf) else 1
 
 if __name__ == "__main__":
     sys.exit(main())

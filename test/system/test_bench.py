@@ -60,10 +60,15 @@ def test_scaling_benchmark(tmp_path):
 
 
 def test_throughput_benchmark(tmp_path):
-    rows, _ = bench(tmp_path, "bench_throughput.py", "--sizes", "64", "--queues", "1", "--seconds", "0.5")
+    rows, _ = bench(tmp_path, "bench_throughput.py", "--sizes", "64", "--queues", "1", "--seconds", "0.5",
+                    "--pmd-perf-speed", "100")
     r = rows[0]
     assert r["ours_mpps"] > 0 and r["null_mpps"] > 0 and r["checker_ok"]
     # DPDK's net_virtio on the same emulated devices (its registers trapped)
     assert r["virtio_mpps"] > 0 and r["virtio_checker_ok"] and r["virtio_mmio_accesses"] > 0
     assert r["map_ioctls_while_forwarding"] == 0 and r["hypercalls_while_forwarding"] == 0
     assert r["device_cycles_per_frame"] > 0
+    # DPDK's pmd_perf_autotest on ours, on net_virtio over our backend, on net_null
+    perf = {r["stack"]: r for r in json.loads((tmp_path / "throughput_pmd_perf.json").read_text())["rows"]}
+    assert set(perf) == {"ours", "pci", "null"} and all(r["ok"] and r["cycles_per_packet"] > 0 for r in perf.values())
+    assert perf["ours"]["device_cycles_per_frame"] > 0 and perf["pci"]["device_cycles_per_frame"] > 0
