@@ -6,17 +6,20 @@
  * locked-memory limit, and, for --memory SIZE --hugepage SIZE, lib/tce's plan for that
  * much memory with its cost and the `ulimit -l` it needs. With --app PREFIX: the
  * containers, windows and counters of a running DPDK application instead (live.c).
+ * With --check [ADDR...]: what the machine still needs, and the EAL options (check.c).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <linux/vfio.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "live.h"
 #include "tce_pci.h"
 #include "tce.h"
@@ -122,11 +125,12 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "group", required_argument, NULL, 'g' }, { "memory", required_argument, NULL, 'm' },
 		{ "hugepage", required_argument, NULL, 'p' }, { "app", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "check", no_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t memory = 0, page = 2 * MiB;
 	int group = -1, opt, ret = 0;
+	bool check = false;
 	struct tce_container *c = NULL;
 	struct tce_memlock ml;
 
@@ -134,6 +138,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'g': group = atoi(optarg); break;
 		case 'a': return show_live(optarg);
+		case 'c': check = true; break;
 		case 'm':
 			if (tce_parse_size(optarg, &memory)) { fprintf(stderr, "spapr-info: bad --memory %s\n", optarg); return 2; }
 			break;
@@ -145,11 +150,19 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: spapr-info [--group N] [--memory SIZE [--hugepage SIZE]]\n"
-			       "       spapr-info --app FILE_PREFIX   (a running DPDK application's containers)\n");
+			       "       spapr-info --app FILE_PREFIX   (a running DPDK application's containers)\n"
+			       "       spapr-info --check [--memory SIZE] [PCI_ADDR...]   (is this machine ready?"
+			       " exit 0 when it is)\n");
 			return 0;
 		default:
 			return 2;
 		}
+	}
+	if (check)
+		return spapr_check(argv + optind, (unsigned int)(argc - optind), memory);
+	if (optind < argc) {
+		fprintf(stderr, "spapr-info: %s: device addresses go with --check\n", argv[optind]);
+		return 2;
 	}
 	int first = list_devices();
 	if (group < 0)

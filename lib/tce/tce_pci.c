@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* PCI functions in sysfs (see tce_pci.h): files read, links followed, numbers checked. */
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -121,4 +122,32 @@ int tce_pci_read(const char *addr, struct tce_pci_function *out, char *err, size
 	if (tce_pci_driver(addr, out->driver, sizeof(out->driver)) != 0)
 		out->driver[0] = '\0';
 	return 0;
+}
+
+int tce_pci_group_members(unsigned int group, char (*addrs)[16], unsigned int max)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	unsigned int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%u/devices", group);
+	d = opendir(path);
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (!tce_pci_is_addr(e->d_name))
+			continue;
+		if (n < max) /* 12 characters: tce_pci_is_addr */
+			memcpy(addrs[n], e->d_name, 13);
+		n++;
+	}
+	closedir(d);
+	return (int)n;
+}
+
+bool tce_pci_driver_vfio_safe(const char *driver)
+{
+	return driver[0] == '\0' || strcmp(driver, "vfio-pci") == 0 || strcmp(driver, "pci-stub") == 0 ||
+	       strcmp(driver, "pcieport") == 0;
 }

@@ -37,4 +37,12 @@ bool tce_pci_is_vfio(const char *addr);
  * group, with one line in err naming the file. */
 int tce_pci_read(const char *addr, struct tce_pci_function *out, char *err, size_t errlen);
 
+/* The PCI functions of IOMMU group `group` (/sys/kernel/iommu_groups/N/devices), at
+ * most max of them into addrs: how many there are, or -errno. */
+int tce_pci_group_members(unsigned int group, char (*addrs)[16], unsigned int max);
+
+/* A driver that leaves a group viable for VFIO: vfio-pci itself, none, or one the
+ * kernel lets share a group with a VFIO user (pci-stub, pcieport). */
+bool tce_pci_driver_vfio_safe(const char *driver);
+
 #endif

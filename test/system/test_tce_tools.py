@@ -74,3 +74,56 @@ def test_spapr_info_app_without_such_application(spapr_info):
     r = subprocess.run([spapr_info, "--app", "no-such-prefix"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 1
     assert "spapr-info: cannot reach the DPDK application with file prefix 'no-such-prefix'" in r.stderr
+
+
+CHECK_DEVICES = ("--device", "0000:00:01.0,group=0,model=virtio-net", "--device", "0000:00:02.0,group=1")
+
+
+@pytest.mark.parametrize("platform,kind", [("pseries-ddw", "pSeries guest, dynamic DMA windows (v2)"),
+                                           ("pseries-noddw", "pSeries guest, v"),
+                                           ("powernv", "PowerNV (bare metal, EEH), dynamic DMA windows (v2)")])
+def test_spapr_info_check_says_ready_and_gives_the_eal_options(run_emu, spapr_info, platform, kind):
+    r = run_emu([spapr_info, "--check", "--memory", "64M"], "--platform", platform, *CHECK_DEVICES)
+    assert r.rc == 0 and r.out.rstrip().endswith("ready"), r.out + r.err
+    assert "[todo]" not in r.out
+    assert f"[ok]   platform: {kind}" in r.out
+    assert "[ok]   0000:00:01.0 (1af4:1041) bound to vfio-pci, IOMMU group 0 viable and usable" in r.out
+    assert "[ok]   locked memory: " in r.out and "[ok]   physical addresses readable" in r.out
+    # our PMD for the virtio-net device, DPDK's own PMDs over our backend for the other
+    assert ("-d librte_bus_spapr.so -d librte_net_spapr_virtio.so -a bus=spapr,addr=0000:00:01.0"
+            " -a 0000:00:02.0 -m 64") in r.out
+    assert r.stats["at_exit"]["clean"] is True
+
+
+def test_spapr_info_check_names_each_thing_to_do(run_emu, spapr_info):
+    r = run_emu([spapr_info, "--check", "--memory", "512G", "0000:00:01.0", "0000:00:03.0", "0000:00:09.0", "zz"],
+                "--device", "0000:00:01.0,group=0,model=virtio-net", "--device", "0000:00:02.0,group=0,driver=virtio-pci",
+                "--device", "0000:00:03.0,group=1,driver=virtio-pci")
+    assert r.rc == 1, r.out + r.err
+    todo = [line for line in r.out.splitlines() if line.startswith("[todo]")]
+    assert ("[todo] 0000:00:01.0: its IOMMU group 0 is not viable: 0000:00:02.0 in it is bound to virtio-pci:"
+            " bind that one to vfio-pci too (dpdk-devbind.py -b vfio-pci 0000:00:02.0) or unbind it") in todo
+    assert "[todo] 0000:00:03.0 (1b36:0005) is bound to virtio-pci: dpdk-devbind.py -b vfio-pci 0000:00:03.0" in todo
+    assert "[todo] 0000:00:09.0: no such PCI function (lspci -D lists them)" in todo
+    assert "[todo] zz: not a PCI address: give it as dddd:bb:dd.f (lspci -D)" in todo
+    assert any(line.startswith("[todo] ") and "512 GiB asked: reserve" in line for line in todo), todo
+    assert len(todo) == 5, todo
+    assert "EAL options" not in r.out and r.out.rstrip().endswith("then run this again")
+
+
+def test_spapr_info_check_locked_memory(run_emu, spapr_info):
+    r = run_emu([spapr_info, "--check", "--memory", "256M"], *CHECK_DEVICES,
+                prefix=["prlimit", "--memlock=65536:65536", "setpriv", "--inh-caps=-ipc_lock",
+                        "--bounding-set=-ipc_lock"])
+    assert r.rc == 1, r.out + r.err
+    assert ("[todo] locked memory: DMA mapping needs 256 MiB of locked memory (268435456 bytes) but"
+            " RLIMIT_MEMLOCK is 64 KiB (hard limit 64 KiB): raise it with 'ulimit -l 262144'") in r.out
+    assert "LimitMEMLOCK=" in r.out
+
+
+def test_spapr_info_check_outside_a_power_machine(spapr_info):
+    """On the x86 build machine itself: no sPAPR VFIO, said with what to do."""
+    r = subprocess.run([spapr_info, "--check"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert ("[todo] the vfio-pci module is not loaded: modprobe vfio-pci" in r.stdout
+            or "has no sPAPR TCE IOMMU (not POWER)" in r.stdout), r.stdout
