@@ -309,13 +309,22 @@ static uint64_t check_hugepages(uint64_t memory, uint64_t *page)
 			usable = pools[i].free * pools[i].size;
 		}
 	}
-	const char *sizes = strcmp(mmu, "Hash") == 0 ? "16 MiB (hash MMU: hugepagesz=16M hugepages=N on the kernel"
-				" command line)" : strcmp(mmu, "Radix") == 0 ? "2 MiB (radix MMU; 1 GiB at boot:"
-				" hugepagesz=1G hugepages=N)" : "the machine's";
 	if (*page == 0) {
-		fix("no free hugepages in a mounted pool: reserve %s pages (echo N >"
-		    " /sys/kernel/mm/hugepages/hugepages-<size>kB/nr_hugepages) and mount hugetlbfs (mount -t hugetlbfs"
-		    " nodev /dev/hugepages)", sizes);
+		const struct pool *unmounted = NULL;
+		for (unsigned int i = 0; i < n; i++)
+			if (pools[i].free && (unmounted == NULL || pools[i].size > unmounted->size))
+				unmounted = &pools[i];
+		if (unmounted)
+			fix("%" PRIu64 " free hugepages of %s but no hugetlbfs mount for them: mount -t hugetlbfs -o"
+			    " pagesize=%" PRIu64 "M nodev /dev/hugepages", unmounted->free,
+			    size_str(unmounted->size, a, sizeof(a)), unmounted->size >> 20);
+		else if (strcmp(mmu, "Hash") == 0)
+			fix("no free hugepages: the hash MMU has 16 MiB ones, reserved at boot (hugepagesz=16M"
+			    " hugepages=N on the kernel command line), then mounted (mount -t hugetlbfs nodev /dev/hugepages)");
+		else
+			fix("no free hugepages: reserve 2 MiB ones (echo N > /sys/kernel/mm/hugepages/hugepages-2048kB/"
+			    "nr_hugepages; 1 GiB ones at boot: hugepagesz=1G hugepages=N) and mount hugetlbfs (mount -t"
+			    " hugetlbfs nodev /dev/hugepages)");
 		return 0;
 	}
 	if (memory > usable) {

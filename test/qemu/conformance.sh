@@ -9,7 +9,9 @@
 #     of each step;
 #  2. lib/tce's tce-bench in the guest, our strategy and stock DPDK's: its hypercall
 #     estimate against QEMU's count;
-#  3. spapr-info in the guest: what the platform offers (printed).
+#  3. spapr-info in the guest: what the platform offers (printed);
+#  4. spapr-info --check in the guest before the set-up (NIC on its kernel driver, no
+#     hugetlbfs: not ready, saying what to do) and after it (ready, the EAL options).
 # Usage: test/qemu/conformance.sh [--full] [--out DIR]   (as root; after devtools/setup.sh)
 #   --full also runs tce-bench with stock DPDK's strategy in the guest: 134 million
 #   hypercalls for 64 MiB (a window sized for the whole address space), 5-6 minutes under
@@ -45,7 +47,8 @@ tce=("$SPAPR_TOP"/lib/tce/*.c)
 "${cc[@]}" -I"$SPAPR_TOP/lib/emu" -o "$out/bin/spapr-conformance" "$SPAPR_TOP/test/qemu/conformance.c" -ldl
 "${cc[@]}" -I"$SPAPR_TOP/lib/tce" -I"$SPAPR_TOP/lib/emu" -o "$out/bin/tce-bench" \
 	"$SPAPR_TOP/app/tce-bench/main.c" "${tce[@]}" -lpthread -ldl
-"${cc[@]}" -I"$SPAPR_TOP/lib/tce" -o "$out/bin/spapr-info" "$SPAPR_TOP/app/spapr-info/main.c" "$SPAPR_TOP/app/spapr-info/live.c" "${tce[@]}" -lpthread
+"${cc[@]}" -I"$SPAPR_TOP/lib/tce" -o "$out/bin/spapr-info" "$SPAPR_TOP/app/spapr-info/main.c" "$SPAPR_TOP/app/spapr-info/live.c" \
+	"$SPAPR_TOP/app/spapr-info/check.c" "${tce[@]}" -lpthread
 
 # disable_ddw: with it off, the guest kernel queries a dynamic window for the NIC when
 # vfio-pci binds it, does not create one, and puts the device on its failed-DDW list:
@@ -78,6 +81,18 @@ done
 
 log "3. spapr-info in the guest"
 "$here/run.sh" --out "$out/info" -- "$out/bin/spapr-info" --group @GROUP --memory 64M | sed 's/^/  /'
+
+log "4. spapr-info --check in the guest, before and after the set-up it asks for"
+mkdir -p "$out/check-root/root" && cp "$out/bin/spapr-info" "$out/check-root/root/"
+SPAPR_QEMU_APPEND="$SPAPR_QEMU_APPEND nobind" "$here/run.sh" --out "$out/check" --root "$out/check-root" -- \
+	"$here/guest/check.sh" @ADDR > "$out/check.txt" || true
+sed -n '/@@STEP check-before/,/@@CHECK-AFTER/p' "$out/check.txt" | sed 's/^/  /'
+if ! grep -q '^@@CHECK-BEFORE rc=1' "$out/check.txt" || ! grep -q '^\[todo\] .*dpdk-devbind.py -b vfio-pci' "$out/check.txt" ||
+	! grep -q '^\[todo\] .*no hugetlbfs mount for them: mount -t hugetlbfs' "$out/check.txt" ||
+	! grep -q '^@@CHECK-AFTER rc=0' "$out/check.txt"; then
+	log "spapr-info --check in the guest: expected not ready before the set-up and ready after"
+	rc=1
+fi
 
 [ $rc = 0 ] || die "the emulator and the real kernel differ (details above; files in $out)"
 if [ -n "${tmp_out:-}" ]; then log "the emulator matches the real kernel"; else log "the emulator matches the real kernel (files in $out)"; fi
