@@ -14,21 +14,13 @@ install_packages qemu-system-ppc gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cro
 
 cache=$SPAPR_CACHE/qemu
 if [ -f "$cache/.complete" ]; then echo "$cache"; exit 0; fi
-mkdir -p "$cache/apt/sources.list.d" "$cache/apt/lists/partial" "$cache/dl"
-
+mkdir -p "$cache/dl"
 # A private APT configuration for ppc64el: bookworm and bookworm-backports, nothing of the
-# host's own configuration or package state touched.
-cat > "$cache/apt/sources.list.d/debian.sources" <<SRC
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-apt_opts=(-q -o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$cache/apt/sources.list.d"
-	-o "Dir::State::Lists=$cache/apt/lists" -o "Dir::State::status=/dev/null" -o "APT::Sandbox::User=root"
-	-o "APT::Architecture=ppc64el" -o "APT::Architectures::=ppc64el")
-apt-get "${apt_opts[@]}" update >/dev/null || die "apt-get update for ppc64el (bookworm-backports) failed"
+# host's own configuration or package state touched (devtools/ppc64le.sh).
+# shellcheck source=devtools/ppc64le.sh
+. "$SPAPR_TOP/devtools/ppc64le.sh"
+ppc64el_apt bookworm
+ppc64el_apt_update
 kernel=$(apt-cache "${apt_opts[@]}" search --names-only '^linux-image-6\.12\.[0-9.]+\+deb12-powerpc64le-64k$' |
 	awk '{print $1}' | sort -V | tail -1)
 [ -n "$kernel" ] || die "no linux-image-6.12.*-powerpc64le-64k in bookworm-backports for ppc64el"

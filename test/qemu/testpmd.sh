@@ -31,71 +31,25 @@ if [ -z "$out" ]; then
 fi
 mkdir -p "$out"
 cache=$("$here/setup.sh" | tail -1)
-apt_dir=$cache/apt
+# shellcheck source=devtools/ppc64le.sh
+. "$SPAPR_TOP/devtools/ppc64le.sh"
 if [ -z "$release" ]; then
 	version=$(dpkg-query -W -f='${Version}' libdpdk-dev) || die "libdpdk-dev is not installed (devtools/setup.sh)"
 	sdk=$(sdk_dir)
+	ppc64el_apt bookworm  # its lists: setup.sh
 else
-	# the release's suite in a private APT configuration of its own (lists fetched once)
 	other_dpdk "$release"
 	sdk=$(other_sdk_dir "$release")
-	apt_dir=$cache/apt-$other_suite
-	mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial"
-	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
-		"$other_suite" /usr/share/keyrings/debian-archive-keyring.gpg > "$apt_dir/sources.list.d/debian.sources"
-fi
-apt_opts=(-q -o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$apt_dir/sources.list.d"
-	-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::State::status=/dev/null" -o "Acquire::Check-Valid-Until=false"
-	-o "APT::Sandbox::User=root" -o "APT::Architecture=ppc64el" -o "APT::Architectures::=ppc64el")
-if [ -n "$release" ]; then
+	ppc64el_apt "$other_suite"
 	# the lists again whenever no DPDK of the release is unpacked yet (a newer one may be out)
-	if ! compgen -G "$cache/dpdk-$release.*/.complete" >/dev/null; then
-		apt-get "${apt_opts[@]}" update >/dev/null || die "apt-get update for ppc64el ($other_suite) failed"
-	fi
+	compgen -G "$cache/dpdk-$release.*/.complete" >/dev/null || ppc64el_apt_update
 	version=$(apt-cache "${apt_opts[@]}" policy dpdk-dev | awk '/Candidate:/ {print $2}')
 	case $version in "$release".*) ;; *) die "$other_suite's ppc64el dpdk-dev is '$version', not DPDK $release" ;; esac
 fi
-
-# Debian's ppc64el DPDK (testpmd is in dpdk-dev) with its dependency closure, unpacked
-sysroot=$cache/dpdk-$version
-if [ ! -f "$sysroot/.complete" ]; then
-	log "downloading Debian's ppc64el DPDK $version and what it depends on"
-	pkgs=$(apt-cache "${apt_opts[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
-		--no-breaks --no-replaces --no-enhances "dpdk-dev=$version" "libdpdk-dev=$version" |
-		grep -v '^ \|^<' | sort -u)
-	rm -rf "$sysroot" "$cache/dl-dpdk"; mkdir -p "$sysroot" "$cache/dl-dpdk"
-	(cd "$cache/dl-dpdk" && apt-get "${apt_opts[@]}" download $pkgs >/dev/null) ||
-		die "cannot download Debian's ppc64el dpdk-dev $version and its dependencies"
-	for d in "$cache"/dl-dpdk/*.deb; do dpkg -x "$d" "$sysroot"; done
-	rm -rf "$cache/dl-dpdk"
-	touch "$sysroot/.complete"
-fi
-
+sysroot=$(ppc64el_sysroot "$version")
 log "cross-building our plugins for ppc64le"
-cross=$out/ppc64le.cross
-cat > "$cross" <<CROSS
-[binaries]
-c = 'powerpc64le-linux-gnu-gcc'
-ar = 'powerpc64le-linux-gnu-ar'
-strip = 'powerpc64le-linux-gnu-strip'
-pkgconfig = '/usr/bin/pkg-config'
-[built-in options]
-c_args = ['--sysroot=$sysroot']
-c_link_args = ['--sysroot=$sysroot', '-Wl,-rpath-link=$sysroot/usr/lib/powerpc64le-linux-gnu',
-               '-Wl,-rpath-link=$sysroot/lib/powerpc64le-linux-gnu']
-[properties]
-sys_root = '$sysroot'
-pkg_config_libdir = '$sysroot/usr/lib/powerpc64le-linux-gnu/pkgconfig:$sysroot/usr/share/pkgconfig'
-[host_machine]
-system = 'linux'
-cpu_family = 'ppc64'
-cpu = 'ppc64le'
-endian = 'little'
-CROSS
 build=$out/build-ppc64le
-[ -f "$build/build.ninja" ] || meson setup "$build" "$SPAPR_TOP" --cross-file "$cross" -Dtests=false \
-	-Ddpdk_driver_sdk="$sdk" >/dev/null || die "meson setup for ppc64le failed (see $build/meson-logs)"
-ninja -C "$build" >/dev/null || die "the ppc64le build failed (ninja -C $build)"
+cross_build "$sysroot" "$sdk" "$build" -Dtests=false
 
 log "the guest's root: testpmd ($version), its PMDs and libraries, our plugins"
 pmds=$(cd "$sysroot" && echo usr/lib/powerpc64le-linux-gnu/dpdk/pmds-*)
