@@ -74,7 +74,7 @@ nic2=()
 # The trace goes to its own file: QEMU makes stdio non-blocking, a shared pipe loses lines.
 rm -f "$out/trace.log" "$out/nic.pcap" "$out/nic2.pcap"
 set +e
-timeout "$timeout" "${SPAPR_QEMU:-qemu-system-ppc64}" -M pseries,x-vof=on -cpu POWER9 -smp "$smp" -m ${SPAPR_QEMU_MEM:-4G} \
+timeout "$timeout" "${SPAPR_QEMU:-qemu-system-ppc64}" -M "pseries,x-vof=on${SPAPR_QEMU_MACHINE_OPTS:-}" -cpu POWER9 -smp "$smp" -m ${SPAPR_QEMU_MEM:-4G} \
 	-display none -monitor none -serial stdio -nodefaults \
 	-kernel "$cache/kernel/boot/vmlinux-$krel" -initrd "$out/initramfs.cpio.gz" \
 	-append "console=hvc0 loglevel=4 nic=$id ${SPAPR_QEMU_APPEND:-}" \
