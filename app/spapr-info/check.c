@@ -289,6 +289,21 @@ static const char *size_str(uint64_t b, char *buf, size_t len)
 	return buf;
 }
 
+/* DPDK needs the radix MMU: on the hash MMU 22.11 cannot map its hugepages (EBUSY: its
+ * address-space reservation fixes the slice's page size) and 24.11 on refuses to start
+ * ("DPDK on PPC64 requires radix-mmu"). */
+static void check_mmu(void)
+{
+	char mmu[32];
+
+	read_mmu(mmu, sizeof(mmu));
+	if (strcmp(mmu, "Hash") == 0)
+		fix("the kernel runs the hash MMU: DPDK needs the radix MMU (POWER9 and later: boot without"
+		    " disable_radix; DPDK calls POWER8/POWER9 under PowerVM, hash only, unsupported)");
+	else if (mmu[0])
+		ok("MMU %s", mmu);
+}
+
 /* The pool DPDK will take memory from (the largest mounted one with free pages) and how
  * much it can have; 0 when there is none. */
 static uint64_t check_hugepages(uint64_t memory, uint64_t *page)
@@ -460,6 +475,7 @@ int spapr_check(char **addrs, unsigned int naddrs, uint64_t memory)
 	for (unsigned int i = 0; i < n && group < 0; i++)
 		if (devs[i].ready)
 			group = (int)devs[i].f.group;
+	check_mmu();
 	uint64_t usable = check_hugepages(memory, &page);
 	if (memory == 0)
 		memory = usable ? usable : 1024 * MiB;
