@@ -2,6 +2,7 @@
 # Build and test this tree against another DPDK than the machine's: Debian's DPDK of
 # another suite in a chroot (debootstrap, made once under $SPAPR_CACHE/chroot/<suite>).
 #   devtools/other-dpdk.sh VERSION [PYTEST_ARGS...]
+#   devtools/other-dpdk.sh --prepare VERSION    (only make the chroot: CI starts it early)
 # VERSION: 24.11 (Debian 13 trixie) or 25.11 (sid). The tree is built there with
 # -Dwerror=true against that DPDK's driver-SDK headers, the unit tests run, then the
 # system tests (default: the bus, the PMD forwarding, the PCI takeover, secondary
@@ -11,7 +12,9 @@ set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-version=${1:?usage: devtools/other-dpdk.sh 24.11|25.11 [PYTEST_ARGS...]}
+prepare=0
+if [ "${1:-}" = --prepare ]; then prepare=1; shift; fi
+version=${1:?usage: devtools/other-dpdk.sh [--prepare] 24.11|25.11 [PYTEST_ARGS...]}
 shift
 other_dpdk "$version"
 suite=$other_suite
@@ -26,9 +29,10 @@ root=$SPAPR_CACHE/chroot/$suite
 if [ ! -x "$root/usr/bin/dpdk-testpmd" ]; then
 	log "making a Debian $suite chroot with its DPDK in $root (once)"
 	mkdir -p "$root"
+	# a half-made root is removed: the next run starts again
 	debootstrap --variant=minbase --include="$packages" \
 		"$suite" "$root" http://deb.debian.org/debian > "$SPAPR_CACHE/chroot/$suite.log" 2>&1 ||
-		die "debootstrap $suite failed (see $SPAPR_CACHE/chroot/$suite.log)"
+		{ rm -rf "$root"; die "debootstrap $suite failed (see $SPAPR_CACHE/chroot/$suite.log)"; }
 fi
 # a chroot made by an older version of this script: add what it lacks
 missing=$(chroot "$root" dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' ${packages//,/ } 2>&1 |
@@ -40,6 +44,10 @@ if [ -n "${missing// /}" ]; then
 fi
 log "DPDK $(chroot "$root" dpkg-query -W -f='${Version}' libdpdk-dev) in $root, driver-SDK headers from $sdk"
 
+if [ $prepare = 1 ]; then
+	log "the $suite chroot for DPDK $version is ready in $root"
+	exit 0
+fi
 mounts=()
 cleanup() {
 	local i
