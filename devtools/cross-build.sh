@@ -21,13 +21,14 @@ if [ -z "$release" ]; then
 	version=$(dpkg-query -W -f='${Version}' libdpdk-dev)
 	sdk=$(sdk_dir)
 	ppc64el_apt bookworm
+	ppc64el_apt_update
 else
 	other_dpdk "$release"
 	sdk=$(other_sdk_dir "$release")
 	ppc64el_apt "$other_suite"
+	ppc64el_apt_update
+	version=$(ppc64el_release_version "$release")
 fi
-ppc64el_apt_update
-[ -n "$release" ] && version=$(apt-cache "${apt_opts[@]}" policy dpdk-dev | awk '/Candidate:/ {print $2}')
 sysroot=$(ppc64el_sysroot "$version")
 cross_build "$sysroot" "$sdk" "$build" -Dtests=false
 log "plugins for ppc64le against DPDK $version:"

@@ -21,6 +21,14 @@ ppc64el_apt_update() {
 	apt-get "${apt_opts[@]}" update >/dev/null || die "apt-get update for ppc64el failed"
 }
 
+# ppc64el_release_version RELEASE: the version of ppc64el dpdk-dev the suite offers (lists
+# fetched), checked to be of RELEASE (24.11, 25.11); ppc64el_apt first.
+ppc64el_release_version() {
+	local v
+	v=$(apt-cache "${apt_opts[@]}" policy dpdk-dev | awk '/Candidate:/ {print $2}')
+	case $v in "$1".*) echo "$v" ;; *) die "the suite's ppc64el dpdk-dev is '$v', not DPDK $1" ;; esac
+}
+
 # ppc64el_sysroot VERSION: Debian's ppc64el dpdk-dev and libdpdk-dev of VERSION with their
 # dependency closure, unpacked once under $SPAPR_CACHE/qemu/dpdk-VERSION; prints the path.
 # ppc64el_apt first.

@@ -368,8 +368,41 @@ int __lxstat64(int ver, const char *path, struct stat64 *st);
 		return real(__VA_ARGS__); \
 	}
 
-WRAP_PATH(FILE *, fopen, real_fopen, (const char *path, const char *mode), path, mode)
-WRAP_PATH(FILE *, fopen64, real_fopen64, (const char *path, const char *mode), path, mode)
+/* fopen of a VFIO file opens the emulated file, as open() does (the tree's /dev/vfio
+ * names are for looking only) */
+static FILE *fopen_vfio(const char *path, const char *mode)
+{
+	int flags = strpbrk(mode, "+wa") ? O_RDWR : O_RDONLY;
+	int fd = open(path, flags | (strchr(mode, 'e') ? O_CLOEXEC : 0));
+	FILE *f = fd >= 0 ? fdopen(fd, mode) : NULL;
+
+	if (fd >= 0 && f == NULL) {
+		int err = errno;
+		close(fd);
+		errno = err;
+	}
+	return f;
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	char buf[PATH_MAX];
+
+	ensure();
+	if (platform && emu_path_is_vfio(path))
+		return fopen_vfio(path, mode);
+	return real_fopen(redirect(path, buf), mode);
+}
+
+EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	char buf[PATH_MAX];
+
+	ensure();
+	if (platform && emu_path_is_vfio(path))
+		return fopen_vfio(path, mode);
+	return real_fopen64(redirect(path, buf), mode);
+}
 WRAP_PATH(DIR *, opendir, real_opendir, (const char *path), path)
 WRAP_PATH(int, stat, real_stat, (const char *path, struct stat *st), path, st)
 WRAP_PATH(int, stat64, real_stat64, (const char *path, struct stat64 *st), path, st)

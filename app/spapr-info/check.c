@@ -267,14 +267,14 @@ static unsigned int read_pools(struct pool *pools)
 }
 
 /* "Radix", "Hash", or "" (not POWER: /proc/cpuinfo has no MMU line) */
-static void read_mmu(char *out, size_t len)
+static void read_mmu(char out[32])
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char line[256];
 
 	out[0] = '\0';
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MMU : %31s", out) == 1 && len >= 32)
+		if (sscanf(line, "MMU : %31s", out) == 1)
 			break;
 	if (f)
 		fclose(f);
@@ -292,11 +292,8 @@ static const char *size_str(uint64_t b, char *buf, size_t len)
 /* DPDK needs the radix MMU: on the hash MMU 22.11 cannot map its hugepages (EBUSY: its
  * address-space reservation fixes the slice's page size) and 24.11 on refuses to start
  * ("DPDK on PPC64 requires radix-mmu"). */
-static void check_mmu(void)
+static void check_mmu(const char *mmu)
 {
-	char mmu[32];
-
-	read_mmu(mmu, sizeof(mmu));
 	if (strcmp(mmu, "Hash") == 0)
 		fix("the kernel runs the hash MMU: DPDK needs the radix MMU (POWER9 and later: boot without"
 		    " disable_radix; DPDK calls POWER8/POWER9 under PowerVM, hash only, unsupported)");
@@ -306,14 +303,13 @@ static void check_mmu(void)
 
 /* The pool DPDK will take memory from (the largest mounted one with free pages) and how
  * much it can have; 0 when there is none. */
-static uint64_t check_hugepages(uint64_t memory, uint64_t *page)
+static uint64_t check_hugepages(const char *mmu, uint64_t memory, uint64_t *page)
 {
 	struct pool pools[MAX_POOLS];
 	unsigned int n = read_pools(pools);
-	char mmu[32], a[32], b[32], c[32];
+	char a[32], b[32], c[32];
 	uint64_t usable = 0;
 
-	read_mmu(mmu, sizeof(mmu));
 	*page = 0;
 	for (unsigned int i = 0; i < n; i++) {
 		printf("       hugepages of %s: %" PRIu64 " reserved, %" PRIu64 " free, %s\n",
@@ -467,22 +463,23 @@ int spapr_check(char **addrs, unsigned int naddrs, uint64_t memory)
 	struct tce_platform plat;
 	uint64_t page = 0;
 	bool pseries = false;
+	char mmu[32];
 
 	todo = 0;
+	read_mmu(mmu);
 	bool vfio = check_vfio(&plat);
 	unsigned int n = check_devices(addrs, naddrs, devs);
 	int group = -1;
 	for (unsigned int i = 0; i < n && group < 0; i++)
 		if (devs[i].ready)
 			group = (int)devs[i].f.group;
-	check_mmu();
-	uint64_t usable = check_hugepages(memory, &page);
+	check_mmu(mmu);
+	uint64_t usable = check_hugepages(mmu, memory, &page);
 	if (memory == 0)
 		memory = usable ? usable : 1024 * MiB;
-	if (vfio && group >= 0) {
-		check_iommu((unsigned int)group, memory, page, &pseries);
+	/* physical addresses matter as the platform says: only once the IOMMU was asked */
+	if (vfio && group >= 0 && check_iommu((unsigned int)group, memory, page, &pseries) == 0)
 		check_pa(pseries);
-	}
 	print_eal(devs, n, memory);
 	printf("\n%s\n", todo ? "not ready: do what the [todo] lines say, then run this again" : "ready");
 	return todo ? 1 : 0;

@@ -43,8 +43,7 @@ else
 	ppc64el_apt "$other_suite"
 	# the lists again whenever no DPDK of the release is unpacked yet (a newer one may be out)
 	compgen -G "$cache/dpdk-$release.*/.complete" >/dev/null || ppc64el_apt_update
-	version=$(apt-cache "${apt_opts[@]}" policy dpdk-dev | awk '/Candidate:/ {print $2}')
-	case $version in "$release".*) ;; *) die "$other_suite's ppc64el dpdk-dev is '$version', not DPDK $release" ;; esac
+	version=$(ppc64el_release_version "$release")
 fi
 sysroot=$(ppc64el_sysroot "$version")
 log "cross-building our plugins for ppc64le"

@@ -219,11 +219,19 @@ def test_dev_vfio_lists_what_the_kernel_would(run_emu):
             os.open("/dev/vfio/2", os.O_RDWR)
         except OSError as e:
             print(errno.errorcode[e.errno])
+        # fopen() reaches the emulated group too, not the listing's empty file
+        import ctypes, fcntl, struct
+        libc = ctypes.CDLL(None)
+        libc.fopen.restype = ctypes.c_void_p
+        f = libc.fopen(b"/dev/vfio/1", b"r+")
+        st = bytearray(struct.pack("II", 8, 0))
+        fcntl.ioctl(libc.fileno(ctypes.c_void_p(f)), (0x3b << 8) | 103, st)  # VFIO_GROUP_GET_STATUS
+        print("fopen: group status", struct.unpack("II", st)[1], libc.fclose(ctypes.c_void_p(f)))
     """), "--device", "0000:00:01.0,group=0", "--device", "0000:00:02.0,group=1",
         "--device", "0000:00:03.0,group=2,driver=virtio-pci")
     assert r.rc == 0, r.err
-    assert r.out.split("\n")[:4] == ["['0', '1', 'vfio'] ['0', '1', 'vfio']", "True False True",
-                                     "group 0 opened", "ENOENT"], r.out + r.err
+    assert r.out.split("\n")[:5] == ["['0', '1', 'vfio'] ['0', '1', 'vfio']", "True False True",
+                                     "group 0 opened", "ENOENT", "fopen: group status 1 0"], r.out + r.err
 
 
 def test_exit_status_of_a_signalled_program(run_emu):
