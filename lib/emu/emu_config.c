@@ -6,8 +6,11 @@
  *    windows of 4K/64K/2M/16M pages at 1<<59, GET_INFO says 2 windows and 1 level
  *    but the hypervisor grants one dynamic window; no EEH through VFIO.
  *  - pseries-noddw: a pSeries guest without DDW: v1 only (v2 is refused at attach).
- *  - powernv: POWER9 bare metal: 2 GiB default window, 4K/64K/2M/1G pages, two
- *    windows (the second at 1<<59), up to 5 levels, EEH.
+ *  - powernv (powernv9): POWER9 bare metal, PHB4: 2 GiB default window, 4K/64K/2M/1G
+ *    pages, two windows (the second at 1<<59), up to 5 levels, EEH; TCE kills are OPAL
+ *    calls. As the real 6.12 kernel answers on QEMU's powernv9 (qemu-powernv-notes.md).
+ *  - powernv8: POWER8 bare metal, PHB3: the same but 4K/64K/16M/256M pages, and TCE
+ *    kills written to the PHB's register (no OPAL call).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +25,7 @@
 #define SZ_64K (1ULL << 16)
 #define SZ_2M (1ULL << 21)
 #define SZ_16M (1ULL << 24)
+#define SZ_256M (1ULL << 28)
 #define SZ_1G (1ULL << 30)
 
 static const struct emu_platform_cfg presets[] = {
@@ -35,12 +39,16 @@ static const struct emu_platform_cfg presets[] = {
 	{ .name = "powernv", .hv = EMU_HV_POWERNV, .tce32_start = 0, .tce32_size = 1u << 31,
 	  .pgsizes = SZ_4K | SZ_64K | SZ_2M | SZ_1G, .max_dyn_windows = 2, .ddw_creatable = 2,
 	  .max_levels = 5, .ddw_start = 1ULL << 59, .ddw_max_tces = UINT64_MAX,
-	  .eeh = true, .page_shift = 16, .region_shift = 40 },
+	  .eeh = true, .phb = 4, .page_shift = 16, .region_shift = 40 },
+	{ .name = "powernv8", .hv = EMU_HV_POWERNV, .tce32_start = 0, .tce32_size = 1u << 31,
+	  .pgsizes = SZ_4K | SZ_64K | SZ_16M | SZ_256M, .max_dyn_windows = 2, .ddw_creatable = 2,
+	  .max_levels = 5, .ddw_start = 1ULL << 59, .ddw_max_tces = UINT64_MAX,
+	  .eeh = true, .phb = 3, .page_shift = 16, .region_shift = 40 },
 };
 
 static const struct { const char *alias, *name; } aliases[] = {
 	{ "pseries", "pseries-ddw" }, { "qemu-pseries", "pseries-ddw" },
-	{ "pseries-v1", "pseries-noddw" }, { "baremetal", "powernv" },
+	{ "pseries-v1", "pseries-noddw" }, { "baremetal", "powernv" }, { "powernv9", "powernv" },
 };
 
 static const struct emu_platform_cfg *find_preset(const char *name)
@@ -60,7 +68,8 @@ void emu_config_list_presets(FILE *out)
 		const struct emu_platform_cfg *p = &presets[i];
 		fprintf(out, "%-14s %s, default window %u MiB at 0x%x, dynamic windows: %u "
 			"(page sizes 0x%" PRIx64 ", levels %u), EEH %s\n", p->name,
-			p->hv == EMU_HV_PSERIES ? "pSeries guest" : "PowerNV bare metal",
+			p->hv == EMU_HV_PSERIES ? "pSeries guest" : p->phb == 3 ? "PowerNV bare metal, PHB3" :
+								    "PowerNV bare metal, PHB4",
 			p->tce32_size >> 20, p->tce32_start, p->ddw_creatable, p->pgsizes,
 			p->max_levels, p->eeh ? "yes" : "no");
 	}
@@ -354,6 +363,15 @@ int emu_config_set(struct emu_config *cfg, const char *key, const char *value,
 	}
 	if (strcmp(key, "hv") == 0 && (strcmp(value, "pseries") == 0 || strcmp(value, "powernv") == 0)) {
 		p->hv = strcmp(value, "pseries") == 0 ? EMU_HV_PSERIES : EMU_HV_POWERNV;
+		p->phb = p->hv == EMU_HV_POWERNV ? (p->phb ? p->phb : 4) : 0;
+		return 0;
+	}
+	if (strcmp(key, "phb") == 0 && (strcmp(value, "3") == 0 || strcmp(value, "4") == 0)) {
+		if (p->hv != EMU_HV_POWERNV) {
+			snprintf(err, errlen, "phb=%s is for hv=powernv", value);
+			return -EINVAL;
+		}
+		p->phb = (unsigned int)(value[0] - '0');
 		return 0;
 	}
 	snprintf(err, errlen, "bad option %s=%s", key, value);
@@ -472,6 +490,8 @@ int emu_config_save(const struct emu_config *cfg, const char *path)
 		return -errno;
 	fprintf(f, "# written by spapr-emu\nplatform=%s\nhv=%s\n", p->name,
 		p->hv == EMU_HV_PSERIES ? "pseries" : "powernv");
+	if (p->hv == EMU_HV_POWERNV)
+		fprintf(f, "phb=%u\n", p->phb);
 	fprintf(f, "tce32-start=%u\ntce32-size=%u\npgsizes=0x%" PRIx64 "\nmax-windows=%u\n"
 		"ddw-windows=%u\nlevels=%u\nddw-start=0x%" PRIx64 "\nddw-max-tces=%" PRIu64 "\neeh=%s\n"
 		"region-shift=%u\n", p->tce32_start, p->tce32_size, p->pgsizes, p->max_dyn_windows,

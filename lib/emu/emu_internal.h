@@ -43,6 +43,12 @@ struct emu_tce_table {
 	unsigned int depth;   /* radix depth of the storage */
 	void *root;
 	uint64_t nr_valid;    /* entries with READ or WRITE set */
+	/* PowerNV multi-level tables: the kernel's leaf size (it_level_size) and which
+	 * leaves of the userspace view exist (made by a v2 map, kept until the table goes):
+	 * tce_iommu_clear() skips the entries of absent ones. Sorted leaf numbers. */
+	uint64_t level_entries;
+	uint64_t *user_leaves;
+	size_t nr_user_leaves, cap_user_leaves;
 };
 
 struct emu_tce_table *emu_tce_table_new(uint64_t bus_start, uint64_t window_size,
@@ -51,6 +57,10 @@ void emu_tce_table_free(struct emu_tce_table *t);
 /* Exchange entry `idx` (absolute, i.e. including offset); returns the old value. */
 uint64_t emu_tce_xchg(struct emu_tce_table *t, uint64_t idx, uint64_t val);
 uint64_t emu_tce_get(const struct emu_tce_table *t, uint64_t idx);
+/* Multi-level tables: the userspace view's leaf of entry `idx` is made (0, or -ENOMEM);
+ * how many entries of [first, first+n) lie in leaves that exist. */
+int emu_tce_user_leaf_touch(struct emu_tce_table *t, uint64_t idx);
+uint64_t emu_tce_user_entries(const struct emu_tce_table *t, uint64_t first, uint64_t n);
 bool emu_tce_contains(const struct emu_tce_table *t, uint64_t bus_addr);
 /* Visit valid entries in [first, first+n): fn(idx, old) after clearing each. */
 void emu_tce_clear_range(struct emu_tce_table *t, uint64_t first, uint64_t n,
@@ -117,7 +127,8 @@ void emu_pe_release_ownership(struct emu_pe *pe);
 int emu_pe_xchg(struct emu_pe *pe, struct emu_tce_table *t, uint64_t idx, uint64_t *val);
 void emu_pe_clear_window_entries(struct emu_pe *pe, struct emu_tce_table *t, uint64_t first,
 				 uint64_t n, void (*fn)(void *, uint64_t, uint64_t), void *ctx);
-void emu_pe_tce_kill(struct emu_pe *pe);
+/* iommu_tce_kill() of table t, `linked` PEs having it in a window. */
+void emu_pe_tce_kill(struct emu_pe *pe, unsigned int linked);
 int emu_pe_eeh_op(struct emu_pe *pe, struct vfio_eeh_pe_op *op);
 void emu_pe_freeze(struct emu_pe *pe);
 
@@ -208,6 +219,7 @@ struct emu_device {
 	char driver[24];            /* the kernel driver it is bound to ("none": unbound) */
 	bool vfio_bound;
 	uint64_t resets;
+	bool pcie;                  /* a PCI Express function (PowerNV: behind a root port) */
 	bool no_reset;              /* no reset method the kernel can use (vfio-pci's reset_works
 	                             * false): no RESET flag, VFIO_DEVICE_RESET is EINVAL */
 };

@@ -103,11 +103,15 @@ int emu_write_stats_exit(struct emu_platform *p, FILE *out, const char *exit_jso
 	sep = "";
 	fprintf(out, "},\n  \"opal\": {");
 	KV("tce_kill", c.opal_tce_kill);
+	KV("map_pe_dma_window", c.opal_map_window);
+	KV("map_pe_dma_window_real", c.opal_bypass);
 	sep = "";
 	fprintf(out, "},\n  \"tces\": {");
 	KV("mapped", c.tces_mapped);
 	KV("cleared", c.tces_cleared);
 	KV("stuffed", c.tces_stuffed);
+	KV("exchanged", c.tce_xchg);
+	KV("kills", c.tce_kill);
 	sep = "";
 	fprintf(out, "},\n  \"memory\": {");
 	KV("locked_bytes", c.locked_bytes);

@@ -39,6 +39,8 @@ struct emu_platform_cfg {
 	uint64_t ddw_start;        /* bus address of dynamic windows */
 	uint64_t ddw_max_tces;     /* largest_available_block of the DDW query (pSeries) */
 	bool eeh;                  /* VFIO_EEH extension and EEH_PE_OP available */
+	unsigned int phb;          /* PowerNV PHB model: 4 (POWER9: TCE kills are OPAL calls),
+				    * 3 (POWER8: kills are register writes); 0 on pSeries */
 	unsigned int page_shift;   /* the emulated kernel's PAGE_SHIFT (16 on ppc64) */
 	unsigned int region_shift; /* device fd offset of region i: i << region_shift (40) */
 };
@@ -127,7 +129,13 @@ struct emu_counters {
 	uint64_t ioctl_errors;
 	uint64_t h_get_tce, h_put_tce, h_put_tce_indirect, h_stuff_tce;
 	uint64_t rtas_ddw_query, rtas_ddw_create, rtas_ddw_remove, rtas_ddw_reset;
-	uint64_t opal_tce_kill;
+	/* PowerNV (arch/powerpc/platforms/powernv/pci-ioda*.c), as kprobes count them in
+	 * the real kernel (test/qemu): */
+	uint64_t tce_xchg;        /* iommu_tce_xchg_no_kill(): one a TCE set or cleared */
+	uint64_t tce_kill;        /* the table's tce_kill (pnv_pci_ioda2_tce_invalidate) */
+	uint64_t opal_tce_kill;   /* OPAL_PCI_TCE_KILL: PHB4's page and PE invalidations */
+	uint64_t opal_map_window; /* OPAL_PCI_MAP_PE_DMA_WINDOW: a window set or unset */
+	uint64_t opal_bypass;     /* OPAL_PCI_MAP_PE_DMA_WINDOW_REAL: bypass on or off */
 	uint64_t tces_mapped, tces_cleared, tces_stuffed;
 	uint64_t locked_bytes, locked_peak;
 	uint64_t table_bytes, table_peak;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Compare what the real kernel in the QEMU pSeries guest answered and counted with what
-the emulator did, for test/qemu/conformance.sh.
+"""Compare what the real kernel in QEMU (a pSeries guest, or a PowerNV host) answered and
+counted with what the emulator did, for test/qemu/conformance.sh.
 
     compare.py seed GUEST_RECORD GUEST_OUT_DIR EMU_RECORD EMU_STATS
     compare.py steps GUEST_RECORD GUEST_OUT_DIR EMU_RECORD
@@ -12,7 +12,9 @@ process holds more fds), then the hypercalls (QEMU's trace vs the emulator's cou
 Differences listed in known-differences.txt (step, both answers, and why) are reported
 as known; any other makes the exit status 1.
 steps: the conformance program (conformance.c): its records, and the hypercalls of each
-step (QEMU's trace per @@STEP segment against the emulator's counters the program prints).
+step (QEMU's trace per @@STEP segment against the emulator's counters the program prints);
+on PowerNV, where QEMU traces nothing, the kernel's kprobe counts the program printed at
+each step (@@KPROF) against the emulator's counters of the same meaning (PNV below).
 estimate: tce-bench's hypercall estimate (set-up + teardown) against QEMU's count.
 """
 import json
@@ -78,27 +80,61 @@ def diff_records(guest_rec, emu_rec):
 
 
 HC = ("H_GET_TCE", "H_PUT_TCE", "H_PUT_TCE_INDIRECT", "H_STUFF_TCE")
+# PowerNV: the kernel function (kprobe) and the emulator's counter of the same meaning
+PNV = {"tce_xchg": "pnv_ioda_tce_xchg_no_kill",          # a TCE set or cleared
+       "tce_kill": "pnv_pci_ioda2_tce_invalidate",       # a table's TCE kill
+       "opal_tce_kill": "opal_pci_tce_kill",             # OPAL kills (PHB4; PHB3 writes a register)
+       "opal_map_window": "opal_pci_map_pe_dma_window",  # a window set or unset
+       "opal_bypass": "opal_pci_map_pe_dma_window_real"}  # bypass on or off
 
 
-def emu_steps(emu_rec):
-    """{step: {hypercall: count}} from the program's @@EMUHC snapshots (taken as each step
-    starts: a step's count is the next snapshot minus its own)."""
-    snaps = [(m.group(1), {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))})
-             for m in re.finditer(r"^@@EMUHC (\S+) (.*)$", pathlib.Path(emu_rec).read_text(), re.M)]
+def snapshots(rec, tag):
+    """[(step, {counter: value})] of the program's @@<tag> lines."""
+    return [(m.group(1), {k: int(v) for k, v in re.findall(r"([\w/]+)=(\d+)", m.group(2))})
+            for m in re.finditer(rf"^@@{tag} (\S+) ?(.*)$", pathlib.Path(rec).read_text(), re.M)]
+
+
+def deltas(snaps, keys):
+    """{step: {key: count}}: a snapshot is taken as its step starts, so a step's count is
+    the next snapshot minus its own."""
+    return {name: {k: nxt.get(k, 0) - cur.get(k, 0) for k in keys}
+            for (name, cur), (_, nxt) in zip(snaps, snaps[1:])}
+
+
+def emu_steps(emu_rec, keys=HC):
+    """{step: {counter: count}} from the program's @@EMUHC snapshots; a forked child's
+    own snapshots (-child-start/-end) are added to its step."""
+    snaps = snapshots(emu_rec, "EMUHC")
     parent = [s for s in snaps if "-child-" not in s[0]]
-    res = {name: {k: nxt[k] - cur[k] for k in HC} for (name, cur), (_, nxt) in zip(parent, parent[1:])}
+    res = deltas(parent, keys)
     # a forked child has its own copy of the emulated platform: add what it counted
     child = {name: c for name, c in snaps if "-child-" in name}
     for name, start in child.items():
         if name.endswith("-child-start") and name.replace("-start", "-end") in child:
             end, step = child[name.replace("-start", "-end")], name.split("-child-")[0]
-            for k in HC:
+            for k in keys:
                 res[step][k] += end[k] - start[k]
     return res
 
 
+def pnv_steps(guest_rec, emu_rec):
+    """PowerNV: the kprobe counts of each step against the emulator's."""
+    bad = 0
+    guest = deltas(snapshots(guest_rec, "KPROF"), list(PNV.values()))
+    emu = emu_steps(emu_rec, tuple(PNV))
+    for name, e in emu.items():
+        g = {k: guest.get(name, {}).get(f, 0) for k, f in PNV.items()}
+        same = g == e
+        bad += not same
+        print(f"  step {name:14} kernel " + " ".join(f"{k}={g[k]}" for k in PNV) + "\n" + " " * 22 +
+              "emulator " + " ".join(f"{k}={e[k]}" for k in PNV) + ("   equal" if same else "   DIFFERENT"))
+    return bad
+
+
 def steps(guest_rec, guest_dir, emu_rec):
     bad = diff_records(guest_rec, emu_rec)
+    if "@@KPROF" in pathlib.Path(guest_rec).read_text():
+        return bad + pnv_steps(guest_rec, emu_rec)
     guest = count.count(guest_dir)
     for name, emu in emu_steps(emu_rec).items():
         g = hypercalls_of(guest.get(name, {}))

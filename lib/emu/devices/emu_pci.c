@@ -49,7 +49,22 @@ void emu_pci_bar_trap_area(struct emu_device *d, unsigned int bar, uint64_t off,
 	b->trap_len[b->nr_trap++] = len;
 }
 
-/* The type 0 header from the IDs and BARs; capabilities are added after it. */
+/* The PCI Express capability of an endpoint (version 2), link x1 at 2.5 GT/s. */
+static void add_express_cap(struct emu_device *d)
+{
+	uint8_t body[58] = { 0 };
+
+	put16(body, 0, 0x0002);       /* version 2, type 0: PCI Express endpoint */
+	put32(body, 10, 0x00000011);  /* link capabilities: 2.5 GT/s, x1 */
+	put16(body, 16, 0x0011);      /* link status: 2.5 GT/s, x1 */
+	emu_pci_add_cap(d, 0x10, body, sizeof(body));
+}
+
+/* The type 0 header from the IDs and BARs; capabilities are added after it. On PowerNV
+ * the function sits behind a PHB root port, as with QEMU's powernv9 in test/qemu: a PCI
+ * Express function (4 KiB of configuration space, the error IRQ), which the kernel can
+ * reset through the port's secondary bus. In a pSeries guest it is on the PHB's root
+ * bus: conventional PCI, 256 bytes. */
 void emu_pci_header(struct emu_device *d, uint8_t revision)
 {
 	uint8_t *c = d->config;
@@ -73,6 +88,12 @@ void emu_pci_header(struct emu_device *d, uint8_t revision)
 		put32(c, 0x10 + 4 * i, (uint32_t)b->addr | (b->mem64 ? 0x4 : 0));
 		if (b->mem64)
 			put32(c, 0x14 + 4 * i, (uint32_t)(b->addr >> 32));
+	}
+	d->pcie = d->plat->cfg.plat.hv == EMU_HV_POWERNV;
+	if (d->pcie) {
+		d->config_size = 4096;
+		add_express_cap(d);
+		d->irqs[VFIO_PCI_ERR_IRQ_INDEX].count = 1;
 	}
 }
 

@@ -383,12 +383,12 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	/* its common, ISR and device configuration are registers: a program that reaches
 	 * them through the mapping (DPDK's net_virtio) gets the model's semantics */
 	emu_pci_bar_trap_area(d, 4, COMMON_OFF, NOTIFY_OFF - COMMON_OFF);
-	/* as QEMU's virtio-net-pci in a pSeries guest (test/qemu): the MSI-X BAR can be
-	 * mmap'ed (ppc64 has interrupt remapping: MSIX_MAPPABLE), and the function has no
-	 * reset the kernel can use */
+	/* as QEMU's virtio-net-pci (test/qemu): the MSI-X BAR can be mmap'ed (ppc64 has
+	 * interrupt remapping: MSIX_MAPPABLE); in a pSeries guest the function has no reset
+	 * the kernel can use, on PowerNV the root port's bus reset */
 	emu_pci_bar_mmap_area(d, 1, 0, 0x1000);
-	d->no_reset = true;
 	emu_pci_header(d, 1);
+	d->no_reset = !d->pcie;
 	emu_pci_add_msix(d, nqueues(v) + 1, 1, 0x000, 0x800);
 	virtio_cap(d, 1, 4, COMMON_OFF, 0x1000, false);  /* COMMON_CFG */
 	virtio_cap(d, 2, 4, NOTIFY_OFF, 0x1000, true);   /* NOTIFY_CFG */

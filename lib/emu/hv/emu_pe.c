@@ -170,6 +170,7 @@ static int powernv_create_table(struct emu_pe *pe, int num, unsigned int page_sh
 	struct emu_platform_cfg *cfg = emu_cfg(pe);
 	unsigned int entries_shift, level_shift;
 	struct emu_tce_table *t;
+	uint64_t min_entries;
 
 	if (levels == 0 || levels > POWERNV_MAX_LEVELS || !is_pow2(window_size) ||
 	    ilog2_u64(window_size) < page_shift)
@@ -180,11 +181,19 @@ static int powernv_create_table(struct emu_pe *pe, int num, unsigned int page_sh
 		level_shift = cfg->page_shift;
 	if ((level_shift - 3) * levels + page_shift >= 55)
 		return -EINVAL;
-	t = emu_tce_table_new(num ? cfg->ddw_start : cfg->tce32_start, window_size, page_shift,
-			      levels);
+	/* pnv_pci_ioda2_table_alloc_pages(): the table is at least a kernel page, and
+	 * it_size counts its entries, not the window's: a 256 MiB window of 64 KiB pages
+	 * translates (and is cleared over) 8192 entries, 512 MiB (measured, test/qemu). */
+	min_entries = (1ULL << cfg->page_shift) >> 3;
+	t = emu_tce_table_new(num ? cfg->ddw_start : cfg->tce32_start,
+			      (window_size >> page_shift) < min_entries ? min_entries << page_shift :
+									window_size,
+			      page_shift, levels);
 	if (t == NULL)
 		return -ENOMEM;
 	t->is_default = num == 0 && window_size <= cfg->tce32_size && page_shift == 12;
+	if (levels > 1)
+		t->level_entries = 1ULL << (level_shift - 3); /* it_level_size */
 	*out = t;
 	return 0;
 }
@@ -197,10 +206,26 @@ int emu_pe_create_table(struct emu_pe *pe, int num, unsigned int page_shift,
 	return pseries_create_table(pe, num, page_shift, window_size, levels, out);
 }
 
+/* pnv_pci_ioda2_tce_invalidate_pe(): PHB4 asks OPAL, PHB3 writes the kill register. */
+static void powernv_kill_pe(struct emu_pe *pe)
+{
+	if (emu_cfg(pe)->phb != 3)
+		EMU_COUNT(pe->plat, opal_tce_kill, 1);
+}
+
+/* pnv_pci_ioda2_set_window() / unset_window(): the TVE through OPAL, then the PE's
+ * TCE cache killed. */
+static void powernv_map_window(struct emu_pe *pe)
+{
+	EMU_COUNT(pe->plat, opal_map_window, 1);
+	powernv_kill_pe(pe);
+}
+
 int emu_pe_set_window(struct emu_pe *pe, int num, struct emu_tce_table *t)
 {
 	if (emu_cfg(pe)->hv == EMU_HV_PSERIES)
 		return pe->tables[num] == t ? 0 : -EPERM; /* spapr_tce_set_window() */
+	powernv_map_window(pe);
 	pthread_rwlock_wrlock(&pe->plat->dma_lock);
 	pe->tables[num] = t;
 	pthread_rwlock_unlock(&pe->plat->dma_lock);
@@ -221,6 +246,8 @@ void emu_pe_unset_window(struct emu_pe *pe, int num)
 			if (pe->ddw_active)
 				pe->ddw_active--;
 		}
+	} else {
+		powernv_map_window(pe);
 	}
 	pthread_rwlock_wrlock(&pe->plat->dma_lock);
 	pe->tables[num] = NULL;
@@ -231,6 +258,11 @@ void emu_pe_unset_window(struct emu_pe *pe, int num)
  * hypercalls were seen for it), and userspace creates what it needs. */
 int emu_pe_take_ownership(struct emu_pe *pe)
 {
+	/* pnv_ioda2_take_ownership(): bypass off, the kernel's window 0 unset */
+	if (emu_cfg(pe)->hv == EMU_HV_POWERNV && pe->default_present) {
+		EMU_COUNT(pe->plat, opal_bypass, 1);
+		powernv_map_window(pe);
+	}
 	pe->default_present = false;
 	return 0;
 }
@@ -241,10 +273,17 @@ void emu_pe_release_ownership(struct emu_pe *pe)
 {
 	if (pe->default_present)
 		return;
-	if (emu_cfg(pe)->hv == EMU_HV_PSERIES)
+	if (emu_cfg(pe)->hv == EMU_HV_PSERIES) {
 		pseries_reset_default(pe, emu_cfg(pe)->tce32_size >> 12);
-	else
+	} else {
+		/* pnv_pci_ioda2_setup_default_config(): a new table (iommu_init_table() clears
+		 * it: one tce_kill, not yet linked to the PE, so no OPAL call), set as window 0,
+		 * bypass on */
+		EMU_COUNT(pe->plat, tce_kill, 1);
+		powernv_map_window(pe);
+		EMU_COUNT(pe->plat, opal_bypass, 1);
 		pe->default_present = true;
+	}
 }
 
 /* --- TCE updates ------------------------------------------------------------ */
@@ -267,6 +306,7 @@ int emu_pe_xchg(struct emu_pe *pe, struct emu_tce_table *t, uint64_t idx, uint64
 	bool in_window = idx >= t->offset && idx - t->offset < t->size;
 	uint64_t old;
 
+	EMU_COUNT(p, tce_xchg, 1);
 	if (emu_cfg(pe)->hv == EMU_HV_PSERIES) {
 		EMU_COUNT(p, h_get_tce, 1);
 		if (!in_window)
@@ -312,17 +352,26 @@ void emu_pe_clear_window_entries(struct emu_pe *pe, struct emu_tce_table *t, uin
 		uint64_t inside = hi > lo ? hi - lo : 0;
 		EMU_COUNT(pe->plat, h_get_tce, n);
 		EMU_COUNT(pe->plat, h_put_tce, inside);
+		EMU_COUNT(pe->plat, tce_xchg, n);
+	} else {
+		/* a multi-level table's entries in absent leaves of the userspace view are
+		 * skipped (no xchg) */
+		EMU_COUNT(pe->plat, tce_xchg, hi > lo ? emu_tce_user_entries(t, lo, hi - lo) : 0);
 	}
 	if (hi > lo)
 		emu_tce_clear_range(t, lo, hi - lo, clear_one, &cc);
 }
 
-/* iommu_tce_kill(): PowerNV invalidates the TCE cache once per ioctl; pSeries has no
- * tce_kill hook (the hypervisor does it). */
-void emu_pe_tce_kill(struct emu_pe *pe)
+/* iommu_tce_kill(): PowerNV invalidates the TCE cache once per ioctl, for every PE
+ * the table is linked to (PHB4: one OPAL call each, PHB3: register writes); pSeries has
+ * no tce_kill hook (the hypervisor does it). */
+void emu_pe_tce_kill(struct emu_pe *pe, unsigned int linked)
 {
-	if (emu_cfg(pe)->hv == EMU_HV_POWERNV)
-		EMU_COUNT(pe->plat, opal_tce_kill, 1);
+	if (emu_cfg(pe)->hv != EMU_HV_POWERNV)
+		return;
+	EMU_COUNT(pe->plat, tce_kill, 1);
+	if (emu_cfg(pe)->phb != 3)
+		EMU_COUNT(pe->plat, opal_tce_kill, linked);
 }
 
 /* --- EEH --------------------------------------------------------------------- */

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "emu_internal.h"
 
@@ -58,6 +59,7 @@ void emu_tce_table_free(struct emu_tce_table *t)
 	if (t == NULL)
 		return;
 	free_node(t->root, t->depth);
+	free(t->user_leaves);
 	free(t);
 }
 
@@ -114,6 +116,65 @@ uint64_t emu_tce_get(const struct emu_tce_table *t, uint64_t idx)
 		return 0;
 	e = entry_ptr(t, idx - t->offset, false);
 	return e ? atomic_load_explicit(e, memory_order_acquire) : 0;
+}
+
+/* First position in the sorted leaf list not below `leaf`. */
+static size_t leaf_pos(const struct emu_tce_table *t, uint64_t leaf)
+{
+	size_t lo = 0, hi = t->nr_user_leaves;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->user_leaves[mid] < leaf)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int emu_tce_user_leaf_touch(struct emu_tce_table *t, uint64_t idx)
+{
+	uint64_t leaf;
+	size_t pos;
+
+	if (t->level_entries == 0 || idx < t->offset)
+		return 0;
+	leaf = (idx - t->offset) / t->level_entries;
+	pos = leaf_pos(t, leaf);
+	if (pos < t->nr_user_leaves && t->user_leaves[pos] == leaf)
+		return 0;
+	if (t->nr_user_leaves == t->cap_user_leaves) {
+		size_t cap = t->cap_user_leaves ? t->cap_user_leaves * 2 : 16;
+		uint64_t *n = realloc(t->user_leaves, cap * sizeof(*n));
+		if (n == NULL)
+			return -ENOMEM;
+		t->user_leaves = n;
+		t->cap_user_leaves = cap;
+	}
+	memmove(&t->user_leaves[pos + 1], &t->user_leaves[pos],
+		(t->nr_user_leaves - pos) * sizeof(*t->user_leaves));
+	t->user_leaves[pos] = leaf;
+	t->nr_user_leaves++;
+	return 0;
+}
+
+uint64_t emu_tce_user_entries(const struct emu_tce_table *t, uint64_t first, uint64_t n)
+{
+	uint64_t lo, hi, count = 0;
+
+	if (t->level_entries == 0)
+		return n;
+	lo = first - t->offset;
+	hi = lo + n;
+	for (size_t i = leaf_pos(t, lo / t->level_entries); i < t->nr_user_leaves; i++) {
+		uint64_t a = t->user_leaves[i] * t->level_entries, b = a + t->level_entries;
+
+		if (a >= hi)
+			break;
+		count += (b < hi ? b : hi) - (a > lo ? a : lo);
+	}
+	return count;
 }
 
 bool emu_tce_contains(const struct emu_tce_table *t, uint64_t bus_addr)

@@ -65,6 +65,20 @@ static int find_table(struct emu_container *c, uint64_t ioba, struct emu_tce_tab
 
 /* --- clearing and building TCEs ------------------------------------------- */
 
+/* The PEs whose windows hold table t (the table's it_group_list). */
+static unsigned int linked_pes(struct emu_container *c, struct emu_tce_table *t)
+{
+	unsigned int n = 0;
+
+	for (struct emu_group *g = c->groups; g != NULL; g = g->next_in_container)
+		for (int i = 0; i < EMU_MAX_TABLES; i++)
+			if (g->pe.tables[i] == t) {
+				n++;
+				break;
+			}
+	return n;
+}
+
 static void unuse_page_v2(void *arg, uint64_t idx, uint64_t old)
 {
 	struct emu_container *c = arg;
@@ -91,7 +105,7 @@ static void tce_clear(struct emu_container *c, struct emu_tce_table *t, uint64_t
 		return;
 	}
 	emu_pe_clear_window_entries(pe, t, entry, pages, c->v2 ? unuse_page_v2 : NULL, c);
-	emu_pe_tce_kill(pe);
+	emu_pe_tce_kill(pe, linked_pes(c, t));
 }
 
 static uint64_t tce_perm(uint32_t flags, enum emu_hv_kind hv)
@@ -145,6 +159,11 @@ static long tce_build(struct emu_container *c, struct emu_tce_table *t, uint64_t
 		uint64_t val;
 
 		if (c->v2) {
+			/* IOMMU_TABLE_USERSPACE_ENTRY() makes the userspace view's leaf first */
+			if (emu_tce_user_leaf_touch(t, entry + i)) {
+				ret = -ENOMEM;
+				break;
+			}
 			/* tce_iommu_prereg_ua_to_hpa() + mm_iommu_ua_to_hpa() */
 			mem = emu_mm_lookup(c->plat, ua, psize);
 			if (mem == NULL || t->page_shift > mem->pageshift) {
@@ -173,7 +192,7 @@ static long tce_build(struct emu_container *c, struct emu_tce_table *t, uint64_t
 	if (ret)
 		tce_clear(c, t, entry, i);
 	else
-		emu_pe_tce_kill(pe);
+		emu_pe_tce_kill(pe, linked_pes(c, t));
 	return ret;
 }
 
@@ -650,7 +669,7 @@ static void detach_group(struct emu_container *c, struct emu_group *g)
 			continue;
 		emu_pe_clear_window_entries(&g->pe, c->tables[i], c->tables[i]->offset,
 					    c->tables[i]->size, c->v2 ? unuse_page_v2 : NULL, c);
-		emu_pe_tce_kill(&g->pe);
+		emu_pe_tce_kill(&g->pe, linked_pes(c, c->tables[i]));
 		emu_pe_unset_window(&g->pe, i);
 	}
 }

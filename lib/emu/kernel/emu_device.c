@@ -254,7 +254,7 @@ static long get_irq_info(struct emu_device *d, struct vfio_irq_info *arg)
 	COPY_FROM_USER(&info, arg, minsz);
 	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
-	if (info.index == VFIO_PCI_ERR_IRQ_INDEX)
+	if (info.index == VFIO_PCI_ERR_IRQ_INDEX && !d->pcie)
 		return -EINVAL; /* not a PCIe function */
 	info.flags = VFIO_IRQ_INFO_EVENTFD;
 	info.count = d->irqs[info.index].count;
