@@ -320,6 +320,13 @@ static uint64_t check_hugepages(const char *mmu, uint64_t memory, uint64_t *page
 			usable = pools[i].free * pools[i].size;
 		}
 	}
+	if (n == 0) {
+		/* measured in QEMU 7.2's powernv9 guest: radix, and HugeTLB refuses every size */
+		fix("this kernel offers no hugepage size (/sys/kernel/mm/hugepages is empty: on the radix MMU"
+		    " the firmware gave no page-size encodings, as QEMU 7.2's PowerNV machines do): boot one"
+		    " that does, or on PowerNV run DPDK with --no-huge (IOVA as VA, within a window)");
+		return 0;
+	}
 	if (*page == 0) {
 		const struct pool *unmounted = NULL;
 		for (unsigned int i = 0; i < n; i++)

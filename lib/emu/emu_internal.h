@@ -109,7 +109,7 @@ struct emu_pe {
 	unsigned int ddw_active;     /* dynamic windows created on the hypervisor */
 	/* EEH */
 	atomic_bool frozen_mmio, frozen_dma;
-	bool reset_asserted;
+	bool reset_fundamental; /* a fundamental reset waits for its deactivate */
 	bool eeh_enabled;
 	uint64_t freezes;
 };
@@ -130,6 +130,8 @@ void emu_pe_clear_window_entries(struct emu_pe *pe, struct emu_tce_table *t, uin
 /* iommu_tce_kill() of table t, `linked` PEs having it in a window. */
 void emu_pe_tce_kill(struct emu_pe *pe, unsigned int linked);
 int emu_pe_eeh_op(struct emu_pe *pe, struct vfio_eeh_pe_op *op);
+/* eeh_dev_open() / eeh_dev_release(): a VFIO device of the PE opened or closed. */
+void emu_pe_eeh_dev_owner(struct emu_pe *pe);
 void emu_pe_freeze(struct emu_pe *pe);
 
 /* --- VFIO objects --------------------------------------------------------- */

@@ -105,6 +105,10 @@ int emu_write_stats_exit(struct emu_platform *p, FILE *out, const char *exit_jso
 	KV("tce_kill", c.opal_tce_kill);
 	KV("map_pe_dma_window", c.opal_map_window);
 	KV("map_pe_dma_window_real", c.opal_bypass);
+	KV("eeh_freeze_status", c.eeh_get_state);
+	KV("eeh_freeze_clear", c.opal_freeze_clear);
+	KV("eeh_freeze_set", c.opal_freeze_set);
+	KV("pci_reset", c.opal_pci_reset);
 	sep = "";
 	fprintf(out, "},\n  \"tces\": {");
 	KV("mapped", c.tces_mapped);

@@ -136,6 +136,9 @@ struct emu_counters {
 	uint64_t opal_tce_kill;   /* OPAL_PCI_TCE_KILL: PHB4's page and PE invalidations */
 	uint64_t opal_map_window; /* OPAL_PCI_MAP_PE_DMA_WINDOW: a window set or unset */
 	uint64_t opal_bypass;     /* OPAL_PCI_MAP_PE_DMA_WINDOW_REAL: bypass on or off */
+	uint64_t eeh_get_state;   /* pnv_eeh_get_state(): one OPAL_PCI_EEH_FREEZE_STATUS */
+	uint64_t opal_freeze_clear, opal_freeze_set; /* OPAL_PCI_EEH_FREEZE_CLEAR / _SET */
+	uint64_t opal_pci_reset;  /* OPAL_PCI_RESET */
 	uint64_t tces_mapped, tces_cleared, tces_stuffed;
 	uint64_t locked_bytes, locked_peak;
 	uint64_t table_bytes, table_peak;

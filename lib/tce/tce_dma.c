@@ -97,9 +97,18 @@ static long do_map(struct tce_container *c, uint64_t va, uint64_t iova, uint64_t
 {
 	struct vfio_iommu_type1_dma_map m = { .argsz = sizeof(m), .flags = RW, .vaddr = va,
 					      .iova = iova, .size = len };
-	uint64_t t0 = tce_sys_now_ns();
-	long ret = tce_ioctl(c, VFIO_IOMMU_MAP_DMA, &m);
+	uint64_t t0;
+	long ret;
 
+	if (!tce_plan_in_window(c->win[w].start, c->win[w].size, iova, len)) {
+		/* never asked of the kernel: PowerNV's would write TCEs past the table */
+		tce_log(TCE_LOG_ERR, "refusing to map 0x%" PRIx64 "+0x%" PRIx64 " at IOVA 0x%" PRIx64
+			": not inside its DMA window 0x%" PRIx64 "+0x%" PRIx64 " (a bug: please report it)",
+			va, len, iova, c->win[w].start, c->win[w].size);
+		return -ERANGE;
+	}
+	t0 = tce_sys_now_ns();
+	ret = tce_ioctl(c, VFIO_IOMMU_MAP_DMA, &m);
 	c->st.map_ns += tce_sys_now_ns() - t0;
 	if (ret) {
 		tce_log(TCE_LOG_ERR, "cannot map 0x%" PRIx64 "+0x%" PRIx64 " at IOVA 0x%" PRIx64 ": %s",

@@ -554,6 +554,11 @@ void tce_plan_free(struct tce_plan *plan)
 	plan->nregs = plan->nmaps = 0;
 }
 
+bool tce_plan_in_window(uint64_t start, uint64_t size, uint64_t iova, uint64_t len)
+{
+	return len != 0 && iova >= start && len <= size && iova - start <= size - len;
+}
+
 int tce_plan_first_fit(const struct tce_plan_reg *used, unsigned int n, uint64_t size, uint64_t len,
 		       uint64_t align, uint64_t *off)
 {

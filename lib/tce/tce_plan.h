@@ -119,6 +119,11 @@ void tce_plan_free(struct tce_plan *plan);
 int tce_plan_first_fit(const struct tce_plan_reg *used, unsigned int n, uint64_t size, uint64_t len,
 		       uint64_t align, uint64_t *off);
 
+/* Whether [iova, iova+len) lies inside the window [start, start+size), without overflow.
+ * Every map lib/tce issues is checked with it: a PowerNV kernel accepts a map that starts
+ * inside a window and runs past its end, and writes TCEs past the table. */
+bool tce_plan_in_window(uint64_t start, uint64_t size, uint64_t iova, uint64_t len);
+
 /* The TCE table bytes the kernel charges for a window (get_table_size of the
  * platform): pSeries 8 B per TCE, PowerNV every level and its userspace copy. */
 uint64_t tce_table_bytes(enum tce_hv hv, unsigned int page_shift, uint64_t window_size,

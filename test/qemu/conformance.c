@@ -59,12 +59,15 @@ static void emu_snapshot(const char *next)
 		return;
 	emu_ctrs(emu_cur(), &k);
 	printf("@@EMUHC %s H_GET_TCE=%llu H_PUT_TCE=%llu H_PUT_TCE_INDIRECT=%llu H_STUFF_TCE=%llu "
-	       "tce_xchg=%llu tce_kill=%llu opal_tce_kill=%llu opal_map_window=%llu opal_bypass=%llu\n",
+	       "tce_xchg=%llu tce_kill=%llu opal_tce_kill=%llu opal_map_window=%llu opal_bypass=%llu "
+	       "eeh_get_state=%llu opal_freeze_clear=%llu opal_freeze_set=%llu opal_pci_reset=%llu\n",
 	       next, (unsigned long long)k.h_get_tce, (unsigned long long)k.h_put_tce,
 	       (unsigned long long)k.h_put_tce_indirect, (unsigned long long)k.h_stuff_tce,
 	       (unsigned long long)k.tce_xchg, (unsigned long long)k.tce_kill,
 	       (unsigned long long)k.opal_tce_kill, (unsigned long long)k.opal_map_window,
-	       (unsigned long long)k.opal_bypass);
+	       (unsigned long long)k.opal_bypass, (unsigned long long)k.eeh_get_state,
+	       (unsigned long long)k.opal_freeze_clear, (unsigned long long)k.opal_freeze_set,
+	       (unsigned long long)k.opal_pci_reset);
 }
 
 /* The kernel's kprobe hit counts, when there are any: "<event> <hits> <misses>" lines. */
@@ -425,6 +428,48 @@ static void device(void)
 	detach(c, g);
 }
 
+static long eeh_op(int c, uint32_t op)
+{
+	struct vfio_eeh_pe_op o = { .argsz = sizeof(o), .op = op };
+
+	return ioctl(c, VFIO_EEH_PE_OP, &o);
+}
+
+/* The EEH operations VFIO offers where the platform has EEH (PowerNV), success paths
+ * and refusals: QEMU's PHB never freezes a PE and skiboot refuses error injection, so
+ * freezes and recovery cannot be compared with this kernel (doc/qemu.md). */
+static void eeh(void)
+{
+	struct vfio_eeh_pe_op small = { .argsz = 4, .op = VFIO_EEH_PE_GET_STATE };
+	int c, g, d = -1, has;
+
+	step("eeh");
+	c = open("/dev/vfio/vfio", O_RDWR);
+	has = ioctl(c, VFIO_CHECK_EXTENSION, VFIO_EEH);
+	close(c);
+	if (has != 1)
+		return;
+	R("attach", attach(VFIO_SPAPR_TCE_IOMMU, &c, &g));
+	d = RFD("get_device_fd", ioctl(g, VFIO_GROUP_GET_DEVICE_FD, addr));
+	R("op_short_argsz", ioctl(c, VFIO_EEH_PE_OP, &small));
+	R("op_unknown", eeh_op(c, 99));
+	R("enable", eeh_op(c, VFIO_EEH_PE_ENABLE));
+	R("get_state", eeh_op(c, VFIO_EEH_PE_GET_STATE));
+	R("unfreeze_io", eeh_op(c, VFIO_EEH_PE_UNFREEZE_IO));
+	R("unfreeze_dma", eeh_op(c, VFIO_EEH_PE_UNFREEZE_DMA));
+	R("reset_hot", eeh_op(c, VFIO_EEH_PE_RESET_HOT));
+	R("get_state_in_reset", eeh_op(c, VFIO_EEH_PE_GET_STATE));
+	R("reset_deactivate", eeh_op(c, VFIO_EEH_PE_RESET_DEACTIVATE));
+	R("configure", eeh_op(c, VFIO_EEH_PE_CONFIGURE));
+	R("get_state_after", eeh_op(c, VFIO_EEH_PE_GET_STATE));
+	uint32_t id = 0;
+	R("config_read_id", pread(d, &id, 4, (off_t)VFIO_PCI_CONFIG_REGION_INDEX << 40));
+	kv("vendor_device", id);
+	R("disable", eeh_op(c, VFIO_EEH_PE_DISABLE));
+	close(d);
+	detach(c, g);
+}
+
 /* A window of two levels where the platform has them (PowerNV): the kernel makes a
  * level's page when a map first reaches it, and clearing the window skips the entries
  * of pages never made (1 GiB of 64 KiB TCEs: two leaves of 8192 entries, one used). */
@@ -519,6 +564,7 @@ int main(int argc, char **argv)
 	v2_window();
 	memlock();
 	device();
+	eeh();
 	multilevel();
 	windows_last();
 	step("end");

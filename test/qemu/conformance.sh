@@ -11,11 +11,18 @@
 #     estimate against QEMU's count;
 #  3. spapr-info in the guest: what the platform offers (printed);
 #  4. spapr-info --check in the guest before the set-up (NIC on its kernel driver, no
-#     hugetlbfs: not ready, saying what to do) and after it (ready, the EAL options).
+#     hugetlbfs: not ready, saying what to do) and after it (ready, the EAL options);
+#  5. PowerNV: the conformance program on QEMU's powernv9 (PHB4) and powernv8 (PHB3) with
+#     the real kernel as the host, and under the emulator's powernv and powernv8 presets:
+#     every record, and per step the kernel's TCE exchanges, TCE kills, window and bypass
+#     OPAL calls and EEH OPAL calls (kprobes in the guest) against the emulator's counters;
+#  6. spapr-info --check on powernv9 before and after the set-up (QEMU 7.2's PowerNV
+#     kernel has no hugepage size: it must say so, not ask for a reservation).
 # Usage: test/qemu/conformance.sh [--full] [--out DIR]   (as root; after devtools/setup.sh)
 #   --full also runs tce-bench with stock DPDK's strategy in the guest: 134 million
 #   hypercalls for 64 MiB (a window sized for the whole address space), 5-6 minutes under
-#   TCG; without it the run takes about 25 s (what CI runs). Without --out the files go
+#   TCG; without it the run takes about 2 minutes (what CI runs; the PowerNV part is
+#   about 90 s of it). Without --out the files go
 #   to a temporary directory, removed when the run passes.
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
@@ -91,6 +98,31 @@ if ! grep -q '^@@CHECK-BEFORE rc=1' "$out/check.txt" || ! grep -q '^\[todo\] .*d
 	! grep -q '^\[todo\] .*no hugetlbfs mount for them: mount -t hugetlbfs' "$out/check.txt" ||
 	! grep -q '^@@CHECK-AFTER rc=0' "$out/check.txt"; then
 	log "spapr-info --check in the guest: expected not ready before the set-up and ready after"
+	rc=1
+fi
+
+# The PowerNV kernel accepts a map that starts inside a window and runs past its end, and
+# writes TCEs past the table (qemu-powernv-notes.md): that call is left out there.
+for machine in powernv9 powernv8; do
+	preset=powernv
+	[ $machine = powernv8 ] && preset=powernv8
+	log "5. PowerNV ($machine): the conformance program on the real kernel and on the emulator's $preset"
+	SPAPR_QEMU_APPEND="" "$here/run.sh" --machine $machine --nic virtio --kprobes --out "$out/conf-$machine" -- \
+		"$out/bin/spapr-conformance" @ADDR @GROUP --no-map-across-end > "$out/conf-$machine.txt"
+	"$build/app/spapr-emu/spapr-emu" run --platform $preset --device 0000:01:00.0,group=0,model=virtio-net \
+		-- "$build/test/qemu/spapr-conformance" 0000:01:00.0 0 --no-map-across-end > "$out/conf-$machine-emu.txt" 2>&1 || true
+	/usr/bin/python3 "$here/compare.py" steps "$out/conf-$machine.txt" "$out/conf-$machine" "$out/conf-$machine-emu.txt" || rc=1
+done
+
+log "6. spapr-info --check on PowerNV (powernv9), before and after the set-up"
+SPAPR_QEMU_APPEND="nobind" "$here/run.sh" --machine powernv9 --nic virtio --out "$out/check-pnv" --root "$out/check-root" -- \
+	"$here/guest/check.sh" @ADDR > "$out/check-pnv.txt" || true
+sed -n '/@@STEP check-after/,/@@CHECK-AFTER/p' "$out/check-pnv.txt" | sed 's/^/  /'
+if ! grep -q '^@@CHECK-BEFORE rc=1' "$out/check-pnv.txt" || ! grep -q '^\[todo\] .*dpdk-devbind.py -b vfio-pci' "$out/check-pnv.txt" ||
+	! grep -q '^\[ok\]   platform: PowerNV' "$out/check-pnv.txt" ||
+	! grep -q '^\[todo\] this kernel offers no hugepage size' "$out/check-pnv.txt" ||
+	[ "$(sed -n '/@@STEP check-after/,$p' "$out/check-pnv.txt" | grep -c '^\[todo\]')" != 1 ]; then
+	log "spapr-info --check on PowerNV: expected the bind to do before the set-up, and after it only the missing hugepage sizes"
 	rc=1
 fi
 

@@ -88,10 +88,17 @@ static void bad_dma_freezes(void)
 	}
 	CHECK_EQ(counters(p).eeh_freezes, 3);
 	CHECK_EQ(counters(p).dma_faults, 3);
-	/* a hot reset: state RESET while asserted, NORMAL after deactivate + configure */
+	/* a hot reset: the PE frozen (one OPAL freeze, three OPAL resets) until the
+	 * deactivate thaws MMIO and DMA (two OPAL thaws); NORMAL after it and configure */
+	struct emu_counters before = counters(p);
 	CHECK_EQ(eeh(c, VFIO_EEH_PE_RESET_HOT), 0);
-	CHECK_EQ(eeh(c, VFIO_EEH_PE_GET_STATE), VFIO_EEH_PE_STATE_RESET);
+	CHECK_EQ(eeh(c, VFIO_EEH_PE_GET_STATE), VFIO_EEH_PE_STATE_STOPPED);
+	CHECK_EQ(emu_dma_read(dev, 0x10000, &x, 1), -EIO);
 	CHECK_EQ(eeh(c, VFIO_EEH_PE_RESET_DEACTIVATE), 0);
+	CHECK_EQ(counters(p).opal_freeze_set - before.opal_freeze_set, 1);
+	CHECK_EQ(counters(p).opal_pci_reset - before.opal_pci_reset, 3);
+	CHECK_EQ(counters(p).opal_freeze_clear - before.opal_freeze_clear, 2);
+	CHECK_EQ(counters(p).eeh_get_state - before.eeh_get_state, 3); /* ours + two thaws */
 	CHECK_EQ(eeh(c, VFIO_EEH_PE_CONFIGURE), 0);
 	CHECK_EQ(eeh(c, VFIO_EEH_PE_GET_STATE), VFIO_EEH_PE_STATE_NORMAL);
 	/* the TCEs survive a PE reset */

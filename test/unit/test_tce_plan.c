@@ -497,6 +497,21 @@ static void prereg_pieces(void)
 	free(p);
 }
 
+/* every map lib/tce issues must lie inside its window (tce_dma.c's do_map) */
+static void in_window(void)
+{
+	const uint64_t start = 1ULL << 59, size = 256 * MiB;
+
+	CHECK(tce_plan_in_window(start, size, start, size));
+	CHECK(tce_plan_in_window(start, size, start + size - 64 * 1024, 64 * 1024));
+	CHECK(!tce_plan_in_window(start, size, start + size - 64 * 1024, 128 * 1024)); /* across the end */
+	CHECK(!tce_plan_in_window(start, size, start + size, 64 * 1024));             /* at the end */
+	CHECK(!tce_plan_in_window(start, size, start - 64 * 1024, 128 * 1024));       /* below */
+	CHECK(!tce_plan_in_window(start, size, start, 0));
+	CHECK(!tce_plan_in_window(start, size, start + 64 * 1024, UINT64_MAX));        /* wraps */
+	CHECK(!tce_plan_in_window(0, 2048 * MiB, UINT64_MAX - 4095, 8192));
+}
+
 int main(void)
 {
 	RUN(one_gib_of_2m_pages_pseries);
@@ -509,6 +524,7 @@ int main(void)
 	RUN(fixed_iovas);
 	RUN(fixed_iovas_in_the_default_window);
 	RUN(first_fit);
+	RUN(in_window);
 	RUN(parse_info);
 	RUN(v1_fits_and_costs);
 	RUN(v1_too_small);

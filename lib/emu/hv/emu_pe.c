@@ -385,13 +385,14 @@ void emu_pe_freeze(struct emu_pe *pe)
 		EMU_COUNT(pe->plat, eeh_freezes, 1);
 }
 
-/* eeh_pe_get_state(): the VFIO_EEH_PE_STATE_* value. */
+/* eeh_pe_get_state(): the VFIO_EEH_PE_STATE_* value, from the PE's freeze state
+ * (pnv_eeh_get_state(): one OPAL_PCI_EEH_FREEZE_STATUS). No RESET: a hot reset is done
+ * by the time the ioctl returns, and the PE stays frozen until its deactivate. */
 static int eeh_state(struct emu_pe *pe)
 {
 	bool mmio = !atomic_load(&pe->frozen_mmio), dma = !atomic_load(&pe->frozen_dma);
 
-	if (pe->reset_asserted)
-		return VFIO_EEH_PE_STATE_RESET;
+	EMU_COUNT(pe->plat, eeh_get_state, 1);
 	if (mmio && dma)
 		return VFIO_EEH_PE_STATE_NORMAL;
 	if (!mmio && !dma)
@@ -399,6 +400,23 @@ static int eeh_state(struct emu_pe *pe)
 	if (mmio && !dma)
 		return VFIO_EEH_PE_STATE_STOPPED_DMA;
 	return VFIO_EEH_PE_STATE_UNAVAIL;
+}
+
+/* eeh_pci_enable(EEH_OPT_THAW_MMIO/DMA): the state first, OPAL only for a frozen part. */
+static void eeh_thaw(struct emu_pe *pe, _Atomic bool *frozen)
+{
+	(void)eeh_state(pe);
+	if (atomic_exchange(frozen, false)) {
+		EMU_COUNT(pe->plat, opal_freeze_clear, 1);
+		EMU_COUNT(pe->plat, eeh_unfreezes, 1);
+	}
+}
+
+void emu_pe_eeh_dev_owner(struct emu_pe *pe)
+{
+	/* eeh_pe_change_owner(): the state, nothing more for a PE that is not frozen */
+	if (emu_cfg(pe)->eeh)
+		(void)eeh_state(pe);
 }
 
 static void reset_pe_devices(struct emu_pe *pe)
@@ -423,31 +441,40 @@ int emu_pe_eeh_op(struct emu_pe *pe, struct vfio_eeh_pe_op *op)
 		return 0;
 	case VFIO_EEH_PE_ENABLE:
 		pe->eeh_enabled = true;
+		(void)eeh_state(pe); /* eeh_pe_change_owner() */
 		return 0;
 	case VFIO_EEH_PE_UNFREEZE_IO:
-		atomic_store(&pe->frozen_mmio, false);
-		EMU_COUNT(pe->plat, eeh_unfreezes, 1);
+		eeh_thaw(pe, &pe->frozen_mmio);
 		return 0;
 	case VFIO_EEH_PE_UNFREEZE_DMA:
-		atomic_store(&pe->frozen_dma, false);
-		EMU_COUNT(pe->plat, eeh_unfreezes, 1);
+		eeh_thaw(pe, &pe->frozen_dma);
 		return 0;
 	case VFIO_EEH_PE_GET_STATE:
 		return eeh_state(pe);
 	case VFIO_EEH_PE_RESET_HOT:
 	case VFIO_EEH_PE_RESET_FUNDAMENTAL:
-		/* eeh_pe_reset(): freeze first so no MMIO reaches a device in reset. */
+		/* eeh_pe_reset(): the PE frozen first (OPAL_PCI_EEH_FREEZE_SET) so that no
+		 * MMIO reaches a device in reset, and it stays frozen until the deactivate.
+		 * pnv_eeh_reset() of a PE behind a root port: a hot reset is the PCI core's
+		 * secondary bus reset, assert and deassert at once (OPAL_PCI_RESET three times,
+		 * measured on 6.12, test/qemu), a fundamental one asserts now and deasserts at
+		 * the deactivate. */
 		atomic_store(&pe->frozen_mmio, true);
 		atomic_store(&pe->frozen_dma, true);
-		pe->reset_asserted = true;
+		EMU_COUNT(pe->plat, opal_freeze_set, 1);
+		pe->reset_fundamental = op->op == VFIO_EEH_PE_RESET_FUNDAMENTAL;
+		EMU_COUNT(pe->plat, opal_pci_reset, pe->reset_fundamental ? 1 : 3);
 		reset_pe_devices(pe);
 		EMU_COUNT(pe->plat, eeh_resets, 1);
 		return 0;
 	case VFIO_EEH_PE_RESET_DEACTIVATE:
-		/* deassert, then eeh_pe_reenable_devices() unfreezes the PE */
-		pe->reset_asserted = false;
-		atomic_store(&pe->frozen_mmio, false);
-		atomic_store(&pe->frozen_dma, false);
+		/* the deassert (a no-op for a hot reset), then eeh_pe_reenable_devices()
+		 * thaws MMIO, then DMA */
+		if (pe->reset_fundamental)
+			EMU_COUNT(pe->plat, opal_pci_reset, 1);
+		pe->reset_fundamental = false;
+		eeh_thaw(pe, &pe->frozen_mmio);
+		eeh_thaw(pe, &pe->frozen_dma);
 		return 0;
 	case VFIO_EEH_PE_CONFIGURE:
 		return 0;

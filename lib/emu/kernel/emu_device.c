@@ -153,6 +153,7 @@ void emu_device_release(struct emu_device *d)
 	d->plat->open_devices--;
 	if (--d->open_count)
 		return;
+	emu_pe_eeh_dev_owner(&d->group->pe); /* eeh_dev_release() */
 	irqs_disable(d);
 	emu_device_reset_model(d);
 	memcpy(d->config, d->config_saved, sizeof(d->config));
@@ -394,6 +395,30 @@ static void config_write(struct emu_device *d, unsigned int pos, const uint8_t *
 	}
 }
 
+/* Whether vfio-pci answers configuration byte `pos` from its virtual copy (vconfig)
+ * rather than from the device (drivers/vfio/pci/vfio_pci_config.c): the capability
+ * pointer and every capability's ID and next pointer, the BARs and the ROM BAR, the
+ * interrupt line and pin. */
+static bool config_byte_virtual(const struct emu_device *d, unsigned int pos)
+{
+	if (pos == 0x34 || (pos >= 0x10 && pos < 0x28) || (pos >= 0x30 && pos < 0x34) ||
+	    pos == 0x3c || pos == 0x3d)
+		return true;
+	for (unsigned int cap = d->config[0x34], n = 0; cap && n < 48; cap = d->config[cap + 1], n++)
+		if (pos == cap || pos == cap + 1)
+			return true;
+	return false;
+}
+
+/* A frozen PE reads all ones; what vfio-pci virtualizes still reads as it was (a walk
+ * of the capability list ends). */
+static void frozen_config_read(const struct emu_device *d, uint8_t *buf, size_t count,
+			       uint64_t pos)
+{
+	for (size_t i = 0; i < count; i++)
+		buf[i] = config_byte_virtual(d, (unsigned int)(pos + i)) ? d->config[pos + i] : 0xff;
+}
+
 ssize_t emu_device_rw(struct emu_device *d, void *buf, size_t count, uint64_t off, bool write)
 {
 	unsigned int index = off >> REGION_SHIFT;
@@ -409,7 +434,7 @@ ssize_t emu_device_rw(struct emu_device *d, void *buf, size_t count, uint64_t of
 			if (!frozen)
 				config_write(d, pos, buf, count);
 		} else if (frozen) {
-			memset(buf, 0xff, count); /* a frozen PE reads all ones */
+			frozen_config_read(d, buf, count, pos);
 		} else {
 			memcpy(buf, d->config + pos, count);
 		}

@@ -80,8 +80,10 @@ static long get_device_fd(struct emu_group *g, const char *name)
 	fd = emu_fd_install(p, EMU_FILE_DEVICE, d, true);
 	if (fd < 0)
 		return fd;
-	if (d->open_count++ == 0)
+	if (d->open_count++ == 0) {
 		g->container_users++;
+		emu_pe_eeh_dev_owner(&g->pe); /* vfio-pci's first open: eeh_dev_open() */
+	}
 	p->open_devices++;
 	return fd;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# In the QEMU pSeries guest, booted with nobind (the NIC still on its kernel driver, no
+# In the QEMU guest (pSeries or PowerNV), booted with nobind (the NIC still on its kernel driver, no
 # hugetlbfs mounted): spapr-info --check as a user would run it before set-up, the set-up
 # it asks for (bind the NIC to vfio-pci, mount hugetlbfs), and the check again.
 #   check.sh PCI_ADDRESS
