@@ -6,7 +6,14 @@
 # each, rxonly of frames the host sends for ours and for stock net_virtio on our backend. Reports whether each worked,
 # the frames QEMU's network saw (its pcap), and the hypercalls QEMU counted from EAL
 # start to the first DMA and between the first and the last DMA of the device.
-# Usage: test/qemu/testpmd.sh [--seconds S] [--out DIR] [--dpdk 24.11]     (as root)
+# On PowerNV (--machine powernv9|powernv8: the kernel as the bare-metal host, stock EAL's
+# own sPAPR code works there): stock DPDK alone with net_e1000_em on an e1000e, the same
+# PMD on our backend, our PMD and stock net_virtio on our backend on virtio-net, txonly,
+# each with the kernel's TCE writes and OPAL calls (kprobes) from EAL start to the port up
+# and its TCE writes while forwarding (none expected). DPDK runs with --no-huge there
+# (QEMU 7.2's PowerNV kernel has no hugepage size).
+# Usage: test/qemu/testpmd.sh [--seconds S] [--out DIR] [--dpdk 24.11]
+#                             [--machine pseries|powernv9|powernv8]     (as root)
 #   without --out the files go to a temporary directory, removed when the run passes;
 #   --dpdk: Debian's ppc64el DPDK of that release (24.11: trixie's) instead of the one the
 #   host has installed, our plugins cross-built against it
@@ -14,12 +21,13 @@ set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/../../devtools/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-seconds=5 out="" release=""
+seconds=5 out="" release="" machine=pseries
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) seconds=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--dpdk) release=$2; shift 2 ;;
+	--machine) machine=$2; shift 2 ;;
 	*) die "unknown option $1 (see the usage at the top of $0)" ;;
 	esac
 done
@@ -65,8 +73,22 @@ for lib in libgcc_s.so.1; do  # dlopen'ed by glibc (pthread_cancel)
 	done
 done
 
-export SPAPR_QEMU_APPEND="disable_ddw hugepagesz=2M hugepages=64"  # doc/qemu.md: disable_ddw
 rc=0
+if [ "$machine" != pseries ]; then
+	for run in dpdk:e1000e pci:e1000e ours:virtio pci:virtio; do
+		stack=${run%%:*} nic=${run#*:}
+		name=$machine-$stack-$nic
+		log "dpdk-testpmd txonly for $seconds s on $machine: $stack on $nic"
+		SPAPR_QEMU_APPEND="" "$here/run.sh" --machine "$machine" --kprobes --smp 2 --nic "$nic" --root "$out/root" \
+			--out "$out/$name-tx" -- "$here/guest/testpmd.sh" @ADDR "$stack" "$seconds" txonly \
+			> "$out/$name-tx.txt" 2>&1 || true
+		/usr/bin/python3 "$here/txreport.py" "$stack/$nic" txonly "$out/$name-tx.txt" "$out/$name-tx" || rc=1
+	done
+	[ $rc = 0 ] || die "testpmd on $machine did not do what it should (files in $out)"
+	if [ -n "${tmp_out:-}" ]; then log "done"; else log "done (files in $out)"; fi
+	exit 0
+fi
+export SPAPR_QEMU_APPEND="disable_ddw hugepagesz=2M hugepages=64"  # doc/qemu.md: disable_ddw
 # stacks: ours; stock DPDK alone (fails on pSeries); stock DPDK's bus/pci and PMDs on our
 # backend (-d librte_bus_spapr.so): net_virtio with v2 and with iommu=v1, net_e1000_em on
 # QEMU's e1000

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """What testpmd did in the guest (test/qemu/testpmd.sh): frames sent or received, frames
 QEMU's network saw (the pcap), the hypercalls QEMU counted from EAL start to the device's
-first DMA and between its first and its last DMA.
+first DMA and between its first and its last DMA; on PowerNV, the kernel's TCE writes and
+OPAL calls (kprobes) from EAL start to the port up, and its TCE writes while forwarding.
 
     txreport.py ours|dpdk|pci|pci-v1[/NIC] txonly|rxonly TESTPMD_OUTPUT RUN_DIR
 
@@ -19,20 +20,25 @@ MIN_FRAMES = 1000
 
 
 def pcap_frames(path, mac, field=slice(6, 12)):
-    """(frames, frames whose source, or with field=slice(0, 6) destination, is mac)"""
+    """(frames, frames whose source, or with field=slice(0, 6) destination, is mac, the
+    pcap time of the first of those or None). Not compared with the console's time
+    stamps: under TCG the two differ by a few tenths of a second either way."""
     n = ours = 0
+    first = None
     try:
         data = open(path, "rb").read()
     except OSError:
-        return 0, 0
+        return 0, 0, None
     off = 24
     while off + 16 <= len(data):
-        incl = struct.unpack_from("<I", data, off + 8)[0]
+        sec, usec, incl = struct.unpack_from("<III", data, off)
         frame = data[off + 16:off + 16 + incl]
         n += 1
-        ours += frame[field] == mac
+        if frame[field] == mac:
+            ours += 1
+            first = first if first is not None else sec + usec / 1e6
         off += 16 + incl
-    return n, ours
+    return n, ours, first
 
 
 def hypercalls(run_dir):
@@ -56,6 +62,24 @@ def hypercalls(run_dir):
     return before, during, len(dma)
 
 
+PNV_TCE_WRITES = "pnv_ioda_tce_xchg_no_kill"
+PNV_OPAL = ("opal_pci_tce_kill", "opal_pci_map_pe_dma_window", "opal_pci_map_pe_dma_window_real")
+
+
+def kprobe_work(out):
+    """PowerNV (run.sh --kprobes; the guest script prints @@KPROF at EAL start, once the
+    port is up, and while still forwarding): ({counter: count} from EAL start to the port
+    up, TCE writes while forwarding); None without kprobes."""
+    snaps = {m.group(1): {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+             for m in re.finditer(r"@@KPROF (\S+) (.*)", out)}
+    if "eal-start" not in snaps or "ready" not in snaps:
+        return None
+    a, b = snaps["eal-start"], snaps["ready"]
+    setup = {k: b.get(k, 0) - a.get(k, 0) for k in (PNV_TCE_WRITES,) + PNV_OPAL}
+    c = snaps.get("forwarding")
+    return setup, (c.get(PNV_TCE_WRITES, 0) - b.get(PNV_TCE_WRITES, 0)) if c else None
+
+
 def main():
     label, mode, out_path, run_dir = sys.argv[1:5]
     stack = label.split("/")[0]
@@ -65,18 +89,32 @@ def main():
     count = int(count[-1]) if count else 0
     mac = re.search(r"Port 0: ([0-9A-F:]{17})", out)
     port_mac = bytes.fromhex(mac.group(1).replace(":", "")) if mac else b""
-    frames, of_port = pcap_frames(f"{run_dir}/nic.pcap", port_mac, slice(6, 12) if mode == "txonly" else slice(0, 6))
+    frames, of_port, first_frame = pcap_frames(f"{run_dir}/nic.pcap", port_mac, slice(6, 12) if mode == "txonly" else slice(0, 6))
     before, during, dmas = hypercalls(run_dir)
+    pnv = kprobe_work(out)
     fail = re.search(r"Received unsupported start address 0x[0-9a-f]+|DMA remapping failed.*|"
                      r"cannot start the device.*|Fail to start port.*|No probed ethernet devices", out)
     what = "sent" if mode == "txonly" else "received"
     seen = "from" if mode == "txonly" else "for"
+    if pnv:
+        # PowerNV: no hypercalls, no QEMU trace; the kernel's own work, counted by kprobes
+        setup, during = pnv
+        work = (f"kernel work from EAL start to the port up: {setup[PNV_TCE_WRITES]} TCE writes, OPAL: "
+                + ", ".join(f"{setup[k]} {k[9:]}" for k in PNV_OPAL)
+                + f"; TCE writes while forwarding: {during if during is not None else '-'}")
+    else:
+        work = (f"hypercalls from EAL start to the first DMA: {before}, between the first and the last DMA:"
+                f" {during if during is not None else '-'} ({dmas} DMA translations)")
     print(f"  {label} {mode}: {'port 0 ' + mac.group(1) if mac else 'no port'}, {count} frames {what},"
-          f" QEMU's network saw {of_port} frames {seen} the port ({frames} in all);"
-          f" hypercalls from EAL start to the first DMA: {before}, between the first and the last DMA:"
-          f" {during if during is not None else '-'} ({dmas} DMA translations)"
+          f" QEMU's network saw {of_port} frames {seen} the port ({frames} in all); " + work
           + (f"; {fail.group(0)}" if fail else ""))
-    if stack == "dpdk":
+    if stack == "dpdk" and not pnv:
+        return 0
+    if stack == "dpdk" and "--no-huge" in out and "Cannot register vaddr for IOMMU, error 22" in out:
+        # checked as a fact: without hugepages EAL's memory segments are 4 KiB and its
+        # sPAPR code registers them one by one; a 64 KiB-page kernel refuses (EINVAL)
+        print(f"  {label} {mode}: stock EAL with --no-huge registers 4 KiB memory segments: the"
+              " 64 KiB-page kernel refuses them (EINVAL), as expected")
         return 0
     # a run of 3 s or more moves tens of thousands of frames even under TCG on a loaded
     # host: fewer than this means the port stalled (1 GiB pages once sent one burst)

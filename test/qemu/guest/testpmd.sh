@@ -1,12 +1,20 @@
 #!/bin/sh
-# In the QEMU pSeries guest (test/qemu/testpmd.sh builds its root: Debian's ppc64el
+# In the QEMU guest, pSeries or PowerNV (test/qemu/testpmd.sh builds its root: Debian's ppc64el
 # dpdk-testpmd, its libraries, the PMDs it needs and our plugins in /plugins):
 # txonly or rxonly on the NIC for some seconds, then the statistics.
 #   testpmd.sh PCI_ADDRESS ours|dpdk|pci|pci-v1 SECONDS [txonly|rxonly]
 # ours: the spapr bus and virtio-net PMD; dpdk: DPDK's bus/pci, EAL VFIO and net_virtio
 # (or net_e1000_em); pci: the same stock stack with only our bus plugin added, which sets
 # the IOMMU up for bus/pci's device; pci-v1: that with the v1 IOMMU (iommu=v1).
-mkdir -p /var/run /tmp /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages
+mkdir -p /var/run /tmp /dev/hugepages
+# QEMU 7.2's PowerNV kernel has no hugepage size (doc/qemu.md): DPDK runs with --no-huge
+MEM="-m 64"
+mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || MEM="--no-huge -m 64"
+# the kernel's PowerNV work (run.sh --kprobes), for txreport.py: "@@KPROF step name=hits ..."
+kprof() {
+	[ -r /sys/kernel/tracing/kprobe_profile ] &&
+		echo "@@KPROF $1 $(awk '{ printf "%s=%s ", $1, $2 }' /sys/kernel/tracing/kprobe_profile)"
+}
 P=$(echo /usr/lib/powerpc64le-linux-gnu/dpdk/pmds-*)
 A=${P##*pmds-}  # the PMDs' ABI: 23.0 (DPDK 22.11), 25.0 (24.11)
 export LD_LIBRARY_PATH=/plugins
@@ -21,14 +29,19 @@ else
 	pci-v1) EAL="$EAL -d /plugins/librte_bus_spapr.so -a bus=spapr,addr=$1,iommu=v1 --log-level=bus.spapr:info" ;;
 	esac
 fi
+kprof eal-start
+echo "@@EAL $MEM"
 echo "@@STEP eal-start"
 # --stats-period keeps testpmd forwarding until the signal (without it, testpmd reads
 # stdin, finds it closed and stops at once)
-timeout -s INT "$3" /usr/bin/dpdk-testpmd -l 0-1 -n 1 -m 64 $EAL -- --forward-mode="${4:-txonly}" --auto-start \
+timeout -s INT "$3" /usr/bin/dpdk-testpmd -l 0-1 -n 1 $MEM $EAL -- --forward-mode="${4:-txonly}" --auto-start \
 	--total-num-mbufs=2048 --txpkts=64 --stats-period 100 > /tmp/out 2>&1 < /dev/null &
 pid=$!
 sleep 2
+kprof ready
 echo "@@READY"   # the port is up: the host may send
+[ "$3" -gt 3 ] && sleep $(($3 - 3)) && kprof forwarding  # still forwarding: before the teardown
 wait $pid
+kprof testpmd-exit
 echo "@@STEP testpmd-exit"
 grep -vE '^ *$|^\[' /tmp/out | grep -vE 'RX P=|peer=|threshold|offloads|desc=|Offloads|\[2J' | head -70
