@@ -203,6 +203,8 @@ def test_no_huge_on_powernv(run_emu):
     assert m and int(m.group(1)) >= 256 << 20 and m.group(2) == "0", out
     assert "legacy memory: all of it is mapped now" in out
     assert r.stats["dma"]["faults"] == 0 and r.stats["at_exit"]["clean"] is True
+    # DPDK's 4 KiB memsegs live in 64 KiB kernel pages: mapped with 64 KiB TCEs
+    assert r.stats["tces"]["mapped"] == (256 << 20) >> 16, r.stats["tces"]
 
 
 @pytest.mark.parametrize("platform,first", [

@@ -439,6 +439,22 @@ static void va_advice(struct spapr_iommu *io)
 		  " there too)", io->group, why, info->dma32_start, end - 1, base, ((end - base) >> 20) - 16);
 }
 
+/* Memory in pieces smaller than the kernel's page (--no-huge: DPDK's memsegs are 4 KiB)
+ * still lives in whole kernel pages (64 KiB on ppc64): a region aligned to them is mapped
+ * with IOMMU pages of that size, 16 times fewer TCEs than 4 KiB ones. */
+static void promote_to_kernel_pages(struct regions *rs)
+{
+	uint64_t kpage = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	for (unsigned int i = 0; i < rs->n; i++) {
+		struct tce_region *r = &rs->r[i];
+		uint64_t fixed = r->iova == TCE_IOVA_ANY ? 0 : r->iova;
+
+		if (r->page_size < kpage && !((r->va | r->len | fixed) & (kpage - 1)))
+			r->page_size = kpage;
+	}
+}
+
 /* All of DPDK's memory into a new container: the memsegs DPDK has now, at the IOVAs the
  * mode asks for (PA: the bus chooses, or the ones it gave before; VA: the VAs), with the
  * window sized for what DPDK may still allocate (PA: the hugepage pools, capped by RAM;
@@ -452,6 +468,8 @@ static int map_memory(struct spapr_iommu *io, const char *name, const struct spa
 	int ret;
 
 	ret = rte_memseg_walk(collect_seg, &rs);
+	if (ret == 0)
+		promote_to_kernel_pages(&rs);
 	if (ret == 0)
 		ret = rte_memseg_list_walk(reserved_end, &rs);
 	if (ret == 0 && rs.n == 0) {
