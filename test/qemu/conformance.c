@@ -509,11 +509,19 @@ static void windows_last(void)
 {
 	struct vfio_iommu_spapr_tce_info info = { .argsz = sizeof(info) };
 	struct vfio_iommu_spapr_tce_remove rm = { .argsz = sizeof(rm) };
+	/* 16 MiB of 64 KiB pages at an address aligned to 2 MiB but not to 16 MiB, whatever
+	 * the kernel's placement (6.7+ aligns large anonymous mappings to 2 MiB): a 2 MiB TCE
+	 * of it passes the address check and is refused by the page-size check (after which
+	 * the kernel kills the TCE cache), a 16 MiB one fails the address check first */
+	uint8_t *area = anon(48 * MiB);
+	uint8_t *mem = area ? (uint8_t *)((((uintptr_t)area + 16 * MiB - 1) & ~(uintptr_t)(16 * MiB - 1)) + 2 * MiB)
+			    : NULL;
 	int c, g;
 
 	step("windows_last");
 	R("attach", attach(VFIO_SPAPR_TCE_v2_IOMMU, &c, &g));
 	R("get_info", ioctl(c, VFIO_IOMMU_SPAPR_TCE_GET_INFO, &info));
+	R("register", reg(c, mem, 16 * MiB, 0, 1));
 	rm.start_addr = 0;
 	R("remove_default", ioctl(c, VFIO_IOMMU_SPAPR_TCE_REMOVE, &rm));
 	for (unsigned int shift = 12; shift <= 24; shift++) {
@@ -526,6 +534,10 @@ static void windows_last(void)
 		R(name, ioctl(c, VFIO_IOMMU_SPAPR_TCE_CREATE, &cr));
 		snprintf(name, sizeof(name), "start_%uK", 1u << (shift - 10));
 		kv(name, cr.start_addr);
+		/* one IOMMU page of 64 KiB-page memory: a page larger than the memory's is
+		 * refused (EINVAL) */
+		snprintf(name, sizeof(name), "map_%uK", 1u << (shift - 10));
+		R(name, map(c, mem, cr.start_addr, 1ULL << shift, RW));
 		rm.start_addr = cr.start_addr;
 		snprintf(name, sizeof(name), "remove_%uK", 1u << (shift - 10));
 		R(name, ioctl(c, VFIO_IOMMU_SPAPR_TCE_REMOVE, &rm));
@@ -541,6 +553,7 @@ static void windows_last(void)
 	R("remove_first", ioctl(c, VFIO_IOMMU_SPAPR_TCE_REMOVE, &rm));
 	R("create_after_refusal", ioctl(c, VFIO_IOMMU_SPAPR_TCE_CREATE, &two));
 	detach(c, g);
+	munmap(area, 48 * MiB);
 }
 
 int main(int argc, char **argv)
