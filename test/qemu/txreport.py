@@ -63,6 +63,7 @@ def hypercalls(run_dir):
 
 
 PNV_TCE_WRITES = "pnv_ioda_tce_xchg_no_kill"
+PNV_IOCTLS = "tce_iommu_ioctl"  # a container ioctl that reached the sPAPR TCE driver
 PNV_OPAL = ("opal_pci_tce_kill", "opal_pci_map_pe_dma_window", "opal_pci_map_pe_dma_window_real")
 
 
@@ -75,7 +76,7 @@ def kprobe_work(out):
     if "eal-start" not in snaps or "ready" not in snaps:
         return None
     a, b = snaps["eal-start"], snaps["ready"]
-    setup = {k: b.get(k, 0) - a.get(k, 0) for k in (PNV_TCE_WRITES,) + PNV_OPAL}
+    setup = {k: b.get(k, 0) - a.get(k, 0) for k in (PNV_IOCTLS, PNV_TCE_WRITES) + PNV_OPAL}
     c = snaps.get("forwarding")
     return setup, (c.get(PNV_TCE_WRITES, 0) - b.get(PNV_TCE_WRITES, 0)) if c else None
 
@@ -99,7 +100,8 @@ def main():
     if pnv:
         # PowerNV: no hypercalls, no QEMU trace; the kernel's own work, counted by kprobes
         setup, during = pnv
-        work = (f"kernel work from EAL start to the port up: {setup[PNV_TCE_WRITES]} TCE writes, OPAL: "
+        work = (f"kernel work from EAL start to the port up: {setup[PNV_IOCTLS]} container ioctls,"
+                f" {setup[PNV_TCE_WRITES]} TCE writes, OPAL: "
                 + ", ".join(f"{setup[k]} {k[9:]}" for k in PNV_OPAL)
                 + f"; TCE writes while forwarding: {during if during is not None else '-'}")
     else:
