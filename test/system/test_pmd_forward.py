@@ -196,6 +196,22 @@ def test_ring_occupancy():
         res["output"][-3000:]
 
 
+def test_queue_info_and_burst_modes():
+    """rxq/txq info and burst modes (testpmd showed RX desc=0 before): the ring sizes
+    asked, the pool, the buffer size, the queue state and the data path."""
+    script = ["show rxq info 0 0", "show txq info 1 0", "set fwd io", "start", "sleep 0.2", "stop"]
+    out = run(script=script, ring=512, seconds=0.2)["output"]
+    rx = out[out.index("Infos for port 0 , RX queue 0"):]
+    assert re.search(r"Mempool: mb_pool_0\n", rx), rx[:800]
+    assert "Number of RXDs: 512" in rx and "RX buffer size: 2048" in rx and "Rx queue state: started" in rx
+    assert "Burst mode: Scalar, split ring, mergeable buffers" in rx
+    tx = out[out.index("Infos for port 1 , TX queue 0"):]
+    assert "Number of TXDs: 512" in tx and "Tx queue state: started" in tx and "Burst mode: Scalar, split ring\n" in tx
+    # what testpmd prints when forwarding starts comes from the same calls
+    assert re.findall(r"RX desc=(\d+)", out)[:2] == ["512", "512"], out[-3000:]
+    assert re.findall(r"TX desc=(\d+)", out)[:2] == ["512", "512"]
+
+
 def test_a_frozen_device_is_reported_not_hung():
     """The checker's device makes a DMA to no window after 20000 frames (a device bug):
     the IOMMU refuses, the PE freezes. The port reports it (a log line, link down, the

@@ -517,6 +517,53 @@ static int dev_close(struct rte_eth_dev *eth)
 	return 0;
 }
 
+/* --- queue information (testpmd's "show rxq info", rte_eth_rx_queue_info_get) ------- */
+
+static void rxq_info(struct rte_eth_dev *eth, uint16_t id, struct rte_eth_rxq_info *qinfo)
+{
+	struct svnet_rxq *q = eth->data->rx_queues[id];
+
+	qinfo->mp = q->mp;
+	qinfo->nb_desc = q->vq.size;
+	qinfo->scattered_rx = q->mrg; /* a frame may span buffers (MRG_RXBUF) */
+	qinfo->rx_buf_size = rte_pktmbuf_data_room_size(q->mp) - RTE_PKTMBUF_HEADROOM;
+	qinfo->queue_state = eth->data->rx_queue_state[id];
+	qinfo->conf.offloads = eth->data->dev_conf.rxmode.offloads;
+	/* every buffer taken is replaced in the same burst: nothing waits for a threshold */
+	qinfo->conf.rx_free_thresh = 0;
+}
+
+static void txq_info(struct rte_eth_dev *eth, uint16_t id, struct rte_eth_txq_info *qinfo)
+{
+	struct svnet_txq *q = eth->data->tx_queues[id];
+
+	qinfo->nb_desc = q->vq.size;
+	qinfo->queue_state = eth->data->tx_queue_state[id];
+	qinfo->conf.offloads = eth->data->dev_conf.txmode.offloads;
+	/* what the device has sent is reclaimed at the start of every burst */
+	qinfo->conf.tx_free_thresh = 0;
+}
+
+/* One data path each way: scalar, split ring, in the order the device uses buffers. */
+static int rx_burst_mode(struct rte_eth_dev *eth, uint16_t id, struct rte_eth_burst_mode *mode)
+{
+	struct svnet_rxq *q = eth->data->rx_queues[id];
+
+	mode->flags = 0;
+	snprintf(mode->info, sizeof(mode->info), "Scalar, split ring%s",
+		 q->mrg ? ", mergeable buffers" : "");
+	return 0;
+}
+
+static int tx_burst_mode(struct rte_eth_dev *eth, uint16_t id, struct rte_eth_burst_mode *mode)
+{
+	(void)eth;
+	(void)id;
+	mode->flags = 0;
+	snprintf(mode->info, sizeof(mode->info), "Scalar, split ring");
+	return 0;
+}
+
 static const struct eth_dev_ops ops = {
 	.dev_configure = configure,
 	.dev_start = start,
@@ -538,6 +585,10 @@ static const struct eth_dev_ops ops = {
 	.tx_queue_setup = txq_setup,
 	.rx_queue_release = rxq_release,
 	.tx_queue_release = txq_release,
+	.rxq_info_get = rxq_info,
+	.txq_info_get = txq_info,
+	.rx_burst_mode_get = rx_burst_mode,
+	.tx_burst_mode_get = tx_burst_mode,
 };
 
 /* --- secondary processes ----------------------------------------------------------- */
@@ -567,6 +618,10 @@ static uint16_t no_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 
 static const struct eth_dev_ops ops_secondary = {
 	.dev_infos_get = infos_get,
+	.rxq_info_get = rxq_info,
+	.txq_info_get = txq_info,
+	.rx_burst_mode_get = rx_burst_mode,
+	.tx_burst_mode_get = tx_burst_mode,
 	.link_update = link_update_secondary,
 	.stats_get = stats_get,
 	.stats_reset = stats_reset,
