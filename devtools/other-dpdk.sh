@@ -61,12 +61,19 @@ bind() { # bind SRC DST [ro]
 	[ "${3:-}" = ro ] && mount -o remount,bind,ro "$2"
 	mounts+=("$2")
 }
+# the tree and the SDK change from run to run: a mount a killed run left there (of a tree
+# since deleted, which mountpoint(1) cannot even stat) is replaced, not reused
+for m in src sdk; do
+	while grep -q " $root/$m " /proc/self/mounts; do umount -l "$root/$m" || break; done
+done
 bind "$SPAPR_TOP" "$root/src"
 bind "$sdk" "$root/sdk" ro
 for m in proc sys dev dev/pts dev/hugepages; do bind "/$m" "$root/$m"; done
 mkdir -p "$root/var/run/dpdk"
 
-build=/build-$version
+# a build directory per source tree: ninja knows a tree's files by their path in the
+# chroot (/src) and their times, so another tree bound there could pass for up to date
+build=/build-$version-$(printf '%s' "$SPAPR_TOP" | md5sum | cut -c1-8)
 chroot "$root" sh -ec "cd /src
 	[ -d $build ] || meson setup $build -Dwerror=true -Ddpdk_driver_sdk=/sdk >/dev/null
 	ninja -C $build >/dev/null
