@@ -6,6 +6,7 @@
 #ifndef SPAPR_DPDK_COMPAT_H
 #define SPAPR_DPDK_COMPAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_version.h>
@@ -33,6 +34,17 @@
 typedef int spapr_rxq_count_t;
 #else
 typedef uint32_t spapr_rxq_count_t;
+#endif
+
+/* ethdev: dev_supported_ptypes_get also returns the list's length from 24.11 on.
+ * SPAPR_PTYPES_PARAM declares it; SPAPR_PTYPES_RETURN(list, n) returns the list (whose
+ * element n is RTE_PTYPE_UNKNOWN, the end before 24.11). */
+#if RTE_VERSION >= RTE_VERSION_NUM(24, 3, 0, 0)
+#define SPAPR_PTYPES_PARAM , size_t *no_of_elements
+#define SPAPR_PTYPES_RETURN(list, n) do { *no_of_elements = (n); return (list); } while (0)
+#else
+#define SPAPR_PTYPES_PARAM
+#define SPAPR_PTYPES_RETURN(list, n) do { (void)(n); return (list); } while (0)
 #endif
 
 /* The symbol dpdk-pmdinfo.py reads a driver's name from: 25.11 (dev_driver.h) takes the

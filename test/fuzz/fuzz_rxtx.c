@@ -4,7 +4,8 @@
  * against a device that writes anything into the used rings: ids, lengths, indices,
  * num_buffers. The PMD must not crash, must hand the application only mbufs whose
  * lengths fit their buffers, and must lose no mbuf: after the queues are drained the
- * pool holds all of them again.
+ * pool holds all of them again. The first byte's bits also choose mergeable buffers and
+ * the RX offloads (checksums, packet types), which parse what the frames hold.
  *
  * The input is a program: each step is an opcode byte and its operands.
  *   0 id32 len32      the device writes an RX used entry (and num_buffers, MRG)
@@ -133,6 +134,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ring_reset(&rq.vq);
 	ring_reset(&tq.vq);
 	rq.mrg = size && (data[0] & 1);
+	/* the RX offloads parse whatever the buffers hold, at the lengths the device wrote */
+	rq.csum = size && (data[0] & 2);
+	rq.ptype_mask = size && (data[0] & 4) ? svnet_ptypes_all() : 0;
 	svnet_tx_drain(&tq);
 	if (svnet_rx_fill(&rq) != 0)
 		abort();

@@ -59,6 +59,8 @@ struct svnet_rxq {
 	struct rte_mbuf **sw;           /* the mbuf behind each descriptor */
 	uint16_t port;
 	bool mrg;
+	bool csum;                      /* verify IPv4/TCP/UDP checksums (RX offloads) */
+	uint32_t ptype_mask;            /* packet-type layers to report (0: none) */
 	uint64_t packets, bytes, errors, nombuf;
 	uint64_t discarded;             /* frames received into the ring, never taken: the port stopped */
 };
@@ -96,6 +98,7 @@ struct svnet {
 	uint64_t eeh_recoveries;        /* the port came back by itself after a freeze */
 	bool watchdog;                  /* the EEH watchdog alarm is armed */
 	bool eeh_capable;               /* its PE can be recovered (the primary found out) */
+	uint32_t ptype_mask;            /* rte_eth_dev_set_ptypes(): what RX reports */
 };
 
 /* The device's queue pair i carries RX queue i and TX queue i. An application may ask
@@ -139,6 +142,13 @@ void svnet_rings_release(struct rte_eth_dev *eth);
 /* EEH watchdog and recovery (spapr_virtio_recover.c) */
 void svnet_watchdog_start(struct rte_eth_dev *eth);
 void svnet_watchdog_stop(struct rte_eth_dev *eth);
+
+/* RX offloads in software (spapr_virtio_rxoffload.c): packet types and checksums */
+#define SVNET_RX_CKSUM (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM | \
+			RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
+const uint32_t *svnet_ptypes(size_t *n);
+uint32_t svnet_ptypes_all(void);
+void svnet_rx_offload(const struct svnet_rxq *q, struct rte_mbuf *m);
 
 /* data path (spapr_virtio_rxtx.c) */
 uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);

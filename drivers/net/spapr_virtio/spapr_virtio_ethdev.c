@@ -34,7 +34,8 @@ static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 	info->min_mtu = RTE_ETHER_MIN_MTU;
 	info->rx_desc_lim = (struct rte_eth_desc_lim){ .nb_max = v->ring_max, .nb_min = 32, .nb_align = 32 };
 	info->tx_desc_lim = info->rx_desc_lim;
-	info->rx_offload_capa = mrg ? RTE_ETH_RX_OFFLOAD_SCATTER : 0;
+	/* checksums verified in software: the device gives no checksum information */
+	info->rx_offload_capa = (mrg ? RTE_ETH_RX_OFFLOAD_SCATTER : 0) | SVNET_RX_CKSUM;
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	info->default_rxportconf.ring_size = RTE_MIN(v->ring_max, 256);
 	info->default_txportconf.ring_size = RTE_MIN(v->ring_max, 256);
@@ -102,7 +103,6 @@ static int rxq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, uns
 	char name[RTE_MEMZONE_NAMESIZE];
 	uint16_t size = ring_size(v, nb_desc);
 
-	(void)conf;
 	rxq_release(eth, id);
 	q = rte_zmalloc_socket("svnet_rxq", sizeof(*q), RTE_CACHE_LINE_SIZE, (int)socket);
 	if (q == NULL)
@@ -117,6 +117,8 @@ static int rxq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, uns
 	q->mp = mp;
 	q->port = eth->data->port_id;
 	q->mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
+	q->csum = ((conf ? conf->offloads : 0) | eth->data->dev_conf.rxmode.offloads) & SVNET_RX_CKSUM;
+	q->ptype_mask = v->ptype_mask;
 	eth->data->rx_queues[id] = q;
 	return 0;
 }
@@ -218,6 +220,9 @@ int svnet_device_up(struct rte_eth_dev *eth)
 			svnet_rx_drain(rq);
 			memset((void *)rq->vq.mz->addr, 0, rq->vq.mz->len);
 			rq->mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
+			/* the RX offloads asked for the port (and this queue when it was set up) */
+			rq->csum = rq->csum || (eth->data->dev_conf.rxmode.offloads & SVNET_RX_CKSUM);
+			rq->ptype_mask = v->ptype_mask;
 			ret = svnet_queue_program(v, &rq->vq, 2 * i, rq->vq.size);
 			if (ret == 0)
 				ret = svnet_rx_fill(rq);
@@ -544,6 +549,30 @@ static void txq_info(struct rte_eth_dev *eth, uint16_t id, struct rte_eth_txq_in
 	qinfo->conf.tx_free_thresh = 0;
 }
 
+/* Packet types: what svnet_rx_offload() reports; rte_eth_dev_set_ptypes() chooses the
+ * layers (testpmd turns them off at start: no parsing unless asked). */
+static const uint32_t *supported_ptypes(struct rte_eth_dev *eth SPAPR_PTYPES_PARAM)
+{
+	size_t n;
+	const uint32_t *list = svnet_ptypes(&n);
+
+	(void)eth;
+	SPAPR_PTYPES_RETURN(list, n);
+}
+
+static int ptypes_set(struct rte_eth_dev *eth, uint32_t mask)
+{
+	struct svnet *v = priv(eth);
+
+	v->ptype_mask = mask & svnet_ptypes_all();
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
+		struct svnet_rxq *q = eth->data->rx_queues[i];
+		if (q)
+			__atomic_store_n(&q->ptype_mask, v->ptype_mask, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
 /* One data path each way: scalar, split ring, in the order the device uses buffers. */
 static int rx_burst_mode(struct rte_eth_dev *eth, uint16_t id, struct rte_eth_burst_mode *mode)
 {
@@ -589,6 +618,8 @@ static const struct eth_dev_ops ops = {
 	.txq_info_get = txq_info,
 	.rx_burst_mode_get = rx_burst_mode,
 	.tx_burst_mode_get = tx_burst_mode,
+	.dev_supported_ptypes_get = supported_ptypes,
+	.dev_ptypes_set = ptypes_set,
 };
 
 /* --- secondary processes ----------------------------------------------------------- */
@@ -700,6 +731,7 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 	}
 	eth->data->mac_addrs = &v->mac;
 	v->eeh_capable = rte_spapr_eeh_available(dev);
+	v->ptype_mask = svnet_ptypes_all(); /* every layer, until the application says less */
 	eth->device = &dev->device;
 	eth->dev_ops = &ops;
 	eth->rx_pkt_burst = svnet_rx_burst;

@@ -227,6 +227,8 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		head->port = q->port;
 		head->ol_flags = 0;
 		head->packet_type = 0;
+		if (q->csum || q->ptype_mask)
+			svnet_rx_offload(q, head);
 		pkts[got++] = head;
 		q->bytes += total;
 		avail -= nbuf;
