@@ -384,24 +384,26 @@ static FILE *fopen_vfio(const char *path, const char *mode)
 	return f;
 }
 
-EXPORT FILE *fopen(const char *path, const char *mode)
+/* real: where ensure() put the libc function (read after it) */
+static FILE *fopen_redirected(FILE *(**real)(const char *, const char *), const char *path,
+			      const char *mode)
 {
 	char buf[PATH_MAX];
 
 	ensure();
 	if (platform && emu_path_is_vfio(path))
 		return fopen_vfio(path, mode);
-	return real_fopen(redirect(path, buf), mode);
+	return (*real)(redirect(path, buf), mode);
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	return fopen_redirected(&real_fopen, path, mode);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	char buf[PATH_MAX];
-
-	ensure();
-	if (platform && emu_path_is_vfio(path))
-		return fopen_vfio(path, mode);
-	return real_fopen64(redirect(path, buf), mode);
+	return fopen_redirected(&real_fopen64, path, mode);
 }
 WRAP_PATH(DIR *, opendir, real_opendir, (const char *path), path)
 WRAP_PATH(int, stat, real_stat, (const char *path, struct stat *st), path, st)

@@ -472,7 +472,7 @@ int tce_dma_add(struct tce_container *c, const struct tce_region *regions, unsig
 			/* the caller's IOVA: it must lie inside that window */
 			w = -1;
 			for (unsigned int k = 0; k < c->nwin; k++)
-				if (r->iova >= c->win[k].start && r->iova + r->len <= c->win[k].start + c->win[k].size &&
+				if (tce_plan_in_window(c->win[k].start, c->win[k].size, r->iova, r->len) &&
 				    !((r->iova | r->va | r->len) & ((1ULL << c->win[k].page_shift) - 1)))
 					w = (int)k;
 			if (w < 0) {

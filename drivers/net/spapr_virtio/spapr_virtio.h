@@ -59,7 +59,8 @@ struct svnet_rxq {
 	struct rte_mbuf **sw;           /* the mbuf behind each descriptor */
 	uint16_t port;
 	bool mrg;
-	bool csum;                      /* verify IPv4/TCP/UDP checksums (RX offloads) */
+	uint64_t offloads;              /* the RX offloads asked for this queue at set-up */
+	bool csum;                      /* verify IPv4/TCP/UDP checksums (set at start) */
 	uint32_t ptype_mask;            /* packet-type layers to report (0: none) */
 	uint64_t packets, bytes, errors, nombuf;
 	uint64_t discarded;             /* frames received into the ring, never taken: the port stopped */
@@ -148,7 +149,8 @@ void svnet_watchdog_stop(struct rte_eth_dev *eth);
 			RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
 const uint32_t *svnet_ptypes(size_t *n);
 uint32_t svnet_ptypes_all(void);
-void svnet_rx_offload(const struct svnet_rxq *q, struct rte_mbuf *m);
+/* packet type (the layers in ptype_mask) and, if csum, checksum flags of frame m */
+void svnet_rx_offload(struct rte_mbuf *m, uint32_t ptype_mask, bool csum);
 
 /* data path (spapr_virtio_rxtx.c) */
 uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);

@@ -117,7 +117,7 @@ static int rxq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, uns
 	q->mp = mp;
 	q->port = eth->data->port_id;
 	q->mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
-	q->csum = ((conf ? conf->offloads : 0) | eth->data->dev_conf.rxmode.offloads) & SVNET_RX_CKSUM;
+	q->offloads = conf->offloads;
 	q->ptype_mask = v->ptype_mask;
 	eth->data->rx_queues[id] = q;
 	return 0;
@@ -220,9 +220,8 @@ int svnet_device_up(struct rte_eth_dev *eth)
 			svnet_rx_drain(rq);
 			memset((void *)rq->vq.mz->addr, 0, rq->vq.mz->len);
 			rq->mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
-			/* the RX offloads asked for the port (and this queue when it was set up) */
-			rq->csum = rq->csum || (eth->data->dev_conf.rxmode.offloads & SVNET_RX_CKSUM);
-			rq->ptype_mask = v->ptype_mask;
+			/* the RX offloads asked for the port and for this queue */
+			rq->csum = (rq->offloads | eth->data->dev_conf.rxmode.offloads) & SVNET_RX_CKSUM;
 			ret = svnet_queue_program(v, &rq->vq, 2 * i, rq->vq.size);
 			if (ret == 0)
 				ret = svnet_rx_fill(rq);
@@ -533,7 +532,7 @@ static void rxq_info(struct rte_eth_dev *eth, uint16_t id, struct rte_eth_rxq_in
 	qinfo->scattered_rx = q->mrg; /* a frame may span buffers (MRG_RXBUF) */
 	qinfo->rx_buf_size = rte_pktmbuf_data_room_size(q->mp) - RTE_PKTMBUF_HEADROOM;
 	qinfo->queue_state = eth->data->rx_queue_state[id];
-	qinfo->conf.offloads = eth->data->dev_conf.rxmode.offloads;
+	qinfo->conf.offloads = q->offloads | eth->data->dev_conf.rxmode.offloads;
 	/* every buffer taken is replaced in the same burst: nothing waits for a threshold */
 	qinfo->conf.rx_free_thresh = 0;
 }

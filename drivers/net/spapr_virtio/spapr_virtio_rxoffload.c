@@ -70,12 +70,12 @@ static uint64_t cksum_flags(const struct rte_mbuf *m, uint32_t pt, const struct 
 	return flags;
 }
 
-void svnet_rx_offload(const struct svnet_rxq *q, struct rte_mbuf *m)
+void svnet_rx_offload(struct rte_mbuf *m, uint32_t ptype_mask, bool csum)
 {
 	struct rte_net_hdr_lens hl;
 	uint32_t pt = rte_net_get_ptype(m, &hl, svnet_ptypes_all());
 
-	m->packet_type = pt & q->ptype_mask;
-	if (q->csum)
+	m->packet_type = pt & ptype_mask;
+	if (csum)
 		m->ol_flags |= cksum_flags(m, pt, &hl);
 }

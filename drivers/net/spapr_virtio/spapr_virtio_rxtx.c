@@ -175,6 +175,8 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	}
 	rte_io_rmb(); /* the used entries after their index */
+	/* rte_eth_dev_set_ptypes() may change it while the port runs */
+	const uint32_t ptypes = __atomic_load_n(&q->ptype_mask, __ATOMIC_RELAXED);
 	while (got < n && avail) {
 		uint32_t id, len;
 		used_elem(vq, vq->used_cons, &id, &len);
@@ -227,8 +229,8 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		head->port = q->port;
 		head->ol_flags = 0;
 		head->packet_type = 0;
-		if (q->csum || q->ptype_mask)
-			svnet_rx_offload(q, head);
+		if (q->csum || ptypes)
+			svnet_rx_offload(head, ptypes, q->csum);
 		pkts[got++] = head;
 		q->bytes += total;
 		avail -= nbuf;
