@@ -43,6 +43,7 @@ struct emu_tce_table {
 	unsigned int depth;   /* radix depth of the storage */
 	void *root;
 	uint64_t nr_valid;    /* entries with READ or WRITE set */
+	_Atomic uint64_t gen; /* bumped after every change of an entry: DMA caches check it */
 	/* PowerNV multi-level tables: the kernel's leaf size (it_level_size) and which
 	 * leaves of the userspace view exist (made by a v2 map, kept until the table goes):
 	 * tce_iommu_clear() skips the entries of absent ones. Sorted leaf numbers. */

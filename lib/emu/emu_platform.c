@@ -60,7 +60,13 @@ int emu_platform_create(const struct emu_config *cfg, struct emu_platform **out,
 		return -ENOMEM;
 	p->cfg = *cfg;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_rwlock_init(&p->dma_lock, NULL);
+	/* writers first: device threads hold it for whole bursts, back to back, and a
+	 * window change must not wait for them all to pause at once */
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&p->dma_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	p->mm.pid = getpid();
 	p->created_ns = mono_ns();
 	for (unsigned int i = 0; i < cfg->ndevices; i++) {

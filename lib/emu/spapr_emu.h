@@ -119,6 +119,18 @@ struct emu_device *emu_device_find(struct emu_platform *p, const char *addr);
  * nothing frozen (vfio-pci leaves bus mastering to the driver, and clears it at release). */
 int emu_dma_read(struct emu_device *dev, uint64_t iova, void *buf, size_t len);
 int emu_dma_write(struct emu_device *dev, uint64_t iova, const void *buf, size_t len);
+/* A read the device does not keep (a sink): the same checks and fault, no copy. */
+int emu_dma_check(struct emu_device *dev, uint64_t iova, size_t len);
+/* A DMA session of the calling thread (a device thread's burst): until emu_dma_end,
+ * its emu_dma_* calls take no lock (windows stay; window changes wait for the end) and
+ * share a translation cache that is exact (a changed TCE is read again). Not nested;
+ * no blocking call inside. */
+void emu_dma_begin(struct emu_platform *p);
+/* Inside a session: where [iova, iova+len) is in host memory, if one IOMMU page holds
+ * it and the access is allowed (counted as one DMA); NULL otherwise: then do it with
+ * emu_dma_read/write, which fault as hardware would. */
+void *emu_dma_ptr(struct emu_device *dev, uint64_t iova, size_t len, bool write);
+void emu_dma_end(void);
 bool emu_device_frozen(const struct emu_device *dev);
 /* Fire interrupt vector `vector` of IRQ index `index` (VFIO_PCI_*_IRQ_INDEX). */
 int emu_device_irq(struct emu_device *dev, unsigned int index, unsigned int vector);

@@ -132,6 +132,8 @@ static void pseries_has_no_eeh(void)
 
 struct dma_thread {
 	struct emu_device *dev;
+	struct emu_platform *plat;
+	bool session;
 	atomic_bool stop;
 	atomic_uint_fast64_t ok, faults;
 };
@@ -142,20 +144,27 @@ static void *dma_loop(void *arg)
 	uint8_t b[256];
 
 	while (!t->stop) {
-		if (emu_dma_read(t->dev, 0x10000, b, sizeof(b)) == 0)
-			t->ok++;
-		else
-			t->faults++;
+		/* as a device thread does: bursts in a DMA session, or one access at a time */
+		if (t->session)
+			emu_dma_begin(t->plat);
+		for (int i = 0; i < (t->session ? 64 : 1); i++) {
+			if (emu_dma_read(t->dev, 0x10000 + 256 * (uint64_t)i, b, sizeof(b)) == 0)
+				t->ok++;
+			else
+				t->faults++;
+		}
+		if (t->session)
+			emu_dma_end();
 	}
 	return NULL;
 }
 
 /* A device thread DMAs into a window that another window's creation, removal and
  * mappings keep changing next to it: the model stays consistent. */
-static void concurrent_dma_and_ioctls(void)
+static void concurrent_dma_and_ioctls_in(bool session)
 {
 	struct emu_platform *p = make_platform("powernv", 1, 1);
-	struct dma_thread t = { .dev = emu_device_find(p, "0000:00:01.0") };
+	struct dma_thread t = { .dev = emu_device_find(p, "0000:00:01.0"), .plat = p, .session = session };
 	uint8_t *buf = alloc_aligned(4 * MiB, 1 << 16);
 	pthread_t th;
 	uint64_t start;
@@ -186,11 +195,62 @@ static void concurrent_dma_and_ioctls(void)
 	emu_platform_destroy(p);
 }
 
+static void concurrent_dma_and_ioctls(void)
+{
+	concurrent_dma_and_ioctls_in(false);
+	/* sessions hold the DMA lock for whole bursts, back to back: window changes still
+	 * get their turn (the lock prefers writers) */
+	concurrent_dma_and_ioctls_in(true);
+}
+
+/* A DMA session: no lock per access, counters added at its end, translations cached
+ * but exact (an entry unmapped inside the session faults at the next access), host
+ * pointers only inside a session and only within one IOMMU page. */
+static void dma_session_is_exact(void)
+{
+	struct emu_platform *p = make_platform("powernv", 1, 1);
+	struct emu_device *dev = emu_device_find(p, "0000:00:01.0");
+	uint8_t *buf = alloc_aligned(MiB, 1 << 16), out[32];
+	uint64_t reads;
+	int c, g, d;
+
+	open_pair(p, 0, VFIO_SPAPR_TCE_IOMMU, &c, &g);
+	d = device_bus_master(g, "0000:00:01.0");
+	CHECK_EQ(ioc(c, VFIO_IOMMU_ENABLE, NULL), 0);
+	CHECK_EQ(map_dma(c, (uintptr_t)buf, 0x10000, MiB, RW), 0);
+	memcpy(buf + 0x1ff8, "across two TCEs", 16);
+	CHECK(emu_dma_ptr(dev, 0x10000, 8, false) == NULL);        /* no session */
+	reads = counters(p).dma_reads;
+	emu_dma_begin(p);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(emu_dma_read(dev, 0x11ff8, out, 16), 0);   /* 4 KiB TCEs: two entries */
+		CHECK(memcmp(out, "across two TCEs", 16) == 0);
+	}
+	CHECK(emu_dma_ptr(dev, 0x10010, 8, true) == buf + 0x10);
+	CHECK(emu_dma_ptr(dev, 0x10ffc, 8, false) == NULL);        /* crosses a TCE */
+	CHECK_EQ(counters(p).dma_reads, reads);                     /* added at the end */
+	/* the driver unmaps the second page while the session goes on: the cached
+	 * translation is not used again */
+	CHECK_EQ(unmap_dma(c, 0x12000, 0x1000), 0);
+	CHECK_ERR(emu_dma_read(dev, 0x11ff8, out, 16), EIO);
+	CHECK(emu_device_frozen(dev));
+	CHECK(emu_dma_ptr(dev, 0x10010, 8, false) == NULL);        /* frozen */
+	emu_dma_end();
+	CHECK_EQ(counters(p).dma_reads, reads + 3);
+	CHECK_EQ(counters(p).dma_writes, 1);
+	CHECK_EQ(counters(p).dma_faults, 1);
+	emu_close(d);
+	emu_close(g);
+	emu_close(c);
+	emu_platform_destroy(p);
+}
+
 int main(void)
 {
 	RUN(dma_through_tces);
 	RUN(bad_dma_freezes);
 	RUN(pseries_has_no_eeh);
 	RUN(concurrent_dma_and_ioctls);
+	RUN(dma_session_is_exact);
 	return test_result();
 }

@@ -14,7 +14,8 @@
  *   - threads=N device threads poll the queue pairs (qp % N); every ring and buffer access is a DMA
  *     through the TCE tables (emu_virtq.c); frames go to and come from a wire back-end.
  * Options: mac=, queues= (pairs, 1..8), qsize= (max ring size), mtu=, speed= (Mb/s the
- * device reports, default 10000; "unknown"), duplex= (full, half, unknown), threads=,
+ * device reports, default 10000; "unknown"), duplex= (full, half, unknown), threads=, cpus=
+ * (where the threads run: A[:B...]),
  * poll-us= (sleep when idle, 0: busy poll), and the wire's (emu_wire.h).
  * This file: reset, feature negotiation, the registers, set-up, stats; the device threads
  * are in emu_virtio_net_dp.c.
@@ -22,6 +23,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -245,6 +247,29 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/* cpus=A[:B...]: the CPUs the device threads are pinned to, thread t on the
+ * (t % count)-th (':' separates: ',' separates device options). */
+static int parse_cpus(struct vnet *v, const char *val, char *err, size_t errlen)
+{
+	const char *p = val;
+
+	v->ncpus = 0;
+	do {
+		char *end;
+		unsigned long cpu;
+		errno = 0;
+		cpu = strtoul(p, &end, 10);
+		if (errno || end == p || (*end && *end != ':') || cpu >= CPU_SETSIZE || v->ncpus == VNET_MAX_QP) {
+			snprintf(err, errlen, "cpus=%s: CPU numbers below %d separated by ':', at most %d", val,
+				 CPU_SETSIZE, VNET_MAX_QP);
+			return -EINVAL;
+		}
+		v->cpus[v->ncpus++] = (uint16_t)cpu;
+		p = *end ? end + 1 : end;
+	} while (*p);
+	return 0;
+}
+
 static int vnet_option(struct vnet *v, const char *key, const char *val, char *err, size_t errlen)
 {
 	unsigned long n;
@@ -284,6 +309,8 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 		v->nthreads = (unsigned int)n;
 		return 0;
 	}
+	if (strcmp(key, "cpus") == 0)
+		return parse_cpus(v, val, err, errlen);
 	if (*end == '\0' && strcmp(key, "poll-us") == 0 && n <= 1000000) {
 		v->poll_us = (unsigned int)n;
 		return 0;
@@ -297,9 +324,31 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 		return 0;
 	}
 	snprintf(err, errlen, "virtio-net option %s=%s is not valid (mac, queues=1..%d, qsize=power of 2,"
-		 " mtu, speed=Mb/s|unknown, duplex=full|half|unknown, threads, poll-us, fault-after, garbage-after, backend, peer, tap, size, flows, rate, count, pcap-in,"
+		 " mtu, speed=Mb/s|unknown, duplex=full|half|unknown, threads, cpus, poll-us, fault-after, garbage-after, backend, peer, tap, size, flows, rate, count, pcap-in,"
 		 " pcap-out)", key, val, VNET_MAX_QP);
 	return -EINVAL;
+}
+
+/* Name the thread (vnetD.T in top and /proc) and pin it when cpus= says where. */
+static int thread_place(struct vnet *v, unsigned int t, unsigned int index, char *err, size_t errlen)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "vnet%u.%u", index, t);
+	pthread_setname_np(v->thr[t].tid, name);
+	if (v->ncpus) {
+		cpu_set_t set;
+		int ret;
+		CPU_ZERO(&set);
+		CPU_SET(v->cpus[t % v->ncpus], &set);
+		if ((ret = pthread_setaffinity_np(v->thr[t].tid, sizeof(set), &set)) != 0) {
+			snprintf(err, errlen, "device %s: cannot pin thread %u to CPU %u: %s (cpus= must name CPUs "
+				 "this process may run on: see taskset -p $$)", v->d->addr, t, v->cpus[t % v->ncpus],
+				 strerror(ret));
+			return -ret;
+		}
+	}
+	return 0;
 }
 
 static int virtio_cap(struct emu_device *d, uint8_t type, uint8_t bar, uint32_t off, uint32_t len,
@@ -402,9 +451,14 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	}
 	for (unsigned int t = 0; t < v->nthreads; t++) {
 		v->thr[t] = (struct vnet_thread){ .v = v, .index = t };
+		v->thr[t].tx_batch = malloc((size_t)TX_BATCH * WIRE_MAX_FRAME);
+		if (v->thr[t].tx_batch == NULL)
+			return -ENOMEM;
 		if (pthread_create(&v->thr[t].tid, NULL, vnet_thread, &v->thr[t]) != 0)
 			return -EAGAIN;
 		v->thr[t].started = true;
+		if ((ret = thread_place(v, t, index, err, errlen)) != 0)
+			return ret;
 	}
 	return 0;
 }
@@ -419,6 +473,8 @@ static void vnet_fini(struct emu_device *d)
 	for (unsigned int t = 0; t < v->nthreads; t++)
 		if (v->thr[t].started)
 			pthread_join(v->thr[t].tid, NULL);
+	for (unsigned int t = 0; t < v->nthreads; t++)
+		free(v->thr[t].tx_batch);
 	emu_wire_fini(&v->wire);
 	free(v);
 	d->priv = NULL;

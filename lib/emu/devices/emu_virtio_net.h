@@ -43,7 +43,7 @@ struct vnet_thread {
 	unsigned int index;
 	pthread_t tid;
 	bool started;
-	uint8_t tx_frame[WIRE_MAX_FRAME];
+	uint8_t *tx_batch;          /* TX_BATCH frames taken from the TX queue */
 };
 
 /* An RX frame taken from the wire, waiting for buffers of its queue pair. */
@@ -74,6 +74,9 @@ struct vnet {
 	/* the wire and what is in flight */
 	struct emu_wire wire;
 	struct vnet_stage stage[VNET_MAX_QP];
+	uint32_t replay_cursor[VNET_MAX_QP]; /* replay: each queue pair's next frame */
+	uint16_t cpus[VNET_MAX_QP];  /* cpus=A:B:..: thread t runs on cpus[t % ncpus] */
+	unsigned int ncpus;
 	/* counters */
 	uint64_t rx_nobuf_waits, rx_toolong, tx_toolong, bad_chains, ctrl_cmds, resets;
 	uint64_t rx_no_queue;           /* frames for a pair whose RX queue is not enabled */

@@ -59,43 +59,58 @@ static int ring_error(struct vnet *v, struct emu_vq *q, int ret)
 	return ret;
 }
 
+/* TX: a burst of chains in one DMA session, their frames copied out (a back-end that
+ * keeps nothing only has them read through the IOMMU); the wire gets them after the
+ * session: a checker samples the platform under its lock, which an ioctl holds while
+ * it waits for the DMA lock. */
 static int process_tx(struct vnet *v, struct vnet_thread *t, struct emu_vq *q)
 {
+	bool keep = emu_wire_tx_needs_data(&v->wire);
+	uint32_t lens[TX_BATCH], nframes = 0;
+	uint64_t bytes = 0;
 	struct emu_vq_elem e;
-	int n = 0, ret;
+	int n = 0, ret = 0;
 
+	emu_dma_begin(v->d->plat);
 	while (n < TX_BATCH && (ret = emu_vq_pop(v->d, q, &e)) == 1) {
 		uint32_t len = e.out_len > HDR_LEN ? e.out_len - HDR_LEN : 0;
 		if (len > WIRE_MAX_FRAME || len == 0) {
 			COUNT(v->tx_toolong);
-		} else if ((ret = emu_vq_read(v->d, &e, HDR_LEN, t->tx_frame, len)) != 0) {
-			return ring_error(v, q, ret);
+		} else if ((ret = keep ? emu_vq_read(v->d, &e, HDR_LEN, t->tx_batch + (size_t)nframes * WIRE_MAX_FRAME, len) :
+				  emu_vq_check(v->d, &e, HDR_LEN, len)) != 0) {
+			break;
 		} else {
-			pthread_mutex_lock(&v->tx_lock);
-			emu_wire_tx(&v->wire, t->tx_frame, len);
-			if (v->first_tx_ns == 0)
-				v->first_tx_ns = mono_ns();
-			pthread_mutex_unlock(&v->tx_lock);
+			lens[nframes++] = len;
+			bytes += len;
 		}
 		if ((ret = emu_vq_push(v->d, q, e.head, 0)) != 0)
-			return ring_error(v, q, ret);
+			break;
 		n++;
 	}
-	if (ret < 0)
-		return ring_error(v, q, ret);
-	if ((ret = emu_vq_flush(v->d, q)) != 0)
-		return ring_error(v, q, ret);
-	return n;
+	if (ret >= 0)
+		ret = emu_vq_flush(v->d, q);
+	emu_dma_end();
+	if (nframes) {
+		pthread_mutex_lock(&v->tx_lock);
+		if (keep)
+			for (uint32_t i = 0; i < nframes; i++)
+				emu_wire_tx(&v->wire, t->tx_batch + (size_t)i * WIRE_MAX_FRAME, lens[i]);
+		else
+			emu_wire_tx_count(&v->wire, nframes, bytes);
+		if (v->first_tx_ns == 0)
+			v->first_tx_ns = mono_ns();
+		pthread_mutex_unlock(&v->tx_lock);
+	}
+	return ret < 0 ? ring_error(v, q, ret) : n;
 }
 
-/* Deliver the staged frame of a queue pair into one or (MRG_RXBUF) more chains of its
- * RX queue: 1 done, 0 not now (no buffers, or dropped as too long), <0 error. */
-static int deliver(struct vnet *v, unsigned int qp)
+/* Deliver a frame into one or (MRG_RXBUF) more chains of queue pair qp's RX queue:
+ * 1 done, 2 dropped (too long: it goes), 0 not now (no buffers), <0 error. */
+static int deliver(struct vnet *v, unsigned int qp, const uint8_t *frame, uint32_t len)
 {
-	struct vnet_stage *st = &v->stage[qp];
 	struct emu_vq *q = &v->vq[2 * qp];
 	bool mrg = v->acked & BIT(VIRTIO_NET_F_MRG_RXBUF);
-	uint32_t need = HDR_LEN + st->len, got = 0, off = 0;
+	uint32_t need = HDR_LEN + len, got = 0, off = 0;
 	struct emu_vq_elem e[16];
 	uint16_t first = q->last_avail, nbuf = 0;
 	int ret;
@@ -129,8 +144,8 @@ static int deliver(struct vnet *v, unsigned int qp)
 				return ring_error(v, q, ret);
 			used = HDR_LEN;
 		}
-		uint32_t chunk = room - used < st->len - off ? room - used : st->len - off;
-		if (chunk && (ret = emu_vq_write(v->d, &e[b], used, st->frame + off, chunk)) != 0)
+		uint32_t chunk = room - used < len - off ? room - used : len - off;
+		if (chunk && (ret = emu_vq_write(v->d, &e[b], used, frame + off, chunk)) != 0)
 			return ring_error(v, q, ret);
 		off += chunk;
 		if ((ret = emu_vq_push(v->d, q, e[b].head, used + chunk)) != 0)
@@ -167,28 +182,74 @@ static void stage_frames(struct vnet *v)
 	pthread_mutex_unlock(&v->rx_lock);
 }
 
-static int process_rx(struct vnet *v, unsigned int qp)
+/* RX from the wire's frames, through the staging slots. */
+static int staged_rx(struct vnet *v, unsigned int qp)
 {
+	struct vnet_stage *st = &v->stage[qp];
 	int n = 0, ret = 0;
 
 	while (n < TX_BATCH) {
 		stage_frames(v);
-		if (__atomic_load_n(&v->stage[qp].len, __ATOMIC_ACQUIRE) == 0)
+		if (__atomic_load_n(&st->len, __ATOMIC_ACQUIRE) == 0)
 			break;
-		ret = deliver(v, qp);
+		ret = deliver(v, qp, st->frame, st->len);
 		if (ret <= 0)
 			break;
 		pthread_mutex_lock(&v->rx_lock);
-		v->stage[qp].len = 0;
+		st->len = 0;
 		if (ret == 1 && v->first_rx_ns == 0)
 			v->first_rx_ns = mono_ns();
 		pthread_mutex_unlock(&v->rx_lock);
 		n += ret == 1;
 	}
+	return ret < 0 ? ret : n;
+}
+
+/* RX from replayed frames: straight from the wire's copy into the buffers, nothing
+ * staged or locked (each queue pair has its own place in the frames). */
+static int replay_rx(struct vnet *v, unsigned int qp)
+{
+	uint16_t active = v->active_qp;
+	uint64_t bytes = 0;
+	int n = 0, ret = 0;
+
+	while (n < TX_BATCH) {
+		const uint8_t *frame;
+		uint32_t cursor = v->replay_cursor[qp];
+		uint32_t len = emu_wire_replay_next(&v->wire, &cursor, qp, active, &frame);
+		if (len == 0)
+			break;
+		ret = deliver(v, qp, frame, len);
+		if (ret <= 0) {
+			emu_wire_replay_unget(&v->wire);
+			break;
+		}
+		v->replay_cursor[qp] = cursor;
+		if (ret == 1) {
+			n++;
+			bytes += len;
+		}
+	}
+	if (n) {
+		emu_wire_rx_count(&v->wire, (uint64_t)n, bytes);
+		if (__atomic_load_n(&v->first_rx_ns, __ATOMIC_RELAXED) == 0)
+			__atomic_store_n(&v->first_rx_ns, mono_ns(), __ATOMIC_RELAXED);
+	}
+	return ret < 0 ? ret : n;
+}
+
+/* RX: a burst in one DMA session (staging takes only the device's RX lock). */
+static int process_rx(struct vnet *v, unsigned int qp)
+{
+	struct emu_vq *q = &v->vq[2 * qp];
+	int n, ret;
+
+	emu_dma_begin(v->d->plat);
+	n = v->wire.rx == WIRE_RX_REPLAY ? replay_rx(v, qp) : staged_rx(v, qp);
+	ret = n < 0 ? n : emu_vq_flush(v->d, q);
+	emu_dma_end();
 	if (ret < 0)
-		return ret;
-	if ((ret = emu_vq_flush(v->d, &v->vq[2 * qp])) != 0)
-		return ring_error(v, &v->vq[2 * qp], ret);
+		return n < 0 ? n : ring_error(v, q, ret);
 	return n;
 }
 
@@ -272,8 +333,13 @@ static int poll_once(struct vnet *v, struct vnet_thread *t)
 			return 0;
 		work += ret;
 	}
-	if (t->index == 0 && (v->acked & BIT(VIRTIO_NET_F_CTRL_VQ)) && (ret = process_ctrl(v)) > 0)
-		work += ret;
+	if (t->index == 0 && (v->acked & BIT(VIRTIO_NET_F_CTRL_VQ))) {
+		emu_dma_begin(v->d->plat);
+		ret = process_ctrl(v);
+		emu_dma_end();
+		if (ret > 0)
+			work += ret;
+	}
 	if (work > 0 && (v->fault_after || v->garbage_after))
 		misbehave(v, (unsigned int)work);
 	if (t->index == 0 && v->garbage_after)

@@ -33,9 +33,34 @@ void emu_vq_reset(struct emu_vq *q)
 	q->irqs = irqs;
 }
 
+/* Small ring accesses go through a host pointer when the DMA session has one (no
+ * copy call), else through a DMA copy (which faults as hardware would). */
+static inline int ring_read(struct emu_device *d, uint64_t iova, void *buf, size_t len)
+{
+	const void *p = emu_dma_ptr(d, iova, len, false);
+
+	if (p == NULL)
+		return emu_dma_read(d, iova, buf, len);
+	if (len == 2)
+		*(uint16_t *)buf = *(const volatile uint16_t *)p;
+	else
+		memcpy(buf, p, len);
+	return 0;
+}
+
+static inline int ring_write(struct emu_device *d, uint64_t iova, const void *buf, size_t len)
+{
+	void *p = emu_dma_ptr(d, iova, len, true);
+
+	if (p == NULL)
+		return emu_dma_write(d, iova, buf, len);
+	memcpy(p, buf, len);
+	return 0;
+}
+
 static int read_desc(struct emu_device *d, uint64_t table, uint16_t i, struct vring_desc *out)
 {
-	int ret = emu_dma_read(d, table + sizeof(struct vring_desc) * (uint64_t)i, out, sizeof(*out));
+	int ret = ring_read(d, table + sizeof(struct vring_desc) * (uint64_t)i, out, sizeof(*out));
 
 	out->addr = le64toh(out->addr);
 	out->len = le32toh(out->len);
@@ -92,14 +117,17 @@ int emu_vq_pop(struct emu_device *d, struct emu_vq *q, struct emu_vq_elem *e)
 
 	if (!q->enabled || q->size == 0)
 		return 0;
-	if ((ret = emu_dma_read(d, q->avail + AVAIL_IDX, &avail_idx, 2)) != 0)
-		return ret;
-	avail_idx = le16toh(avail_idx);
-	if (avail_idx == q->last_avail)
-		return 0;
-	/* the entries and descriptors were written before the index */
-	atomic_thread_fence(memory_order_acquire);
-	if ((ret = emu_dma_read(d, avail_entry(q, q->last_avail), &head, 2)) != 0)
+	if (q->avail_seen == q->last_avail) {
+		if ((ret = ring_read(d, q->avail + AVAIL_IDX, &avail_idx, 2)) != 0)
+			return ret;
+		avail_idx = le16toh(avail_idx);
+		if (avail_idx == q->last_avail)
+			return 0;
+		/* the entries and descriptors were written before the index */
+		atomic_thread_fence(memory_order_acquire);
+		q->avail_seen = avail_idx;
+	}
+	if ((ret = ring_read(d, avail_entry(q, q->last_avail), &head, 2)) != 0)
 		return ret;
 	head = le16toh(head);
 	if ((ret = walk_chain(d, q, head, e)) != 0)
@@ -124,10 +152,15 @@ static int copy_segs(struct emu_device *d, const struct emu_vq_elem *e, bool wri
 			continue;
 		}
 		n = g->len - off < len ? g->len - off : len;
-		ret = write ? emu_dma_write(d, g->addr + off, buf, n) : emu_dma_read(d, g->addr + off, buf, n);
-		if (ret)
+		uint8_t *host = emu_dma_ptr(d, g->addr + off, n, write);
+		if (host && buf)
+			memcpy(write ? host : buf, write ? buf : host, n);
+		else if (host == NULL && (ret = write ? emu_dma_write(d, g->addr + off, buf, n) :
+					  buf ? emu_dma_read(d, g->addr + off, buf, n) :
+						emu_dma_check(d, g->addr + off, n)) != 0)
 			return ret;
-		buf += n;
+		if (buf)
+			buf += n;
 		len -= n;
 		off = 0;
 	}
@@ -145,11 +178,16 @@ int emu_vq_write(struct emu_device *d, const struct emu_vq_elem *e, uint32_t off
 	return copy_segs(d, e, true, off, (uint8_t *)buf, len);
 }
 
+int emu_vq_check(struct emu_device *d, const struct emu_vq_elem *e, uint32_t off, uint32_t len)
+{
+	return copy_segs(d, e, false, off, NULL, len);
+}
+
 int emu_vq_push(struct emu_device *d, struct emu_vq *q, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem elem = { htole32(head), htole32(len) };
 	uint64_t at = q->used + offsetof(struct vring_used, ring) + sizeof(elem) * (uint64_t)(q->used_idx % q->size);
-	int ret = emu_dma_write(d, at, &elem, sizeof(elem));
+	int ret = ring_write(d, at, &elem, sizeof(elem));
 
 	if (ret == 0) {
 		q->used_idx++;

@@ -22,6 +22,8 @@ struct emu_vq {
 	uint64_t desc, avail, used;   /* IOVAs */
 	/* the device's position */
 	uint16_t last_avail;          /* next avail entry to take */
+	uint16_t avail_seen;          /* the driver's avail idx when last read: entries up
+	                               * to it are taken without reading the index again */
 	uint16_t used_idx;            /* next used entry to write */
 	uint16_t used_published;      /* used idx the driver can see */
 	/* counters */
@@ -46,6 +48,9 @@ int emu_vq_pop(struct emu_device *d, struct emu_vq *q, struct emu_vq_elem *e);
 int emu_vq_read(struct emu_device *d, const struct emu_vq_elem *e, uint32_t off, void *buf, uint32_t len);
 int emu_vq_write(struct emu_device *d, const struct emu_vq_elem *e, uint32_t off, const void *buf,
 		 uint32_t len);
+/* Read the readable part from byte `off` without keeping it (a sink): the IOMMU's
+ * checks and faults, no copy. */
+int emu_vq_check(struct emu_device *d, const struct emu_vq_elem *e, uint32_t off, uint32_t len);
 /* Return a chain with `len` bytes written; the driver sees it at emu_vq_flush(). */
 int emu_vq_push(struct emu_device *d, struct emu_vq *q, uint16_t head, uint32_t len);
 /* Publish the used index (one write for a batch) and interrupt unless suppressed. */

@@ -69,6 +69,7 @@ int emu_wire_option(struct emu_wire *w, const char *key, const char *val, char *
 		{ "gen", WIRE_RX_GEN, WIRE_TX_DROP }, { "check", WIRE_RX_NONE, WIRE_TX_CHECK },
 		{ "gen-check", WIRE_RX_GEN, WIRE_TX_CHECK }, { "pcap", WIRE_RX_PCAP, WIRE_TX_DROP },
 		{ "tap", WIRE_RX_TAP, WIRE_TX_TAP }, { "none", WIRE_RX_NONE, WIRE_TX_DROP },
+		{ "replay", WIRE_RX_REPLAY, WIRE_TX_SINK }, { "sink", WIRE_RX_NONE, WIRE_TX_SINK },
 	};
 	uint64_t v;
 
@@ -80,7 +81,7 @@ int emu_wire_option(struct emu_wire *w, const char *key, const char *val, char *
 				w->tx = backends[i].tx;
 				return 0;
 			}
-		snprintf(err, errlen, "unknown backend '%s' (loop, pair, gen, check, gen-check, pcap, tap, none)", val);
+		snprintf(err, errlen, "unknown backend '%s' (loop, pair, gen, check, gen-check, pcap, tap, replay, sink, none)", val);
 		return -EINVAL;
 	}
 	if (strcmp(key, "tap") == 0 && strlen(val) > 0 && strlen(val) < sizeof(w->tap_name)) {
@@ -197,6 +198,126 @@ static int tap_open(struct emu_wire *w, unsigned int index, char *err, size_t er
 	return 0;
 }
 
+/* --- replay: prepared frames ---------------------------------------------------------- */
+
+#define REPLAY_MAX_FRAMES 65536u
+#define REPLAY_MAX_BYTES (64u << 20)
+
+static uint32_t generate(struct emu_wire *w, uint8_t *buf, uint32_t *flow_out);
+static uint32_t pcap_next(struct emu_wire *w, uint8_t *buf);
+static uint32_t frame_flow(const uint8_t *buf, uint32_t len);
+
+static bool replay_add(struct emu_wire *w, const uint8_t *frame, uint32_t len, uint32_t flow, size_t *cap)
+{
+	uint32_t at = w->replay_n ? w->replay_off[w->replay_n - 1] + w->replay_len[w->replay_n - 1] : 0;
+
+	if (w->replay_n == REPLAY_MAX_FRAMES || at + len > REPLAY_MAX_BYTES)
+		return false;
+	if (at + len > *cap) {
+		size_t want = *cap ? *cap * 2 : 1u << 16;
+		while (want < at + len)
+			want *= 2;
+		uint8_t *grown = realloc(w->replay_data, want);
+		if (grown == NULL)
+			return false;
+		w->replay_data = grown;
+		*cap = want;
+	}
+	memcpy(w->replay_data + at, frame, len);
+	w->replay_off[w->replay_n] = at;
+	w->replay_len[w->replay_n] = len;
+	w->replay_flow[w->replay_n] = flow;
+	w->replay_n++;
+	return true;
+}
+
+/* The frames to replay: pcap-in's (each flow from its headers, as frames coming back on
+ * a loop get), or the generator's for every size and flow, made once. */
+static int replay_prepare(struct emu_wire *w, char *err, size_t errlen)
+{
+	static __thread struct wire_frame f;
+	size_t cap = 0;
+
+	w->replay_off = calloc(REPLAY_MAX_FRAMES, sizeof(uint32_t));
+	w->replay_len = calloc(REPLAY_MAX_FRAMES, sizeof(uint32_t));
+	w->replay_flow = calloc(REPLAY_MAX_FRAMES, sizeof(uint32_t));
+	if (!w->replay_off || !w->replay_len || !w->replay_flow)
+		return -ENOMEM;
+	if (w->pcap_in[0]) {
+		struct pcap_file_hdr in;
+		w->in = fopen(w->pcap_in, "re");
+		if (w->in == NULL || fread(&in, sizeof(in), 1, w->in) != 1 || in.magic != 0xa1b2c3d4) {
+			snprintf(err, errlen, "pcap-in %s: not a readable pcap file (microsecond, native order)",
+				 w->pcap_in);
+			return -EINVAL;
+		}
+		while ((f.len = pcap_next(w, f.data)) != 0)
+			if (!replay_add(w, f.data, f.len, frame_flow(f.data, f.len), &cap))
+				break;
+		if (w->in)
+			fclose(w->in);
+		w->in = NULL;
+		if (w->replay_n == 0) {
+			snprintf(err, errlen, "pcap-in %s: no frame to replay", w->pcap_in);
+			return -EINVAL;
+		}
+	} else {
+		uint64_t n = (uint64_t)(w->size_max - w->size_min + 1) * w->flows;
+		for (uint64_t i = 0; i < n; i++) {
+			uint32_t flow, len = generate(w, f.data, &flow);
+			if (!replay_add(w, f.data, len, flow, &cap))
+				break;
+		}
+		/* the generator made them; it generates nothing itself */
+		memset(w->gen_seq, 0, sizeof(w->gen_seq));
+		w->generated = 0;
+		w->next_size = w->size_min;
+	}
+	return 0;
+}
+
+uint32_t emu_wire_replay_next(struct emu_wire *w, uint32_t *cursor, unsigned int qp, unsigned int active,
+			      const uint8_t **frame)
+{
+	uint32_t i = *cursor;
+
+	if (w->count && __atomic_fetch_add(&w->replayed, 1, __ATOMIC_RELAXED) >= w->count)
+		return 0;
+	for (uint32_t tried = 0; tried < w->replay_n; tried++, i = i + 1 == w->replay_n ? 0 : i + 1) {
+		if (active <= 1 || w->replay_flow[i] % active == qp) {
+			*cursor = i + 1 == w->replay_n ? 0 : i + 1;
+			*frame = w->replay_data + w->replay_off[i];
+			return w->replay_len[i];
+		}
+	}
+	return 0;
+}
+
+void emu_wire_replay_unget(struct emu_wire *w)
+{
+	if (w->count)
+		__atomic_sub_fetch(&w->replayed, 1, __ATOMIC_RELAXED);
+}
+
+void emu_wire_rx_count(struct emu_wire *w, uint64_t frames, uint64_t bytes)
+{
+	__atomic_add_fetch(&w->rx_frames, frames, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&w->rx_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+bool emu_wire_tx_needs_data(const struct emu_wire *w)
+{
+	return w->out != NULL || (w->tx != WIRE_TX_SINK && w->tx != WIRE_TX_DROP);
+}
+
+void emu_wire_tx_count(struct emu_wire *w, uint64_t frames, uint64_t bytes)
+{
+	w->tx_frames += frames;
+	w->tx_bytes += bytes;
+	if (w->tx == WIRE_TX_DROP)
+		w->tx_dropped += frames;
+}
+
 int emu_wire_start(struct emu_wire *w, const uint8_t mac[6], unsigned int index, char *err, size_t errlen)
 {
 	int ret;
@@ -214,7 +335,9 @@ int emu_wire_start(struct emu_wire *w, const uint8_t mac[6], unsigned int index,
 			return -ENOMEM;
 	}
 	w->start_ns = now_ns();
-	return pcap_open(w, err, errlen);
+	if ((ret = pcap_open(w, err, errlen)) != 0)
+		return ret;
+	return w->rx == WIRE_RX_REPLAY ? replay_prepare(w, err, errlen) : 0;
 }
 
 void emu_wire_fini(struct emu_wire *w)
@@ -228,6 +351,12 @@ void emu_wire_fini(struct emu_wire *w)
 		fclose(w->in);
 	free(w->inbox);
 	w->inbox = NULL;
+	free(w->replay_data);
+	free(w->replay_off);
+	free(w->replay_len);
+	free(w->replay_flow);
+	w->replay_data = NULL;
+	w->replay_off = w->replay_len = w->replay_flow = NULL;
 	w->in = w->out = NULL;
 }
 
@@ -332,6 +461,8 @@ void emu_wire_tx(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 	case WIRE_TX_TAP:
 		if (write(w->tap_fd, frame, len) != (ssize_t)len)
 			w->tx_dropped++;
+		break;
+	case WIRE_TX_SINK:
 		break;
 	default:
 		if (!recorded) /* backend=pcap: a frame written to pcap-out went somewhere */

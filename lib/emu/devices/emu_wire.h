@@ -11,6 +11,12 @@
  *   pcap      RX replays pcap-in=FILE, TX is recorded to pcap-out=FILE
  *   tap       a Linux TAP interface (tap=NAME, default spapr-tapN), created up: what
  *             the host sends on it is received, what the device sends comes out of it
+ *   replay    RX replays prepared frames as fast as the driver takes them: generator
+ *             frames made once (size=, flows=) or the frames of pcap-in=FILE, in a
+ *             loop (count=N: N in all); TX is a sink. For throughput: nothing is
+ *             generated or checked per frame (numbered, checked frames: gen, check)
+ *   sink      TX counted (the device still reads every buffer through the IOMMU),
+ *             nothing received
  *   none      TX dropped, nothing received
  * pcap-out=FILE also records the TX of any other back-end.
  */
@@ -30,8 +36,8 @@
 
 struct emu_platform;
 
-enum wire_rx { WIRE_RX_NONE, WIRE_RX_INBOX, WIRE_RX_GEN, WIRE_RX_PCAP, WIRE_RX_TAP };
-enum wire_tx { WIRE_TX_DROP, WIRE_TX_SELF, WIRE_TX_PEER, WIRE_TX_CHECK, WIRE_TX_TAP };
+enum wire_rx { WIRE_RX_NONE, WIRE_RX_INBOX, WIRE_RX_GEN, WIRE_RX_PCAP, WIRE_RX_TAP, WIRE_RX_REPLAY };
+enum wire_tx { WIRE_TX_DROP, WIRE_TX_SELF, WIRE_TX_PEER, WIRE_TX_CHECK, WIRE_TX_TAP, WIRE_TX_SINK };
 
 struct wire_frame { uint32_t len; uint8_t data[WIRE_MAX_FRAME]; };
 
@@ -68,6 +74,10 @@ struct emu_wire {
 	bool sampled;
 	uint64_t sampled_gen;          /* the platform's activity generation at the sample */
 	struct emu_iommu_activity at_first, at_last;
+	/* replay: frames laid end to end in one buffer */
+	uint8_t *replay_data;
+	uint32_t *replay_off, *replay_len, *replay_flow, replay_n;
+	uint64_t replayed;              /* frames handed out (count=) */
 	/* tap */
 	char tap_name[16];
 	int tap_fd;
@@ -100,6 +110,19 @@ uint32_t emu_wire_rx(struct emu_wire *w, uint8_t *buf, uint32_t *flow);
 /* Give back a frame emu_wire_rx() returned that the device never delivered (reset):
  * true if the wire takes it (the generator sends it again), false: it is lost. */
 bool emu_wire_take_back(struct emu_wire *w, const uint8_t *frame, uint32_t len);
+/* Does TX need the frame's bytes? Not for a sink or a drop (the device still reads the
+ * buffers through the IOMMU); emu_wire_tx_count() then counts a batch. */
+bool emu_wire_tx_needs_data(const struct emu_wire *w);
+void emu_wire_tx_count(struct emu_wire *w, uint64_t frames, uint64_t bytes);
+/* replay: the next prepared frame for queue pair `qp` of `active` (by flow), from
+ * *cursor (the queue pair's own, advanced): its length, 0 if none (count reached, or
+ * no flow lands on qp); *frame points into the wire's copy. Lock-free: the queue
+ * pair's thread only. Frames handed out are counted with emu_wire_rx_count(). */
+uint32_t emu_wire_replay_next(struct emu_wire *w, uint32_t *cursor, unsigned int qp, unsigned int active,
+			      const uint8_t **frame);
+/* A frame emu_wire_replay_next() gave that the device could not take (no buffers). */
+void emu_wire_replay_unget(struct emu_wire *w);
+void emu_wire_rx_count(struct emu_wire *w, uint64_t frames, uint64_t bytes);
 void emu_wire_stats(struct emu_wire *w, FILE *out);
 
 #endif

@@ -101,6 +101,7 @@ uint64_t emu_tce_xchg(struct emu_tce_table *t, uint64_t idx, uint64_t val)
 	if (e == NULL)
 		return 0;
 	old = atomic_exchange_explicit(e, val, memory_order_acq_rel);
+	atomic_fetch_add_explicit(&t->gen, 1, memory_order_release);
 	if (tce_valid(old) && !tce_valid(val))
 		t->nr_valid--;
 	else if (!tce_valid(old) && tce_valid(val))
@@ -220,4 +221,5 @@ void emu_tce_clear_range(struct emu_tce_table *t, uint64_t first, uint64_t n,
 	if (t->root == NULL || n == 0)
 		return;
 	clear_node(t, t->root, t->depth, 0, rel, rel + n, fn, ctx);
+	atomic_fetch_add_explicit(&t->gen, 1, memory_order_release);
 }
