@@ -70,31 +70,51 @@ STACKS = {
 }
 
 
+def _without_port1(args):
+    """A stack's EAL arguments without port 1's device (its -a and the value)."""
+    out = []
+    for a in args:
+        if CHK in a and out and out[-1] == "-a":
+            out.pop()
+        else:
+            out.append(a)
+    return out
+
+
 def forward(build, platform="pseries-ddw", seconds=2.0, size="64", queues=1, mode="io", rate=0,
             ring=4096, extra_eal=(), extra_testpmd=(), script=None, command_timeout=60.0, check_opts=(),
-            stack="ours", emu_opts=()):
+            stack="ours", emu_opts=(), wire="exact", device_cpus=None):
     """Run one forwarding session; returns a dict (see main for the fields). `script`
     replaces the testpmd commands (set fwd, start, sleep, stop); "sleep S" lines wait,
     and the rate is computed over their sum. Each command is sent once testpmd has
     finished the one before (its next prompt); one that takes longer than
     command_timeout seconds ends the session (res["hung"] names it). check_opts: more
     device options for the checker's device (fault-after=N, say); emu_opts: more
-    spapr-emu options (--set K=V)."""
+    spapr-emu options (--set K=V). wire="fast": one port, whose device replays prepared
+    frames into RX and is a sink for TX, testpmd forwarding it to itself
+    (--port-topology=loop): one device thread does all the device's work, pinned with
+    device_cpus (its CPU list, "0") away from the forwarding lcore; for throughput:
+    nothing generated or checked per frame, so no checker verdict."""
     build = pathlib.Path(build)
     big = "-" in size or int(size) > 1514
-    dev_opts = [f"qsize={ring}", f"queues={queues}", "poll-us=20"] + (["mtu=9000"] if big else [])
+    dev_opts = [f"qsize={ring}", f"queues={queues}", "poll-us=20"] + (["mtu=9000"] if big else []) \
+        + ([f"cpus={device_cpus}"] if device_cpus is not None else [])
     gen_opts = dev_opts + [f"size={size}", f"flows={max(queues, 1) * 4}"] + ([f"rate={rate}"] if rate else [])
+    fast = wire == "fast"
+    devices = ["--device", _device(GEN, 0, "replay", gen_opts)] if fast else \
+        ["--device", _device(GEN, 0, "gen", gen_opts), "--device", _device(CHK, 1, "check", dev_opts + list(check_opts))]
+    stack_args = _without_port1(STACKS[stack]) if fast else STACKS[stack]
     with tempfile.TemporaryDirectory(prefix="spapr-fwd.") as tmp:
         stats = pathlib.Path(tmp) / "stats.json"
         mbufs = max(8192, 4 * ring * queues + 4096)
         cmd = [str(build / "app/spapr-emu/spapr-emu"), "run", "--platform", platform, "--stats", str(stats),
                *emu_opts,
-               "--device", _device(GEN, 0, "gen", gen_opts),
-               "--device", _device(CHK, 1, "check", dev_opts + list(check_opts)),
+               *devices,
                "--", "stdbuf", "-oL", TESTPMD, "-l", "0-1", "-n", "1", "--file-prefix", f"fwd{os.getpid()}",
-               *STACKS[stack], *extra_eal, "--",
+               *stack_args, *extra_eal, "--",
                "-i", f"--rxq={queues}", f"--txq={queues}", f"--rxd={ring}", f"--txd={ring}",
-               f"--total-num-mbufs={mbufs}", "--record-core-cycles", *extra_testpmd]
+               f"--total-num-mbufs={mbufs}", "--record-core-cycles",
+               *(["--port-topology=loop"] if fast else []), *extra_testpmd]
         if big:
             cmd += ["--max-pkt-len=9018", "--enable-scatter"]
         env = dict(os.environ, LD_LIBRARY_PATH=f"{build}/drivers")
@@ -235,6 +255,11 @@ def _accumulated(out):
     return tuple(int(counts.get(k, 0)) for k in ("RX-packets", "TX-packets", "TX-dropped", "RX-dropped"))
 
 
+def mode_fast(st):
+    """Was this the one-port replay run (wire="fast")?"""
+    return len(st.get("device_models", [])) == 1
+
+
 def _summary(rc, out, st, elapsed, platform, size, queues, mode):
     rx, tx, tx_dropped, rx_dropped = _accumulated(out)
     cyc = re.search(r"CPU cycles/packet=([\d.]+)", out)
@@ -245,6 +270,8 @@ def _summary(rc, out, st, elapsed, platform, size, queues, mode):
     if st:
         models = {m["addr"]: m for m in st.get("device_models", [])}
         res["generated"] = models.get(GEN, {}).get("wire", {}).get("generated", 0)
+        res["delivered"] = models.get(GEN, {}).get("wire", {}).get("rx_frames", 0)
+        res["sent"] = models.get(GEN if mode_fast(st) else CHK, {}).get("wire", {}).get("tx_frames", 0)
         res["check"] = models.get(CHK, {}).get("wire", {}).get("check")
         res["during"] = models.get(CHK, {}).get("wire", {}).get("between_first_and_last_frame")
         res["ioctls"] = st["ioctls"]["total"]

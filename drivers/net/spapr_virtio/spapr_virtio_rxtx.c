@@ -246,6 +246,8 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 
 /* --- TX ----------------------------------------------------------------------------- */
 
+#define TX_FREE_BULK 64
+
 /* Chains the device has finished with: their descriptors and packets go back. */
 static void tx_reclaim(struct svnet_txq *q)
 {
@@ -260,12 +262,15 @@ static void tx_reclaim(struct svnet_txq *q)
 		return;
 	}
 	rte_io_rmb();
+	/* the packets go back to their pools in bulk: one mempool access per TX_FREE_BULK */
+	struct rte_mbuf *sent[TX_FREE_BULK];
+	unsigned int nsent = 0;
 	while (done--) {
 		uint32_t id, len;
 		used_elem(vq, vq->used_cons, &id, &len);
 		if (unlikely(id >= vq->size || q->sw[id] == NULL)) {
 			svnet_queue_broken(vq, "a TX id that is not outstanding:", id, vq->size);
-			return;
+			break;
 		}
 		vq->used_cons++;
 		/* the chain is the driver's own descriptors (the device does not write them) */
@@ -276,9 +281,15 @@ static void tx_reclaim(struct svnet_txq *q)
 				break;
 			d = rte_le_to_cpu_16(vq->desc[d].next);
 		}
-		rte_pktmbuf_free(q->sw[id]);
+		sent[nsent++] = q->sw[id];
 		q->sw[id] = NULL;
+		if (nsent == TX_FREE_BULK) {
+			rte_pktmbuf_free_bulk(sent, nsent);
+			nsent = 0;
+		}
 	}
+	if (nsent)
+		rte_pktmbuf_free_bulk(sent, nsent);
 }
 
 static inline bool can_push_header(const struct rte_mbuf *m)
