@@ -4,7 +4,7 @@
 # Makefile (make + pkg-config against the installed libdpdk-dev). Our plugins are not
 # linked in: the applications load them with -d, or find them installed.
 # Usage: devtools/build-examples.sh [OUT_DIR [APP...]]
-#   OUT_DIR default build/examples; APPs default: skeleton l2fwd l3fwd
+#   OUT_DIR default build/examples; APPs default: skeleton l2fwd l3fwd l3fwd-power
 #   the binaries: OUT_DIR/<app>/build/<binary> (basicfwd, l2fwd, l3fwd, ...)
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
@@ -12,7 +12,7 @@ set -euo pipefail
 
 out=${1:-$SPAPR_TOP/build/examples}
 shift || true
-[ $# -gt 0 ] || set -- skeleton l2fwd l3fwd
+[ $# -gt 0 ] || set -- skeleton l2fwd l3fwd l3fwd-power
 src=/usr/share/dpdk/examples
 if [ ! -d "$src/$1" ]; then
 	require_root

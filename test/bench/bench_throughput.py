@@ -130,7 +130,13 @@ def run_fast(build, size, queues, mode, seconds, ring, stack):
     if not ok:
         print(f"  {stack} {size} B {queues} qp {mode}: rc={res['rc']} hung={res.get('hung')} tx={res['tx']}"
               f" sink={res.get('sent')} dma_faults={res.get('dma_faults')}", flush=True)
-    return {"rc": res["rc"], "mpps": res["mpps"], "cycles_per_packet": cyc, "mhz": mhz, "ok": ok}
+    # the device thread's CPU time per frame it moved (each frame in and out): near its
+    # cost when it is the bottleneck, more when it waits (it polls, sleeping when idle)
+    model = ((res.get("stats") or {}).get("device_models") or [{}])[0]
+    moved = (res.get("delivered") or 0) + (res.get("sent") or 0)
+    dev = round(model["threads_cpu_ns"] / moved * mhz / 1000) if moved and mhz and "threads_cpu_ns" in model else None
+    return {"rc": res["rc"], "mpps": res["mpps"], "cycles_per_packet": cyc, "mhz": mhz, "ok": ok,
+            "device_cycles_per_frame": dev}
 
 
 def median(vals):
@@ -150,6 +156,8 @@ def fast_row(build, size, queues, mode, a):
            "ours_mpps": m["ours"][0], "virtio_mpps": m["pci"][0], "null_mpps": m["null"][0],
            "ours_cycles": m["ours"][1], "virtio_cycles": m["pci"][1], "null_cycles": m["null"][1],
            "ours_runs": [r["mpps"] for r in runs["ours"]], "virtio_runs": [r["mpps"] for r in runs["pci"]],
+           "device_cycles_per_frame": median([r.get("device_cycles_per_frame") for r in runs["ours"]]),
+           "virtio_device_cycles_per_frame": median([r.get("device_cycles_per_frame") for r in runs["pci"]]),
            "runs_ok": all(r.get("ok", r["rc"] == 0) for rs in runs.values() for r in rs),
            "mhz": next((r["mhz"] for rs in runs.values() for r in rs if r.get("mhz")), None)}
     row["ratio"] = round(row["ours_mpps"] / row["null_mpps"], 3) if row["null_mpps"] else None

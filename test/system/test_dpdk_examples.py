@@ -7,7 +7,9 @@ the dpdk-doc package's sources, their own Makefile, pkg-config) and load our plu
     frame arrives, in order, uncorrupted; l2fwd's MAC rewriting is seen on the wire;
   - l3fwd (LPM, its default configuration: RX checksum offloads, packet types from the
     PMD, RSS) routes crafted IPv4 frames by its default table: to the port the table
-    says, TTL decremented, header checksum still right, MACs rewritten."""
+    says, TTL decremented, header checksum still right, MACs rewritten;
+  - l3fwd-power (interrupt-only mode) sleeps on its RX queues' interrupts between frames
+    that come slowly, is woken by them, and forwards every frame."""
 import os
 import re
 import signal
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/dpdk-testpmd"), rea
 def examples():
     """{app: binary}, built once into the build directory."""
     out = BUILD / "examples"
-    apps = {"skeleton": "basicfwd", "l2fwd": "l2fwd", "l3fwd": "l3fwd"}
+    apps = {"skeleton": "basicfwd", "l2fwd": "l2fwd", "l3fwd": "l3fwd", "l3fwd-power": "l3fwd-power"}
     if not all((out / a / "build" / b).exists() for a, b in apps.items()):
         r = subprocess.run([str(TOP / "devtools/build-examples.sh"), str(out), *apps], capture_output=True,
                            text=True, timeout=900)
@@ -147,3 +149,25 @@ def test_l3fwd_routes_by_its_default_table(spapr_emu, tmp_path, examples):
             assert f[:6] == bytes.fromhex(f"02000000000{port}") and f[6:12] == MACS[port], f[:12].hex()
             assert ip[8] == 63 and csum(ip) == 0, ip.hex()          # TTL 64 -> 63, checksum updated
             assert ip[16:19] == bytes([198, 18, port])
+
+
+def test_l3fwd_power_sleeps_on_rx_interrupts(spapr_emu, tmp_path, examples):
+    """RX queue interrupts (intr_conf.rxq): the device's MSI-X vector of each RX queue
+    signals an eventfd (VFIO_DEVICE_SET_IRQS through the bus) that l3fwd-power waits on
+    when its queues are idle. 20 frames at 20 frames/s: between them it sleeps, each
+    wakes it (its log says so: a 10 ms timeout alone would wake it silently)."""
+    sent = [ipv4_udp([2, 1, 1, n]) for n in range(1, 21)]      # 2.1.1.0/24 -> port 1 (its LPM table)
+    pin, out1 = tmp_path / "in.pcap", tmp_path / "port1.pcap"
+    write_pcap(pin, sent)
+    devices = [f"{PORTS[0]},group=0,model=virtio-net,queues=2,backend=pcap,pcap-in={pin},rate=20",
+               f"{PORTS[1]},group=1,model=virtio-net,queues=2,backend=pcap,pcap-out={out1}"]
+    rc, out, stats = run_for(spapr_emu, tmp_path, devices,
+                             [examples["l3fwd-power"], *eal("l3fwdp"), "--log-level=user1:info", "--",
+                              "-p", "0x3", "--config", "(0,0,1),(1,0,1)", "--interrupt-only"], 4)
+    assert "interrupt-only mode" in out, out[-3000:]
+    wakeups = re.findall(r"waked up from rx interrupt on port 0 queue 0", out)
+    assert len(wakeups) >= 10, out[-3000:]
+    assert len(pcap_frames(out1)) == len(sent), out[-3000:]
+    rxq0 = next(q for q in models(stats)[PORTS[0]]["queues"] if q["index"] == 0)
+    assert rxq0["irqs"] >= len(wakeups), rxq0
+    assert stats["dma"]["faults"] == 0

@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""RX offloads of net/spapr_virtio, done in software (the device gives no checksum or
-packet-type information): stock testpmd receives crafted frames (pcap replayed into the
-port) with good and bad IPv4, TCP and UDP checksums, over IPv4 and IPv6, and prints each
-frame's packet type and checksum flags (verbose rxonly); they must be what the frame is."""
+"""Checksum offloads and packet types of net/spapr_virtio. RX: stock testpmd receives
+crafted frames (pcap replayed into the port) with good and bad IPv4, TCP and UDP
+checksums, over IPv4 and IPv6, and prints each frame's packet type and checksum flags
+(verbose rxonly); they must be what the frame is, whether the device validated the TCP/UDP
+checksums it could (GUEST_CSUM: DATA_VALID) or offers nothing (csum=off: all in
+software). TX: testpmd's csum engine asks the port for TCP/UDP checksum offload; the
+device completes the checksums (CSUM) and what leaves it is right."""
 import os
 import re
 import struct
@@ -78,7 +81,7 @@ def write_pcap(path, frames):
     path.write_bytes(data)
 
 
-def run_rxonly(run_emu, tmp_path, eal_rx_cksum=True, ptypes=True):
+def run_rxonly(run_emu, tmp_path, eal_rx_cksum=True, ptypes=True, device_csum="on"):
     pcap = tmp_path / "in.pcap"
     write_pcap(pcap, [f for f, _, _ in FRAMES])
     commands = (("set port 0 ptype_mask 0xffff\n" if ptypes else "") +
@@ -91,7 +94,7 @@ def run_rxonly(run_emu, tmp_path, eal_rx_cksum=True, ptypes=True):
         # the frames arrive at once; stdin is read line by line: give them time, then stop
         stdin.write(commands + "".join("show port stats 0\n" for _ in range(50)) + "stop\nquit\n")
         stdin.seek(0)
-        return run_emu(cmd, "--device", f"0000:00:01.0,model=virtio-net,backend=pcap,pcap-in={pcap}",
+        return run_emu(cmd, "--device", f"0000:00:01.0,model=virtio-net,backend=pcap,pcap-in={pcap},csum={device_csum}",
                        env=env, stdin=stdin)
 
 
@@ -105,9 +108,17 @@ def received(out):
     return res
 
 
-def test_packet_types_and_checksums_of_received_frames(run_emu, tmp_path):
-    r = run_rxonly(run_emu, tmp_path)
+# frames whose TCP/UDP checksum is right: those the device marks DATA_VALID
+L4_VALID = sum(1 for _, _, flags in FRAMES if "L4_CKSUM_GOOD" in flags)
+
+
+@pytest.mark.parametrize("device_csum", ["on", "off"])
+def test_packet_types_and_checksums_of_received_frames(run_emu, tmp_path, device_csum):
+    r = run_rxonly(run_emu, tmp_path, device_csum=device_csum)
     out = r.out + r.err
+    dev = r.stats["device_models"][0]
+    # the device validated what it could, or (csum=off) nothing: the flags are the same
+    assert dev["rx_csum_valid"] == (L4_VALID if device_csum == "on" else 0), dev
     assert r.rc == 0, out[-3000:]
     got = received(out)
     assert len(got) == len(FRAMES), out[-4000:]
@@ -124,3 +135,92 @@ def test_nothing_computed_unless_asked(run_emu, tmp_path):
     got = received(out)
     assert len(got) == len(FRAMES), out[-4000:]
     assert all(hw == "UNKNOWN" and fl == {"IP_CKSUM_UNKNOWN", "L4_CKSUM_UNKNOWN"} for hw, fl in got), got
+
+
+def l4_ok(frame):
+    """Is the frame's TCP/UDP checksum right (IPv4 or IPv6, no options)?"""
+    if frame[12:14] == b"\x08\x00":
+        ip, proto = frame[14:34], frame[23]
+        seg = frame[34:14 + struct.unpack("!H", ip[2:4])[0]]
+        pseudo = ip[12:20] + struct.pack("!xBH", proto, len(seg))
+    else:
+        proto = frame[20]
+        seg = frame[54:54 + struct.unpack("!H", frame[18:20])[0]]
+        pseudo = frame[22:54] + struct.pack("!I3xB", len(seg), proto)
+    return csum(pseudo + seg) == 0
+
+
+def pcap_frames(path):
+    data, off, frames = path.read_bytes(), 24, []
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<IIII", data, off)[2]
+        frames.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return frames
+
+
+def test_tx_checksums_completed_by_the_device(run_emu, tmp_path):
+    """testpmd's csum engine with TCP and UDP checksum offload on: frames that
+    arrive with wrong TCP/UDP checksums leave port 1 with right ones, computed by the
+    device (VIRTIO_NET_F_CSUM: the PMD asks with NEEDS_CSUM, the application having left
+    the pseudo-header sum), over IPv4 and IPv6."""
+    sent = [frame_v4(17, bad_l4=True), frame_v4(6, bad_l4=True), frame_v6(17, bad_l4=True), frame_v6(6, bad_l4=True)]
+    pin, pout = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    write_pcap(pin, sent)
+    env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers")
+    cmd = [TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"txo{os.getpid()}",
+           "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so", "-a", "bus=spapr,addr=0000:00:01.0",
+           "-a", "bus=spapr,addr=0000:00:02.0", "--", "--total-num-mbufs=2048", "-i",
+           "--tx-offloads=0xc",  # UDP_CKSUM | TCP_CKSUM, what `csum set udp|tcp hw` asks, from the start
+           "--no-flush-rx"]      # the frames arrive before `start`: keep them for it
+    commands = ("show port 1 tx_offload configuration\nset fwd csum\nstart\n" +
+                "".join("show port stats 1\n" for _ in range(50)) + "stop\nquit\n")
+    with tempfile.TemporaryFile("w+") as stdin:
+        stdin.write(commands)
+        stdin.seek(0)
+        r = run_emu(cmd, "--device", f"0000:00:01.0,group=0,model=virtio-net,backend=pcap,pcap-in={pin}",
+                    "--device", f"0000:00:02.0,group=1,model=virtio-net,backend=pcap,pcap-out={pout}",
+                    env=env, stdin=stdin)
+    out = r.out + r.err
+    assert r.rc == 0, out[-3000:]
+    assert re.search(r"Tx Offloading Configuration of port 1 :\s+Port : UDP_CKSUM TCP_CKSUM", out), out[-3000:]
+    got = pcap_frames(pout)
+    assert len(got) == len(sent), out[-3000:]
+    assert not any(l4_ok(f) for f in sent)
+    assert all(l4_ok(f) for f in got), [f.hex() for f in got]
+    dev = {m["addr"]: m for m in r.stats["device_models"]}["0000:00:02.0"]
+    assert dev["tx_csum_completed"] == len(sent) and dev["tx_csum_bad_request"] == 0, dev
+
+
+def test_vlan_strip_and_insert(run_emu, tmp_path):
+    """In software: RX strips the outer VLAN tag (--enable-hw-vlan-strip: tag 5 to
+    vlan_tci, RX_VLAN_STRIPPED), TX inserts one (`tx_vlan set 1 7`: every frame leaves
+    port 1 tagged 7, those that came tagged and those that did not)."""
+    plain = frame_v4(17)
+    tagged = plain[:12] + b"\x81\x00\x00\x05" + plain[12:]
+    pin, pout = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    write_pcap(pin, [tagged, plain, tagged])
+    env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers")
+    cmd = [TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"vlan{os.getpid()}",
+           "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so", "-a", "bus=spapr,addr=0000:00:01.0",
+           "-a", "bus=spapr,addr=0000:00:02.0", "--", "--total-num-mbufs=2048", "-i", "--enable-hw-vlan-strip",
+           "--no-flush-rx"]
+    # port 0 keeps running (its frames are in its ring); port 1 stops for its TX tag
+    # mac forwarding: the engine that asks the port to tag what it sends (io sends as is)
+    commands = ("port stop 1\ntx_vlan set 1 7\nport start 1\nset fwd mac\nset verbose 1\nstart\n" +
+                "".join("show port stats 1\n" for _ in range(50)) + "stop\nquit\n")
+    with tempfile.TemporaryFile("w+") as stdin:
+        stdin.write(commands)
+        stdin.seek(0)
+        r = run_emu(cmd, "--device", f"0000:00:01.0,group=0,model=virtio-net,backend=pcap,pcap-in={pin}",
+                    "--device", f"0000:00:02.0,group=1,model=virtio-net,backend=pcap,pcap-out={pout}",
+                    env=env, stdin=stdin)
+    out = r.out + r.err
+    assert r.rc == 0, out[-3000:]
+    got = pcap_frames(pout)
+    assert len(got) == 3, out[-3000:]
+    for f in got:
+        assert f[12:16] == b"\x81\x00\x00\x07" and f[16:] == plain[12:], f.hex()
+    # stripped on RX: no frame leaves with tag 5 inside tag 7 (above), and testpmd printed
+    # the tag and flag of the mbufs (its lines can interleave with others: not counted)
+    assert "VLAN tci=0x5" in out and "RX_VLAN_STRIPPED" in out, out[-4000:]

@@ -84,6 +84,11 @@ ssize_t rte_spapr_region_write(struct rte_spapr_device *dev, unsigned int index,
 void *rte_spapr_region_map(struct rte_spapr_device *dev, unsigned int index, uint64_t off,
 			   size_t len);
 int rte_spapr_reset(struct rte_spapr_device *dev);
+/* Queue interrupts: MSI-X vectors 0..n-1 of the device each signal an eventfd, made
+ * here and returned in efds[0..n-1] (non-blocking; the caller closes them after
+ * rte_spapr_msix_disable()). 0, or -ENOTSUP (fewer vectors), -errno: nothing left set. */
+int rte_spapr_msix_enable(struct rte_spapr_device *dev, unsigned int n, int *efds);
+int rte_spapr_msix_disable(struct rte_spapr_device *dev);
 /* The IOVA the device must use for memory at va (-ENOENT if not DMA-mapped). */
 int rte_spapr_iova(struct rte_spapr_device *dev, const void *va, uint64_t *iova);
 

@@ -3,12 +3,14 @@
  * The VFIO device of a spapr bus device: its fd from the group, its regions as
  * VFIO_DEVICE_GET_REGION_INFO describes them (offsets are the kernel driver's to choose:
  * vfio-pci puts region i at i << 40, other VFIO drivers elsewhere), bus mastering, and
- * the region access and reset drivers use.
+ * the region access, reset and queue interrupts (MSI-X through eventfds) drivers use.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -127,4 +129,60 @@ void *rte_spapr_region_map(struct rte_spapr_device *dev, unsigned int index, uin
 int rte_spapr_reset(struct rte_spapr_device *dev)
 {
 	return ioctl(dev->vfio_fd, VFIO_DEVICE_RESET) == 0 ? 0 : -errno;
+}
+
+/* MSI-X vectors 0..n-1 each signal an eventfd of their own (VFIO_DEVICE_SET_IRQS,
+ * DATA_EVENTFD | ACTION_TRIGGER), as a driver's queue interrupts need. */
+int rte_spapr_msix_enable(struct rte_spapr_device *dev, unsigned int n, int *efds)
+{
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = VFIO_PCI_MSIX_IRQ_INDEX };
+	struct vfio_irq_set *set;
+	size_t len = sizeof(*set) + sizeof(int) * n;
+	unsigned int i;
+	int ret = 0;
+
+	if (dev->vfio_fd < 0 || n == 0)
+		return -EINVAL;
+	if (ioctl(dev->vfio_fd, VFIO_DEVICE_GET_IRQ_INFO, &info) != 0 || !(info.flags & VFIO_IRQ_INFO_EVENTFD) ||
+	    info.count < n) {
+		SPAPR_LOG(ERR, "%s: %u MSI-X vectors wanted for queue interrupts, the device has %u", dev->name, n,
+			  info.count);
+		return -ENOTSUP;
+	}
+	set = calloc(1, len);
+	if (set == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		efds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (efds[i] < 0) {
+			ret = -errno;
+			break;
+		}
+	}
+	if (ret == 0) {
+		*set = (struct vfio_irq_set){ .argsz = (uint32_t)len, .index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0,
+					      .count = n, .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER };
+		memcpy(set->data, efds, sizeof(int) * n);
+		if (ioctl(dev->vfio_fd, VFIO_DEVICE_SET_IRQS, set) != 0)
+			ret = -errno;
+	}
+	free(set);
+	if (ret != 0) {
+		SPAPR_LOG(ERR, "%s: cannot set up %u MSI-X interrupts: %s", dev->name, n, strerror(-ret));
+		while (i-- > 0)
+			close(efds[i]);
+	}
+	return ret;
+}
+
+/* Every MSI-X vector off (DATA_NONE | ACTION_TRIGGER, count 0); the caller closes the
+ * eventfds it was given. */
+int rte_spapr_msix_disable(struct rte_spapr_device *dev)
+{
+	struct vfio_irq_set set = { .argsz = sizeof(set), .index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = 0,
+				    .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER };
+
+	if (dev->vfio_fd < 0)
+		return -ENODEV;
+	return ioctl(dev->vfio_fd, VFIO_DEVICE_SET_IRQS, &set) == 0 ? 0 : -errno;
 }

@@ -46,6 +46,7 @@ struct svq {
 	uint16_t avail_idx;             /* next avail slot the driver fills */
 	uint16_t used_cons;             /* next used entry the driver reads */
 	volatile uint16_t *doorbell;    /* in the mmap'ed notify area, or NULL: pwrite */
+	uint16_t msix;                  /* its MSI-X vector (0xffff: none, we poll) */
 	struct svnet *owner;
 	bool broken;                    /* the device wrote what no correct device writes:
 	                                 * the queue is stopped until the next port start */
@@ -61,6 +62,8 @@ struct svnet_rxq {
 	bool mrg;
 	uint64_t offloads;              /* the RX offloads asked for this queue at set-up */
 	bool csum;                      /* verify IPv4/TCP/UDP checksums (set at start) */
+	bool guest_csum;                /* GUEST_CSUM: the device marks frames it validated */
+	bool vlan_strip;                /* strip the outer VLAN tag (software: RX_VLAN_STRIP) */
 	uint32_t ptype_mask;            /* packet-type layers to report (0: none) */
 	uint64_t packets, bytes, errors, nombuf;
 	uint64_t discarded;             /* frames received into the ring, never taken: the port stopped */
@@ -76,6 +79,7 @@ struct svnet_txq {
 	uint64_t hdrs_iova;
 	uint64_t packets, bytes, errors;
 	uint64_t discarded;             /* packets the device had not sent when the port stopped */
+	bool hw_csum;                   /* the device completes TCP/UDP checksums (CSUM) */
 };
 
 struct svnet {
@@ -100,6 +104,10 @@ struct svnet {
 	bool watchdog;                  /* the EEH watchdog alarm is armed */
 	bool eeh_capable;               /* its PE can be recovered (the primary found out) */
 	uint32_t ptype_mask;            /* rte_eth_dev_set_ptypes(): what RX reports */
+	/* RX queue interrupts (intr_conf.rxq): RX queue i signals efds[i] through MSI-X
+	 * vector i; eth->intr_handle tells ethdev (spapr_virtio_intr.c) */
+	int *efds;
+	uint16_t nefds;
 };
 
 /* The device's queue pair i carries RX queue i and TX queue i. An application may ask
@@ -119,6 +127,13 @@ static inline struct svnet_txq *svnet_txq_of(const struct rte_eth_dev *eth, uint
 {
 	return i < eth->data->nb_tx_queues ? eth->data->tx_queues[i] : NULL;
 }
+
+/* RX queue interrupts (spapr_virtio_intr.c) */
+int svnet_intr_setup(struct rte_eth_dev *eth);
+void svnet_intr_teardown(struct rte_eth_dev *eth);
+void svnet_intr_free(struct rte_eth_dev *eth);
+int svnet_rx_intr_enable(struct rte_eth_dev *eth, uint16_t id);
+int svnet_rx_intr_disable(struct rte_eth_dev *eth, uint16_t id);
 
 /* transport (spapr_virtio_pci.c) */
 int svnet_find_caps(struct svnet *v);
@@ -149,8 +164,17 @@ void svnet_watchdog_stop(struct rte_eth_dev *eth);
 			RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
 const uint32_t *svnet_ptypes(size_t *n);
 uint32_t svnet_ptypes_all(void);
-/* packet type (the layers in ptype_mask) and, if csum, checksum flags of frame m */
-void svnet_rx_offload(struct rte_mbuf *m, uint32_t ptype_mask, bool csum);
+/* VLAN tags taken off on RX and put on for TX, in software (virtio-net has no tag
+ * offload a device must honour) */
+#define SVNET_RX_VLAN RTE_ETH_RX_OFFLOAD_VLAN_STRIP
+#define SVNET_TX_VLAN RTE_ETH_TX_OFFLOAD_VLAN_INSERT
+/* TX checksum offloads the device completes (VIRTIO_NET_F_CSUM) */
+#define SVNET_TX_CKSUM (RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+/* packet type (the layers in ptype_mask) and, if csum, checksum flags of frame m;
+ * vflags: the virtio-net header's flags (GUEST_CSUM: DATA_VALID, NEEDS_CSUM) */
+void svnet_rx_offload(struct rte_mbuf *m, uint32_t ptype_mask, bool csum, uint8_t vflags);
+/* rte_eth_tx_prepare(): the pseudo-header checksums the device's completion needs */
+uint16_t svnet_tx_prepare(void *txq, struct rte_mbuf **pkts, uint16_t n);
 
 /* data path (spapr_virtio_rxtx.c) */
 uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n);

@@ -34,9 +34,12 @@ static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 	info->min_mtu = RTE_ETHER_MIN_MTU;
 	info->rx_desc_lim = (struct rte_eth_desc_lim){ .nb_max = v->ring_max, .nb_min = 32, .nb_align = 32 };
 	info->tx_desc_lim = info->rx_desc_lim;
-	/* checksums verified in software: the device gives no checksum information */
-	info->rx_offload_capa = (mrg ? RTE_ETH_RX_OFFLOAD_SCATTER : 0) | SVNET_RX_CKSUM;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* RX checksums: what the device validated (GUEST_CSUM: DATA_VALID) is taken as
+	 * good, the rest verified in software; TX: the device completes TCP/UDP checksums
+	 * (CSUM), the IPv4 header's it cannot */
+	info->rx_offload_capa = (mrg ? RTE_ETH_RX_OFFLOAD_SCATTER : 0) | SVNET_RX_CKSUM | SVNET_RX_VLAN;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | SVNET_TX_VLAN |
+				(v->features & VBIT(VIRTIO_NET_F_CSUM) ? SVNET_TX_CKSUM : 0);
 	info->default_rxportconf.ring_size = RTE_MIN(v->ring_max, 256);
 	info->default_txportconf.ring_size = RTE_MIN(v->ring_max, 256);
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
@@ -222,18 +225,27 @@ int svnet_device_up(struct rte_eth_dev *eth)
 			rq->mrg = v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF);
 			/* the RX offloads asked for the port and for this queue */
 			rq->csum = (rq->offloads | eth->data->dev_conf.rxmode.offloads) & SVNET_RX_CKSUM;
+			rq->guest_csum = v->features & VBIT(VIRTIO_NET_F_GUEST_CSUM);
+			rq->vlan_strip = (rq->offloads | eth->data->dev_conf.rxmode.offloads) & SVNET_RX_VLAN;
+			/* its interrupt (if asked for) stays off until the application enables it */
+			rq->vq.msix = i < v->nefds ? i : 0xffff;
+			rq->vq.avail->flags = rte_cpu_to_le_16(VRING_AVAIL_F_NO_INTERRUPT);
 			ret = svnet_queue_program(v, &rq->vq, 2 * i, rq->vq.size);
 			if (ret == 0)
 				ret = svnet_rx_fill(rq);
 		}
 		if (ret == 0 && tq) {
 			svnet_tx_drain(tq);
+			tq->hw_csum = v->features & VBIT(VIRTIO_NET_F_CSUM);
 			memset((void *)tq->vq.mz->addr, 0, tq->vq.mz->len);
+			tq->vq.msix = 0xffff; /* completions are polled: no interrupt */
+			tq->vq.avail->flags = rte_cpu_to_le_16(VRING_AVAIL_F_NO_INTERRUPT);
 			ret = svnet_queue_program(v, &tq->vq, 2 * i + 1, tq->vq.size);
 		}
 	}
 	if (ret == 0 && v->ctrl.mz) {
 		memset((void *)v->ctrl.mz->addr, 0, v->ctrl.mz->len);
+		v->ctrl.msix = 0xffff;
 		ret = svnet_queue_program(v, &v->ctrl, 2 * v->max_qp, v->ctrl.size);
 	}
 	if (ret == 0)
@@ -254,8 +266,10 @@ int svnet_device_up(struct rte_eth_dev *eth)
 static int start(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
-	int ret = svnet_device_up(eth);
+	int ret = svnet_intr_setup(eth);
 
+	if (ret == 0 && (ret = svnet_device_up(eth)) != 0)
+		svnet_intr_teardown(eth);
 	if (ret)
 		return ret;
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
@@ -322,6 +336,7 @@ static int stop(struct rte_eth_dev *eth)
 		SVNET_LOG(WARNING, "%s: the device does not answer (its PE is frozen): rings released"
 			  " without a reset", v->dev->name);
 	svnet_rings_release(eth);
+	svnet_intr_teardown(eth);
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++)
@@ -505,6 +520,7 @@ static int dev_close(struct rte_eth_dev *eth)
 		return 0;
 	if (v->started)
 		stop(eth);
+	svnet_intr_free(eth);
 	svnet_set_status(v, 0);
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++)
 		rxq_release(eth, i);
@@ -572,6 +588,22 @@ static int ptypes_set(struct rte_eth_dev *eth, uint32_t mask)
 	return 0;
 }
 
+/* rte_eth_dev_set_vlan_offload(): ethdev has updated the port's RX offloads; strip
+ * follows them at once, on every queue (the port may be running). Filter and extend
+ * are not offered (ethdev refuses them before asking). */
+static int vlan_offload_set(struct rte_eth_dev *eth, int mask)
+{
+	if (mask & RTE_ETH_VLAN_STRIP_MASK) {
+		bool on = eth->data->dev_conf.rxmode.offloads & SVNET_RX_VLAN;
+		for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
+			struct svnet_rxq *q = eth->data->rx_queues[i];
+			if (q)
+				__atomic_store_n(&q->vlan_strip, on || (q->offloads & SVNET_RX_VLAN), __ATOMIC_RELAXED);
+		}
+	}
+	return 0;
+}
+
 /* One data path each way: scalar, split ring, in the order the device uses buffers. */
 static int rx_burst_mode(struct rte_eth_dev *eth, uint16_t id, struct rte_eth_burst_mode *mode)
 {
@@ -619,6 +651,9 @@ static const struct eth_dev_ops ops = {
 	.tx_burst_mode_get = tx_burst_mode,
 	.dev_supported_ptypes_get = supported_ptypes,
 	.dev_ptypes_set = ptypes_set,
+	.vlan_offload_set = vlan_offload_set,
+	.rx_queue_intr_enable = svnet_rx_intr_enable,
+	.rx_queue_intr_disable = svnet_rx_intr_disable,
 };
 
 /* --- secondary processes ----------------------------------------------------------- */
@@ -735,6 +770,7 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 	eth->dev_ops = &ops;
 	eth->rx_pkt_burst = svnet_rx_burst;
 	eth->tx_pkt_burst = svnet_tx_burst;
+	eth->tx_pkt_prepare = svnet_tx_prepare;
 	eth->rx_queue_count = svnet_rx_queue_count;
 	eth->rx_descriptor_status = svnet_rx_descriptor_status;
 	eth->tx_descriptor_status = svnet_tx_descriptor_status;

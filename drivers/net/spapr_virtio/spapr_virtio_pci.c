@@ -39,7 +39,7 @@
 /* what this driver asks for; VERSION_1 and ACCESS_PLATFORM are required */
 #define WANTED (VBIT(VIRTIO_F_VERSION_1) | VBIT(VIRTIO_F_ACCESS_PLATFORM) | VBIT(VIRTIO_NET_F_MAC) | VBIT(VIRTIO_NET_F_STATUS) | \
 		VBIT(VIRTIO_NET_F_MTU) | VBIT(VIRTIO_NET_F_MRG_RXBUF) | VBIT(VIRTIO_NET_F_CTRL_VQ) | VBIT(VIRTIO_NET_F_CTRL_RX) | VBIT(VIRTIO_NET_F_MQ) | \
-		VBIT(VIRTIO_NET_F_SPEED_DUPLEX))
+		VBIT(VIRTIO_NET_F_SPEED_DUPLEX) | VBIT(VIRTIO_NET_F_CSUM) | VBIT(VIRTIO_NET_F_GUEST_CSUM))
 
 static int cw(struct svnet *v, uint64_t off, const void *buf, size_t len)
 {
@@ -253,7 +253,8 @@ uint16_t svnet_queue_max(struct svnet *v, uint16_t index)
 	return rte_le_to_cpu_16(max);
 }
 
-/* 4.1.4.3: select, size, vector (none: we poll), the three areas, enable. */
+/* 4.1.4.3: select, size, vector (q->msix; 0xffff: none, we poll), the three areas,
+ * enable. A vector the device cannot use reads back as none (4.1.5.1.2). */
 int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t size)
 {
 	uint16_t max = 0, noff = 0;
@@ -268,9 +269,16 @@ int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t
 			  v->dev->name, index, size, rte_le_to_cpu_16(max));
 		return -EINVAL;
 	}
-	if (cw16(v, C_Q_SIZE, size) || cw16(v, C_Q_MSIX, 0xffff) || cw64(v, C_Q_DESC, q->desc_iova) ||
-	    cw64(v, C_Q_AVAIL, q->avail_iova) || cw64(v, C_Q_USED, q->used_iova) || cr(v, C_Q_NOFF, &noff, 2))
+	uint16_t vec = 0;
+	if (cw16(v, C_Q_SIZE, size) || cw16(v, C_Q_MSIX, q->msix) || cr(v, C_Q_MSIX, &vec, 2) ||
+	    cw64(v, C_Q_DESC, q->desc_iova) || cw64(v, C_Q_AVAIL, q->avail_iova) || cw64(v, C_Q_USED, q->used_iova) ||
+	    cr(v, C_Q_NOFF, &noff, 2))
 		return -EIO;
+	if (rte_le_to_cpu_16(vec) != q->msix) {
+		SVNET_LOG(ERR, "%s: queue %u: the device takes no MSI-X vector %u (it says %u)", v->dev->name, index,
+			  q->msix, rte_le_to_cpu_16(vec));
+		return -ENOTSUP;
+	}
 	uint64_t bell = v->notify_off + (uint64_t)rte_le_to_cpu_16(noff) * v->notify_mult;
 	q->doorbell = v->notify_map && bell - v->notify_map_off < v->notify_map_len ?
 		      (volatile uint16_t *)(v->notify_map + (bell - v->notify_map_off)) : NULL;

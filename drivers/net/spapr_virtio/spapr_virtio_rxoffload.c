@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * RX offloads done in software: the device gives no checksum or packet-type information
- * (the driver does not negotiate VIRTIO_NET_F_GUEST_CSUM), so a port that asks for them
- * gets them computed here, per received frame, and a port that does not pays nothing.
+ * RX offloads done in software, as far as the device does not do them: virtio gives no
+ * packet types and no IPv4 header checksum verdict, and a TCP/UDP checksum verdict only
+ * where the device validated it (GUEST_CSUM: DATA_VALID). A port that asks for them gets
+ * the rest computed here, per received frame; a port that does not pays nothing.
  * Packet types: the layers rte_net_get_ptype() recognises (L2 with VLAN/QinQ, IPv4/IPv6
  * with extensions, TCP, UDP, SCTP, fragments), as rte_eth_dev_set_ptypes() asked.
  * Checksums: the IPv4 header's, and TCP's or UDP's over IPv4 or IPv6 (a UDP checksum of 0
@@ -38,8 +39,11 @@ uint32_t svnet_ptypes_all(void)
 	return RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK | RTE_PTYPE_L4_MASK;
 }
 
-/* The checksum flags of a frame whose layers are `pt` and lengths `hl`. */
-static uint64_t cksum_flags(const struct rte_mbuf *m, uint32_t pt, const struct rte_net_hdr_lens *hl)
+/* The checksum flags of a frame whose layers are `pt` and lengths `hl`: a TCP/UDP
+ * checksum the device validated (DATA_VALID) is good, one it received partial from a
+ * sender that trusts the path (NEEDS_CSUM) is "none" (data intact, field not final). */
+static uint64_t cksum_flags(const struct rte_mbuf *m, uint32_t pt, const struct rte_net_hdr_lens *hl,
+			    uint8_t vflags)
 {
 	uint32_t l4 = pt & RTE_PTYPE_L4_MASK;
 	uint16_t l3_off = hl->l2_len, l4_off = hl->l2_len + hl->l3_len;
@@ -54,28 +58,32 @@ static uint64_t cksum_flags(const struct rte_mbuf *m, uint32_t pt, const struct 
 		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, l3_off);
 		flags |= rte_raw_cksum(ip, hl->l3_len) == 0xffff ? RTE_MBUF_F_RX_IP_CKSUM_GOOD
 								 : RTE_MBUF_F_RX_IP_CKSUM_BAD;
+	}
+	if (l4 != RTE_PTYPE_L4_TCP && l4 != RTE_PTYPE_L4_UDP)
+		return flags;
+	if (vflags & VIRTIO_NET_HDR_F_DATA_VALID)
+		return flags | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	if (vflags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		return flags | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	if (RTE_ETH_IS_IPV4_HDR(pt)) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, l3_off);
 		if (l4 == RTE_PTYPE_L4_UDP &&
 		    rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, l4_off)->dgram_cksum == 0)
 			return flags | RTE_MBUF_F_RX_L4_CKSUM_GOOD; /* no checksum */
-		if (l4 == RTE_PTYPE_L4_TCP || l4 == RTE_PTYPE_L4_UDP)
-			flags |= rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, l4_off) == 0 ? RTE_MBUF_F_RX_L4_CKSUM_GOOD
-										: RTE_MBUF_F_RX_L4_CKSUM_BAD;
-		return flags;
+		return flags | (rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, l4_off) == 0 ? RTE_MBUF_F_RX_L4_CKSUM_GOOD
+										       : RTE_MBUF_F_RX_L4_CKSUM_BAD);
 	}
-	if (l4 == RTE_PTYPE_L4_TCP || l4 == RTE_PTYPE_L4_UDP) {
-		const struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, l3_off);
-		flags |= rte_ipv6_udptcp_cksum_mbuf_verify(m, ip6, l4_off) == 0 ? RTE_MBUF_F_RX_L4_CKSUM_GOOD
-										: RTE_MBUF_F_RX_L4_CKSUM_BAD;
-	}
-	return flags;
+	const struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, l3_off);
+	return flags | (rte_ipv6_udptcp_cksum_mbuf_verify(m, ip6, l4_off) == 0 ? RTE_MBUF_F_RX_L4_CKSUM_GOOD
+									       : RTE_MBUF_F_RX_L4_CKSUM_BAD);
 }
 
-void svnet_rx_offload(struct rte_mbuf *m, uint32_t ptype_mask, bool csum)
+void svnet_rx_offload(struct rte_mbuf *m, uint32_t ptype_mask, bool csum, uint8_t vflags)
 {
 	struct rte_net_hdr_lens hl;
 	uint32_t pt = rte_net_get_ptype(m, &hl, svnet_ptypes_all());
 
 	m->packet_type = pt & ptype_mask;
 	if (csum)
-		m->ol_flags |= cksum_flags(m, pt, &hl);
+		m->ol_flags |= cksum_flags(m, pt, &hl, vflags);
 }

@@ -10,9 +10,13 @@
  */
 #include <string.h>
 
+#include <rte_errno.h>
 #include <rte_io.h>
 #include <rte_mbuf.h>
+#include <rte_net.h>
 #include <rte_prefetch.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 
 #include "spapr_virtio.h"
 
@@ -50,13 +54,16 @@ static inline void publish(struct svq *q)
 
 /* --- RX ----------------------------------------------------------------------------- */
 
+/* the virtio-net header the device wrote before the frame that starts in m */
+static inline const struct virtio_net_hdr_v1 *rx_hdr(const struct rte_mbuf *m)
+{
+	return (const struct virtio_net_hdr_v1 *)(rte_pktmbuf_mtod(m, const uint8_t *) - SVNET_HDR);
+}
+
 /* MRG_RXBUF: how many buffers the device used for the frame that starts in m */
 static inline uint16_t num_buffers(const struct rte_mbuf *m)
 {
-	const struct virtio_net_hdr_v1 *h =
-		(const struct virtio_net_hdr_v1 *)(rte_pktmbuf_mtod(m, const uint8_t *) - SVNET_HDR);
-
-	return rte_le_to_cpu_16(h->num_buffers);
+	return rte_le_to_cpu_16(rx_hdr(m)->num_buffers);
 }
 
 static inline void post_rx(struct svnet_rxq *q, uint16_t id, struct rte_mbuf *m)
@@ -230,7 +237,9 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		head->ol_flags = 0;
 		head->packet_type = 0;
 		if (q->csum || ptypes)
-			svnet_rx_offload(head, ptypes, q->csum);
+			svnet_rx_offload(head, ptypes, q->csum, q->guest_csum ? rx_hdr(head)->flags : 0);
+		if (unlikely(__atomic_load_n(&q->vlan_strip, __ATOMIC_RELAXED)))
+			rte_vlan_strip(head); /* a tagged frame: tag to vlan_tci, RX_VLAN(_STRIPPED) */
 		pkts[got++] = head;
 		q->bytes += total;
 		avail -= nbuf;
@@ -292,6 +301,63 @@ static void tx_reclaim(struct svnet_txq *q)
 		rte_pktmbuf_free_bulk(sent, nsent);
 }
 
+/* The header of a packet: zero, but with the device's checksum completion asked for
+ * when the packet wants TCP or UDP checksum offload (csum_start: where the L4 header
+ * is; the application left the pseudo-header sum in its checksum field, as DPDK's
+ * offload convention and virtio's NEEDS_CSUM both want; rte_eth_tx_prepare() does it). */
+static inline void tx_header(struct svnet_txq *q, uint8_t *at, const struct rte_mbuf *m)
+{
+	struct virtio_net_hdr_v1 *h = (struct virtio_net_hdr_v1 *)at;
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+
+	memset(h, 0, SVNET_HDR);
+	if (q->hw_csum && (l4 == RTE_MBUF_F_TX_TCP_CKSUM || l4 == RTE_MBUF_F_TX_UDP_CKSUM)) {
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = rte_cpu_to_le_16((uint16_t)(m->l2_len + m->l3_len));
+		h->csum_offset = rte_cpu_to_le_16(l4 == RTE_MBUF_F_TX_TCP_CKSUM ? offsetof(struct rte_tcp_hdr, cksum)
+										 : offsetof(struct rte_udp_hdr, dgram_cksum));
+	}
+}
+
+/* Offloads a packet may ask for here: TCP/UDP checksums, with CSUM; the pseudo-header
+ * sums they need are put in place (rte_net_intel_cksum_prepare: the same convention). */
+uint16_t svnet_tx_prepare(void *txq, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct svnet_txq *q = txq;
+	const uint64_t can = q->hw_csum ? RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM : 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+		int ret;
+
+		if ((l4 && !(l4 & can)) || (m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_SEG |
+							   RTE_MBUF_F_TX_UDP_SEG | RTE_MBUF_F_TX_OUTER_IP_CKSUM))) {
+			rte_errno = ENOTSUP;
+			return i;
+		}
+		if (l4 && (ret = rte_net_intel_cksum_prepare(m)) != 0) {
+			rte_errno = -ret;
+			return i;
+		}
+	}
+	return n;
+}
+
+/* TX VLAN insertion in software (RTE_MBUF_F_TX_VLAN, vlan_tci): the tag goes into the
+ * frame. A packet that cannot take it (shared or indirect, or no headroom) is freed and
+ * counted as an error, as net_virtio does. */
+static bool tx_vlan_insert(struct svnet_txq *q, struct rte_mbuf **slot, struct rte_mbuf **m)
+{
+	if (rte_vlan_insert(m) == 0) {
+		*slot = *m;
+		return true;
+	}
+	rte_pktmbuf_free(*m);
+	q->errors++;
+	return false;
+}
+
 static inline bool can_push_header(const struct rte_mbuf *m)
 {
 	return RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 && rte_pktmbuf_headroom(m) >= SVNET_HDR;
@@ -310,6 +376,8 @@ uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	for (; sent < n; sent++) {
 		struct rte_mbuf *m = pkts[sent];
+		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_VLAN) && !tx_vlan_insert(q, &pkts[sent], &m))
+			continue; /* freed, counted: it cannot carry the tag */
 		bool push = can_push_header(m);
 		uint16_t need = m->nb_segs + !push;
 
@@ -317,11 +385,11 @@ uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 			break;
 		uint16_t head = q->free[--q->nfree], d = head;
 		if (push) {
-			memset(rte_pktmbuf_mtod(m, uint8_t *) - SVNET_HDR, 0, SVNET_HDR);
+			tx_header(q, rte_pktmbuf_mtod(m, uint8_t *) - SVNET_HDR, m);
 			vq->desc[d].addr = rte_cpu_to_le_64(rte_pktmbuf_iova(m) - SVNET_HDR);
 			vq->desc[d].len = rte_cpu_to_le_32(m->data_len + SVNET_HDR);
 		} else {
-			memset(q->hdrs + SVNET_HDR * d, 0, SVNET_HDR);
+			tx_header(q, q->hdrs + SVNET_HDR * d, m);
 			vq->desc[d].addr = rte_cpu_to_le_64(q->hdrs_iova + SVNET_HDR * d);
 			vq->desc[d].len = rte_cpu_to_le_32(SVNET_HDR);
 		}

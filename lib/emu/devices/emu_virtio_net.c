@@ -9,7 +9,8 @@
  *     but the registers with semantics go through pread/pwrite, where the model traps
  *     them (doorbells need no trap: the model polls its rings); BAR1: the MSI-X table;
  *   - features: VERSION_1 and ACCESS_PLATFORM (required: all DMA goes through the
- *     IOMMU), MAC, STATUS, MTU, MRG_RXBUF, CTRL_VQ, CTRL_RX, MQ, SPEED_DUPLEX;
+ *     IOMMU), MAC, STATUS, MTU, MRG_RXBUF, CTRL_VQ, CTRL_RX, MQ, SPEED_DUPLEX, and (csum=on)
+ *     CSUM (TX checksums completed) and GUEST_CSUM (RX frames marked DATA_VALID);
  *   - split virtqueues: rx0, tx0, rx1, tx1, ..., then the control queue;
  *   - threads=N device threads poll the queue pairs (qp % N); every ring and buffer access is a DMA
  *     through the TCE tables (emu_virtq.c); frames go to and come from a wire back-end.
@@ -151,8 +152,10 @@ static void common_write(struct vnet *v, uint64_t off, const void *buf, size_t l
 		uint64_t mask = 0xffffffffULL << (32 * v->gfselect);
 		v->acked = (v->acked & ~mask) | ((uint64_t)le32toh(c.driver_feature) << (32 * v->gfselect));
 	}
-	if (touches(off, len, FIELD(config_msix_vector)))
-		v->config_msix = le16toh(c.config_msix_vector);
+	if (touches(off, len, FIELD(config_msix_vector))) {
+		uint16_t vec = le16toh(c.config_msix_vector);
+		v->config_msix = vec < nqueues(v) + 1 ? vec : 0xffff;
+	}
 	if (touches(off, len, FIELD(device_status)))
 		write_status(v, c.device_status);
 	if (touches(off, len, FIELD(queue_select)))
@@ -166,8 +169,11 @@ static void common_write(struct vnet *v, uint64_t off, const void *buf, size_t l
 		uint16_t size = le16toh(c.queue_size);
 		q->size = size && size <= v->qsize_max && !(size & (size - 1)) ? size : 0;
 	}
-	if (touches(off, len, FIELD(queue_msix_vector)))
-		q->msix = le16toh(c.queue_msix_vector);
+	if (touches(off, len, FIELD(queue_msix_vector))) {
+		/* a vector beyond the MSI-X table reads back as none (QEMU's virtio-pci) */
+		uint16_t vec = le16toh(c.queue_msix_vector);
+		q->msix = vec < nqueues(v) + 1 ? vec : 0xffff;
+	}
 	if (touches(off, len, FIELD(queue_desc)))
 		q->desc = le64toh(c.queue_desc);
 	if (touches(off, len, FIELD(queue_driver)))
@@ -311,6 +317,10 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 	}
 	if (strcmp(key, "cpus") == 0)
 		return parse_cpus(v, val, err, errlen);
+	if (strcmp(key, "csum") == 0 && (strcmp(val, "on") == 0 || strcmp(val, "off") == 0)) {
+		v->csum = strcmp(val, "on") == 0;
+		return 0;
+	}
 	if (*end == '\0' && strcmp(key, "poll-us") == 0 && n <= 1000000) {
 		v->poll_us = (unsigned int)n;
 		return 0;
@@ -324,7 +334,7 @@ static int vnet_option(struct vnet *v, const char *key, const char *val, char *e
 		return 0;
 	}
 	snprintf(err, errlen, "virtio-net option %s=%s is not valid (mac, queues=1..%d, qsize=power of 2,"
-		 " mtu, speed=Mb/s|unknown, duplex=full|half|unknown, threads, cpus, poll-us, fault-after, garbage-after, backend, peer, tap, size, flows, rate, count, pcap-in,"
+		 " mtu, speed=Mb/s|unknown, duplex=full|half|unknown, threads, cpus, csum=on|off, poll-us, fault-after, garbage-after, backend, peer, tap, size, flows, rate, count, pcap-in,"
 		 " pcap-out)", key, val, VNET_MAX_QP);
 	return -EINVAL;
 }
@@ -390,6 +400,7 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	v->speed = 10000;
 	v->duplex = 1;
 	v->poll_us = 20;
+	v->csum = true;
 	memcpy(v->mac_default, (uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + index) }, 6);
 	snprintf(buf, sizeof(buf), "%s", params);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -413,7 +424,7 @@ static int vnet_init(struct emu_device *d, const char *params, char *err, size_t
 	v->wire.platform = d->plat;
 	v->offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_ACCESS_PLATFORM) | BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) |
 		     BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_MQ) |
-		     BIT(VIRTIO_NET_F_SPEED_DUPLEX);
+		     BIT(VIRTIO_NET_F_SPEED_DUPLEX) | (v->csum ? BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_GUEST_CSUM) : 0);
 	vnet_reset_locked(v);
 	v->resets = 0;
 
@@ -489,14 +500,16 @@ static void vnet_stats(struct emu_device *d, FILE *out)
 		"\"features\": \"0x%llx\", \"active_queue_pairs\": %u, \"resets\": %llu, "
 		"\"rx_waits_for_buffers\": %llu, \"rx_dropped_at_reset\": %llu, \"rx_dropped_too_long\": %llu, "
 		"\"rx_dropped_no_queue\": %llu, "
-		"\"tx_dropped_too_long\": %llu, "
-		"\"bad_chains\": %llu, \"ctrl_commands\": %llu, \"threads_cpu_ns\": %llu, "
+		"\"tx_dropped_too_long\": %llu, \"tx_csum_completed\": %llu, \"tx_csum_bad_request\": %llu, "
+		"\"rx_csum_valid\": %llu, \"bad_chains\": %llu, \"ctrl_commands\": %llu, \"threads_cpu_ns\": %llu, "
 		"\"first_rx_after_start_ns\": %lld, \"first_tx_after_start_ns\": %lld, \"queues\": [",
 		d->addr, v->nthreads, v->status,
 		(unsigned long long)v->acked, v->active_qp, (unsigned long long)v->resets,
 		(unsigned long long)v->rx_nobuf_waits, (unsigned long long)v->rx_dropped_at_reset,
 		(unsigned long long)v->rx_toolong, (unsigned long long)v->rx_no_queue,
-		(unsigned long long)v->tx_toolong, (unsigned long long)v->bad_chains,
+		(unsigned long long)v->tx_toolong, (unsigned long long)v->tx_csum_completed,
+		(unsigned long long)v->tx_csum_bad_request, (unsigned long long)v->rx_csum_valid,
+		(unsigned long long)v->bad_chains,
 		(unsigned long long)v->ctrl_cmds, (unsigned long long)vnet_threads_cpu_ns(v),
 		vnet_since_start(v, v->first_rx_ns), vnet_since_start(v, v->first_tx_ns));
 	for (unsigned int i = 0; i < nqueues(v); i++) {

@@ -64,6 +64,7 @@ struct vnet {
 	uint32_t speed;                /* Mb/s (SPEED_DUPLEX); 0xffffffff: unknown */
 	uint8_t duplex;                /* 1 full, 0 half, 0xff unknown */
 	uint64_t offered;
+	bool csum;                     /* csum=on: CSUM and GUEST_CSUM offered */
 	/* driver-visible state */
 	uint64_t acked;
 	uint32_t dfselect, gfselect;
@@ -81,6 +82,9 @@ struct vnet {
 	uint64_t rx_nobuf_waits, rx_toolong, tx_toolong, bad_chains, ctrl_cmds, resets;
 	uint64_t rx_no_queue;           /* frames for a pair whose RX queue is not enabled */
 	uint64_t rx_dropped_at_reset;
+	uint64_t tx_csum_completed;     /* CSUM: checksums the device filled in */
+	uint64_t tx_csum_bad_request;   /* CSUM: csum_start/offset outside the frame */
+	uint64_t rx_csum_valid;         /* GUEST_CSUM: frames marked DATA_VALID */
 	uint64_t first_rx_ns, first_tx_ns;  /* CLOCK_MONOTONIC of the first frame each way */
 	uint64_t fault_after;  /* fault-after=N: a DMA to no window after N frames (a device bug) */
 	uint64_t garbage_after; /* garbage-after=N: used entries no correct device writes, after N frames */

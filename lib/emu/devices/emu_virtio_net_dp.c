@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "emu_csum.h"
 #include "emu_virtio_net.h"
 
 #define COUNT(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
@@ -59,6 +60,24 @@ static int ring_error(struct vnet *v, struct emu_vq *q, int ret)
 	return ret;
 }
 
+/* A TX frame out of its chain; with CSUM, the checksum the driver left partial
+ * (NEEDS_CSUM: csum_start, csum_offset) is completed, as the device's job is. */
+static int tx_read(struct vnet *v, const struct emu_vq_elem *e, uint8_t *frame, uint32_t len)
+{
+	struct virtio_net_hdr_v1 h;
+	int ret;
+
+	if ((ret = emu_vq_read(v->d, e, HDR_LEN, frame, len)) != 0 || !(v->acked & BIT(VIRTIO_NET_F_CSUM)))
+		return ret;
+	if ((ret = emu_vq_read(v->d, e, 0, &h, HDR_LEN)) != 0 || !(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return ret;
+	if (emu_csum_complete(frame, len, le16toh(h.csum_start), le16toh(h.csum_offset)))
+		COUNT(v->tx_csum_completed);
+	else
+		COUNT(v->tx_csum_bad_request);
+	return 0;
+}
+
 /* TX: a burst of chains in one DMA session, their frames copied out (a back-end that
  * keeps nothing only has them read through the IOMMU); the wire gets them after the
  * session: a checker samples the platform under its lock, which an ioctl holds while
@@ -76,7 +95,7 @@ static int process_tx(struct vnet *v, struct vnet_thread *t, struct emu_vq *q)
 		uint32_t len = e.out_len > HDR_LEN ? e.out_len - HDR_LEN : 0;
 		if (len > WIRE_MAX_FRAME || len == 0) {
 			COUNT(v->tx_toolong);
-		} else if ((ret = keep ? emu_vq_read(v->d, &e, HDR_LEN, t->tx_batch + (size_t)nframes * WIRE_MAX_FRAME, len) :
+		} else if ((ret = keep ? tx_read(v, &e, t->tx_batch + (size_t)nframes * WIRE_MAX_FRAME, len) :
 				  emu_vq_check(v->d, &e, HDR_LEN, len)) != 0) {
 			break;
 		} else {
@@ -106,7 +125,7 @@ static int process_tx(struct vnet *v, struct vnet_thread *t, struct emu_vq *q)
 
 /* Deliver a frame into one or (MRG_RXBUF) more chains of queue pair qp's RX queue:
  * 1 done, 2 dropped (too long: it goes), 0 not now (no buffers), <0 error. */
-static int deliver(struct vnet *v, unsigned int qp, const uint8_t *frame, uint32_t len)
+static int deliver(struct vnet *v, unsigned int qp, const uint8_t *frame, uint32_t len, int l4_valid)
 {
 	struct emu_vq *q = &v->vq[2 * qp];
 	bool mrg = v->acked & BIT(VIRTIO_NET_F_MRG_RXBUF);
@@ -137,6 +156,13 @@ static int deliver(struct vnet *v, unsigned int qp, const uint8_t *frame, uint32
 	uint8_t hdr[HDR_LEN] = { 0 };
 	uint16_t num = htole16(nbuf);
 	memcpy(hdr + 10, &num, 2); /* num_buffers */
+	/* GUEST_CSUM: the device validated the frame's TCP/UDP checksum (as a NIC that
+	 * checks what it receives, or QEMU when the host says so) */
+	if ((v->acked & BIT(VIRTIO_NET_F_GUEST_CSUM)) &&
+	    (l4_valid < 0 ? emu_csum_l4_valid(frame, len) : l4_valid)) {
+		hdr[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+		COUNT(v->rx_csum_valid);
+	}
 	for (uint16_t b = 0; b < nbuf; b++) {
 		uint32_t room = e[b].in_len, used = 0;
 		if (b == 0) {
@@ -192,7 +218,7 @@ static int staged_rx(struct vnet *v, unsigned int qp)
 		stage_frames(v);
 		if (__atomic_load_n(&st->len, __ATOMIC_ACQUIRE) == 0)
 			break;
-		ret = deliver(v, qp, st->frame, st->len);
+		ret = deliver(v, qp, st->frame, st->len, -1);
 		if (ret <= 0)
 			break;
 		pthread_mutex_lock(&v->rx_lock);
@@ -215,11 +241,12 @@ static int replay_rx(struct vnet *v, unsigned int qp)
 
 	while (n < TX_BATCH) {
 		const uint8_t *frame;
+		bool l4_valid;
 		uint32_t cursor = v->replay_cursor[qp];
-		uint32_t len = emu_wire_replay_next(&v->wire, &cursor, qp, active, &frame);
+		uint32_t len = emu_wire_replay_next(&v->wire, &cursor, qp, active, &frame, &l4_valid);
 		if (len == 0)
 			break;
-		ret = deliver(v, qp, frame, len);
+		ret = deliver(v, qp, frame, len, l4_valid);
 		if (ret <= 0) {
 			emu_wire_replay_unget(&v->wire);
 			break;

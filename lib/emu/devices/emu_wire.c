@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "emu_csum.h"
 #include "emu_wire.h"
 
 #define GEN_ETHERTYPE 0x88b5   /* IEEE local experimental */
@@ -227,6 +228,7 @@ static bool replay_add(struct emu_wire *w, const uint8_t *frame, uint32_t len, u
 	w->replay_off[w->replay_n] = at;
 	w->replay_len[w->replay_n] = len;
 	w->replay_flow[w->replay_n] = flow;
+	w->replay_l4_valid[w->replay_n] = emu_csum_l4_valid(frame, len);
 	w->replay_n++;
 	return true;
 }
@@ -241,7 +243,8 @@ static int replay_prepare(struct emu_wire *w, char *err, size_t errlen)
 	w->replay_off = calloc(REPLAY_MAX_FRAMES, sizeof(uint32_t));
 	w->replay_len = calloc(REPLAY_MAX_FRAMES, sizeof(uint32_t));
 	w->replay_flow = calloc(REPLAY_MAX_FRAMES, sizeof(uint32_t));
-	if (!w->replay_off || !w->replay_len || !w->replay_flow)
+	w->replay_l4_valid = calloc(REPLAY_MAX_FRAMES, sizeof(bool));
+	if (!w->replay_off || !w->replay_len || !w->replay_flow || !w->replay_l4_valid)
 		return -ENOMEM;
 	if (w->pcap_in[0]) {
 		struct pcap_file_hdr in;
@@ -277,7 +280,7 @@ static int replay_prepare(struct emu_wire *w, char *err, size_t errlen)
 }
 
 uint32_t emu_wire_replay_next(struct emu_wire *w, uint32_t *cursor, unsigned int qp, unsigned int active,
-			      const uint8_t **frame)
+			      const uint8_t **frame, bool *l4_valid)
 {
 	uint32_t i = *cursor;
 
@@ -287,6 +290,7 @@ uint32_t emu_wire_replay_next(struct emu_wire *w, uint32_t *cursor, unsigned int
 		if (active <= 1 || w->replay_flow[i] % active == qp) {
 			*cursor = i + 1 == w->replay_n ? 0 : i + 1;
 			*frame = w->replay_data + w->replay_off[i];
+			*l4_valid = w->replay_l4_valid[i];
 			return w->replay_len[i];
 		}
 	}
@@ -355,6 +359,8 @@ void emu_wire_fini(struct emu_wire *w)
 	free(w->replay_off);
 	free(w->replay_len);
 	free(w->replay_flow);
+	free(w->replay_l4_valid);
+	w->replay_l4_valid = NULL;
 	w->replay_data = NULL;
 	w->replay_off = w->replay_len = w->replay_flow = NULL;
 	w->in = w->out = NULL;
@@ -474,21 +480,26 @@ void emu_wire_tx(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 
 #define GEN_BURST 32 /* frames a late generator may catch up at once */
 
-/* A frame is due at the rate, with at most a short burst of catching up: a generator
- * kept waiting (no RX buffers) does not flood the path afterwards. */
-static bool gen_due(struct emu_wire *w)
+/* rate=: a frame is due at the rate, with at most a short burst of catching up: a
+ * source kept waiting (no RX buffers) does not flood the path afterwards. */
+static bool due(struct emu_wire *w)
 {
 	uint64_t now, interval;
 
-	if (w->count && w->generated >= w->count)
-		return false;
 	if (w->rate_pps == 0)
 		return true;
 	now = now_ns();
 	interval = 1000000000u / w->rate_pps;
+	if (w->next_ns == 0)
+		w->next_ns = now; /* the first frame: now, not a burst of catching up */
 	if (w->next_ns + GEN_BURST * interval < now)
 		w->next_ns = now - GEN_BURST * interval;
 	return now >= w->next_ns;
+}
+
+static bool gen_due(struct emu_wire *w)
+{
+	return !(w->count && w->generated >= w->count) && due(w);
 }
 
 static uint32_t generate(struct emu_wire *w, uint8_t *buf, uint32_t *flow_out)
@@ -576,7 +587,7 @@ bool emu_wire_rx_ready(struct emu_wire *w)
 	case WIRE_RX_GEN:
 		return gen_due(w);
 	case WIRE_RX_PCAP:
-		return w->in != NULL;
+		return w->in != NULL && due(w);
 	case WIRE_RX_TAP:
 		if (w->tap_pending.len == 0) {
 			ssize_t n = read(w->tap_fd, w->tap_pending.data, sizeof(w->tap_pending.data));
@@ -609,7 +620,9 @@ uint32_t emu_wire_rx(struct emu_wire *w, uint8_t *buf, uint32_t *flow)
 		len = gen_due(w) ? generate(w, buf, flow) : 0;
 		break;
 	case WIRE_RX_PCAP:
-		len = pcap_next(w, buf);
+		len = due(w) ? pcap_next(w, buf) : 0;
+		if (len && w->rate_pps)
+			w->next_ns += 1000000000u / w->rate_pps;
 		break;
 	case WIRE_RX_TAP:
 		if (emu_wire_rx_ready(w)) {

@@ -8,7 +8,7 @@
  *             TX is counted and dropped
  *   check     TX goes to a checker: loss, duplication, reordering (per flow), corruption
  *   gen-check both on one port
- *   pcap      RX replays pcap-in=FILE, TX is recorded to pcap-out=FILE
+ *   pcap      RX replays pcap-in=FILE (rate=PPS paces it), TX is recorded to pcap-out=FILE
  *   tap       a Linux TAP interface (tap=NAME, default spapr-tapN), created up: what
  *             the host sends on it is received, what the device sends comes out of it
  *   replay    RX replays prepared frames as fast as the driver takes them: generator
@@ -77,6 +77,7 @@ struct emu_wire {
 	/* replay: frames laid end to end in one buffer */
 	uint8_t *replay_data;
 	uint32_t *replay_off, *replay_len, *replay_flow, replay_n;
+	bool *replay_l4_valid;          /* emu_csum_l4_valid() of each, computed once */
 	uint64_t replayed;              /* frames handed out (count=) */
 	/* tap */
 	char tap_name[16];
@@ -117,9 +118,10 @@ void emu_wire_tx_count(struct emu_wire *w, uint64_t frames, uint64_t bytes);
 /* replay: the next prepared frame for queue pair `qp` of `active` (by flow), from
  * *cursor (the queue pair's own, advanced): its length, 0 if none (count reached, or
  * no flow lands on qp); *frame points into the wire's copy. Lock-free: the queue
- * pair's thread only. Frames handed out are counted with emu_wire_rx_count(). */
+ * pair's thread only. Frames handed out are counted with emu_wire_rx_count(). *l4_valid:
+ * its TCP/UDP checksum is right (emu_csum.h), known from the start. */
 uint32_t emu_wire_replay_next(struct emu_wire *w, uint32_t *cursor, unsigned int qp, unsigned int active,
-			      const uint8_t **frame);
+			      const uint8_t **frame, bool *l4_valid);
 /* A frame emu_wire_replay_next() gave that the device could not take (no buffers). */
 void emu_wire_replay_unget(struct emu_wire *w);
 void emu_wire_rx_count(struct emu_wire *w, uint64_t frames, uint64_t bytes);
