@@ -284,10 +284,13 @@ uint32_t emu_wire_replay_next(struct emu_wire *w, uint32_t *cursor, unsigned int
 {
 	uint32_t i = *cursor;
 
-	if (w->count && __atomic_fetch_add(&w->replayed, 1, __ATOMIC_RELAXED) >= w->count)
-		return 0;
 	for (uint32_t tried = 0; tried < w->replay_n; tried++, i = i + 1 == w->replay_n ? 0 : i + 1) {
 		if (active <= 1 || w->replay_flow[i] % active == qp) {
+			/* count=: a frame is reserved only when there is one for this pair */
+			if (w->count && __atomic_fetch_add(&w->replayed, 1, __ATOMIC_RELAXED) >= w->count) {
+				__atomic_sub_fetch(&w->replayed, 1, __ATOMIC_RELAXED);
+				return 0;
+			}
 			*cursor = i + 1 == w->replay_n ? 0 : i + 1;
 			*frame = w->replay_data + w->replay_off[i];
 			*l4_valid = w->replay_l4_valid[i];
