@@ -20,7 +20,7 @@ import time
 import pytest
 
 from conftest import BUILD, TOP
-from test_pmd_rx_offloads import csum, write_pcap
+from test_pmd_rx_offloads import csum, pcap_frames, write_pcap
 
 PORTS = ("0000:00:01.0", "0000:00:02.0")
 MACS = (bytes.fromhex("525400123456"), bytes.fromhex("525400123457"))
@@ -87,16 +87,6 @@ def assert_checked(stats, out, dropped_by_app=0):
     assert c["lost"] <= dropped_by_app and c["reordered"] == 0 and c["duplicated"] == 0 and c["corrupt"] == 0 \
         and c["foreign"] == 0, (c, dropped_by_app)
     assert stats["dma"]["faults"] == 0
-
-
-def pcap_frames(path):
-    data = path.read_bytes()
-    off, frames = 24, []
-    while off + 16 <= len(data):
-        incl = struct.unpack_from("<IIII", data, off)[2]
-        frames.append(data[off + 16:off + 16 + incl])
-        off += 16 + incl
-    return frames
 
 
 def test_skeleton_forwards(spapr_emu, tmp_path, examples):

@@ -159,32 +159,39 @@ def pcap_frames(path):
     return frames
 
 
-def test_tx_checksums_completed_by_the_device(run_emu, tmp_path):
-    """testpmd's csum engine with TCP and UDP checksum offload on: frames that
-    arrive with wrong TCP/UDP checksums leave port 1 with right ones, computed by the
-    device (VIRTIO_NET_F_CSUM: the PMD asks with NEEDS_CSUM, the application having left
-    the pseudo-header sum), over IPv4 and IPv6."""
-    sent = [frame_v4(17, bad_l4=True), frame_v4(6, bad_l4=True), frame_v6(17, bad_l4=True), frame_v6(6, bad_l4=True)]
+def forward_pcap(run_emu, tmp_path, frames, prefix, testpmd_args, commands):
+    """Stock testpmd on two ports: `frames` replayed into port 0 (kept for `start`:
+    --no-flush-rx), what port 1 sends recorded; the testpmd `commands`, then time for
+    the frames, stop, quit. (run, output, the frames port 1 sent)."""
     pin, pout = tmp_path / "in.pcap", tmp_path / "out.pcap"
-    write_pcap(pin, sent)
+    write_pcap(pin, frames)
     env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers")
-    cmd = [TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"txo{os.getpid()}",
+    cmd = [TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"{prefix}{os.getpid()}",
            "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so", "-a", "bus=spapr,addr=0000:00:01.0",
-           "-a", "bus=spapr,addr=0000:00:02.0", "--", "--total-num-mbufs=2048", "-i",
-           "--tx-offloads=0xc",  # UDP_CKSUM | TCP_CKSUM, what `csum set udp|tcp hw` asks, from the start
-           "--no-flush-rx"]      # the frames arrive before `start`: keep them for it
-    commands = ("show port 1 tx_offload configuration\nset fwd csum\nstart\n" +
-                "".join("show port stats 1\n" for _ in range(50)) + "stop\nquit\n")
+           "-a", "bus=spapr,addr=0000:00:02.0", "--", "--total-num-mbufs=2048", "-i", "--no-flush-rx",
+           *testpmd_args]
     with tempfile.TemporaryFile("w+") as stdin:
-        stdin.write(commands)
+        stdin.write(commands + "".join("show port stats 1\n" for _ in range(50)) + "stop\nquit\n")
         stdin.seek(0)
         r = run_emu(cmd, "--device", f"0000:00:01.0,group=0,model=virtio-net,backend=pcap,pcap-in={pin}",
                     "--device", f"0000:00:02.0,group=1,model=virtio-net,backend=pcap,pcap-out={pout}",
                     env=env, stdin=stdin)
     out = r.out + r.err
     assert r.rc == 0, out[-3000:]
+    return r, out, pcap_frames(pout)
+
+
+def test_tx_checksums_completed_by_the_device(run_emu, tmp_path):
+    """testpmd's csum engine with TCP and UDP checksum offload on: frames that
+    arrive with wrong TCP/UDP checksums leave port 1 with right ones, computed by the
+    device (VIRTIO_NET_F_CSUM: the PMD asks with NEEDS_CSUM, the application having left
+    the pseudo-header sum), over IPv4 and IPv6."""
+    sent = [frame_v4(17, bad_l4=True), frame_v4(6, bad_l4=True), frame_v6(17, bad_l4=True), frame_v6(6, bad_l4=True)]
+    # UDP_CKSUM | TCP_CKSUM from the start (what `csum set udp|tcp hw` asks, without the
+    # port stop that would throw the frames away)
+    r, out, got = forward_pcap(run_emu, tmp_path, sent, "txo", ["--tx-offloads=0xc"],
+                               "show port 1 tx_offload configuration\nset fwd csum\nstart\n")
     assert re.search(r"Tx Offloading Configuration of port 1 :\s+Port : UDP_CKSUM TCP_CKSUM", out), out[-3000:]
-    got = pcap_frames(pout)
     assert len(got) == len(sent), out[-3000:]
     assert not any(l4_ok(f) for f in sent)
     assert all(l4_ok(f) for f in got), [f.hex() for f in got]
@@ -198,26 +205,10 @@ def test_vlan_strip_and_insert(run_emu, tmp_path):
     port 1 tagged 7, those that came tagged and those that did not)."""
     plain = frame_v4(17)
     tagged = plain[:12] + b"\x81\x00\x00\x05" + plain[12:]
-    pin, pout = tmp_path / "in.pcap", tmp_path / "out.pcap"
-    write_pcap(pin, [tagged, plain, tagged])
-    env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers")
-    cmd = [TESTPMD, "-l", "0-1", "-n", "1", "--no-pci", "--file-prefix", f"vlan{os.getpid()}",
-           "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so", "-a", "bus=spapr,addr=0000:00:01.0",
-           "-a", "bus=spapr,addr=0000:00:02.0", "--", "--total-num-mbufs=2048", "-i", "--enable-hw-vlan-strip",
-           "--no-flush-rx"]
-    # port 0 keeps running (its frames are in its ring); port 1 stops for its TX tag
+    # port 0 keeps running (its frames are in its ring); port 1 stops for its TX tag;
     # mac forwarding: the engine that asks the port to tag what it sends (io sends as is)
-    commands = ("port stop 1\ntx_vlan set 1 7\nport start 1\nset fwd mac\nset verbose 1\nstart\n" +
-                "".join("show port stats 1\n" for _ in range(50)) + "stop\nquit\n")
-    with tempfile.TemporaryFile("w+") as stdin:
-        stdin.write(commands)
-        stdin.seek(0)
-        r = run_emu(cmd, "--device", f"0000:00:01.0,group=0,model=virtio-net,backend=pcap,pcap-in={pin}",
-                    "--device", f"0000:00:02.0,group=1,model=virtio-net,backend=pcap,pcap-out={pout}",
-                    env=env, stdin=stdin)
-    out = r.out + r.err
-    assert r.rc == 0, out[-3000:]
-    got = pcap_frames(pout)
+    r, out, got = forward_pcap(run_emu, tmp_path, [tagged, plain, tagged], "vlan", ["--enable-hw-vlan-strip"],
+                               "port stop 1\ntx_vlan set 1 7\nport start 1\nset fwd mac\nset verbose 1\nstart\n")
     assert len(got) == 3, out[-3000:]
     for f in got:
         assert f[12:16] == b"\x81\x00\x00\x07" and f[16:] == plain[12:], f.hex()

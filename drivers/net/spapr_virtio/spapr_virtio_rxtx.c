@@ -184,6 +184,8 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	rte_io_rmb(); /* the used entries after their index */
 	/* rte_eth_dev_set_ptypes() may change it while the port runs */
 	const uint32_t ptypes = __atomic_load_n(&q->ptype_mask, __ATOMIC_RELAXED);
+	/* and rte_eth_dev_set_vlan_offload() this */
+	const bool vlan_strip = __atomic_load_n(&q->vlan_strip, __ATOMIC_RELAXED);
 	while (got < n && avail) {
 		uint32_t id, len;
 		used_elem(vq, vq->used_cons, &id, &len);
@@ -238,7 +240,7 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 		head->packet_type = 0;
 		if (q->csum || ptypes)
 			svnet_rx_offload(head, ptypes, q->csum, q->guest_csum ? rx_hdr(head)->flags : 0);
-		if (unlikely(__atomic_load_n(&q->vlan_strip, __ATOMIC_RELAXED)))
+		if (unlikely(vlan_strip))
 			rte_vlan_strip(head); /* a tagged frame: tag to vlan_tci, RX_VLAN(_STRIPPED) */
 		pkts[got++] = head;
 		q->bytes += total;
@@ -347,13 +349,11 @@ uint16_t svnet_tx_prepare(void *txq, struct rte_mbuf **pkts, uint16_t n)
 /* TX VLAN insertion in software (RTE_MBUF_F_TX_VLAN, vlan_tci): the tag goes into the
  * frame. A packet that cannot take it (shared or indirect, or no headroom) is freed and
  * counted as an error, as net_virtio does. */
-static bool tx_vlan_insert(struct svnet_txq *q, struct rte_mbuf **slot, struct rte_mbuf **m)
+static bool tx_vlan_insert(struct svnet_txq *q, struct rte_mbuf *m)
 {
-	if (rte_vlan_insert(m) == 0) {
-		*slot = *m;
+	if (rte_vlan_insert(&m) == 0)
 		return true;
-	}
-	rte_pktmbuf_free(*m);
+	rte_pktmbuf_free(m);
 	q->errors++;
 	return false;
 }
@@ -376,7 +376,7 @@ uint16_t svnet_tx_burst(void *txq, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	for (; sent < n; sent++) {
 		struct rte_mbuf *m = pkts[sent];
-		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_VLAN) && !tx_vlan_insert(q, &pkts[sent], &m))
+		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_VLAN) && !tx_vlan_insert(q, m))
 			continue; /* freed, counted: it cannot carry the tag */
 		bool push = can_push_header(m);
 		uint16_t need = m->nb_segs + !push;

@@ -210,7 +210,8 @@ static uint32_t frame_flow(const uint8_t *buf, uint32_t len);
 
 static bool replay_add(struct emu_wire *w, const uint8_t *frame, uint32_t len, uint32_t flow, size_t *cap)
 {
-	uint32_t at = w->replay_n ? w->replay_off[w->replay_n - 1] + w->replay_len[w->replay_n - 1] : 0;
+	const struct wire_replayed *last = w->replay_n ? &w->replay[w->replay_n - 1] : NULL;
+	uint32_t at = last ? last->off + last->len : 0;
 
 	if (w->replay_n == REPLAY_MAX_FRAMES || at + len > REPLAY_MAX_BYTES)
 		return false;
@@ -225,10 +226,7 @@ static bool replay_add(struct emu_wire *w, const uint8_t *frame, uint32_t len, u
 		*cap = want;
 	}
 	memcpy(w->replay_data + at, frame, len);
-	w->replay_off[w->replay_n] = at;
-	w->replay_len[w->replay_n] = len;
-	w->replay_flow[w->replay_n] = flow;
-	w->replay_l4_valid[w->replay_n] = emu_csum_l4_valid(frame, len);
+	w->replay[w->replay_n] = (struct wire_replayed){ at, len, flow, emu_csum_l4_valid(frame, len) };
 	w->replay_n++;
 	return true;
 }
@@ -240,11 +238,8 @@ static int replay_prepare(struct emu_wire *w, char *err, size_t errlen)
 	static __thread struct wire_frame f;
 	size_t cap = 0;
 
-	w->replay_off = calloc(REPLAY_MAX_FRAMES, sizeof(uint32_t));
-	w->replay_len = calloc(REPLAY_MAX_FRAMES, sizeof(uint32_t));
-	w->replay_flow = calloc(REPLAY_MAX_FRAMES, sizeof(uint32_t));
-	w->replay_l4_valid = calloc(REPLAY_MAX_FRAMES, sizeof(bool));
-	if (!w->replay_off || !w->replay_len || !w->replay_flow || !w->replay_l4_valid)
+	w->replay = calloc(REPLAY_MAX_FRAMES, sizeof(*w->replay));
+	if (w->replay == NULL)
 		return -ENOMEM;
 	if (w->pcap_in[0]) {
 		struct pcap_file_hdr in;
@@ -285,16 +280,16 @@ uint32_t emu_wire_replay_next(struct emu_wire *w, uint32_t *cursor, unsigned int
 	uint32_t i = *cursor;
 
 	for (uint32_t tried = 0; tried < w->replay_n; tried++, i = i + 1 == w->replay_n ? 0 : i + 1) {
-		if (active <= 1 || w->replay_flow[i] % active == qp) {
+		if (active <= 1 || w->replay[i].flow % active == qp) {
 			/* count=: a frame is reserved only when there is one for this pair */
 			if (w->count && __atomic_fetch_add(&w->replayed, 1, __ATOMIC_RELAXED) >= w->count) {
 				__atomic_sub_fetch(&w->replayed, 1, __ATOMIC_RELAXED);
 				return 0;
 			}
 			*cursor = i + 1 == w->replay_n ? 0 : i + 1;
-			*frame = w->replay_data + w->replay_off[i];
-			*l4_valid = w->replay_l4_valid[i];
-			return w->replay_len[i];
+			*frame = w->replay_data + w->replay[i].off;
+			*l4_valid = w->replay[i].l4_valid;
+			return w->replay[i].len;
 		}
 	}
 	return 0;
@@ -359,13 +354,9 @@ void emu_wire_fini(struct emu_wire *w)
 	free(w->inbox);
 	w->inbox = NULL;
 	free(w->replay_data);
-	free(w->replay_off);
-	free(w->replay_len);
-	free(w->replay_flow);
-	free(w->replay_l4_valid);
-	w->replay_l4_valid = NULL;
+	free(w->replay);
+	w->replay = NULL;
 	w->replay_data = NULL;
-	w->replay_off = w->replay_len = w->replay_flow = NULL;
 	w->in = w->out = NULL;
 }
 

@@ -76,8 +76,11 @@ struct emu_wire {
 	struct emu_iommu_activity at_first, at_last;
 	/* replay: frames laid end to end in one buffer */
 	uint8_t *replay_data;
-	uint32_t *replay_off, *replay_len, *replay_flow, replay_n;
-	bool *replay_l4_valid;          /* emu_csum_l4_valid() of each, computed once */
+	struct wire_replayed {
+		uint32_t off, len, flow;
+		bool l4_valid;          /* emu_csum_l4_valid(), computed once */
+	} *replay;
+	uint32_t replay_n;
 	uint64_t replayed;              /* frames handed out (count=) */
 	/* tap */
 	char tap_name[16];

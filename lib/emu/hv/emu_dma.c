@@ -94,11 +94,10 @@ static int dma_access(struct emu_device *dev, struct emu_dma_session *s, uint64_
 		chunk = psize - (addr & (psize - 1));
 		if (chunk > len - done)
 			chunk = len - done;
-		if (buf == NULL)
-			; /* a check: the device reads what it need not keep (a sink) */
-		else if (write)
+		/* buf NULL: a check, the device reads what it need not keep (a sink) */
+		if (buf && write)
 			memcpy(host, buf + done, chunk);
-		else
+		else if (buf)
 			memcpy(buf + done, host, chunk);
 		done += chunk;
 	}
