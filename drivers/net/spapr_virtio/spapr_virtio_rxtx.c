@@ -46,6 +46,18 @@ void __rte_cold svnet_queue_broken(struct svq *vq, const char *what, uint32_t va
 	vq->broken = true;
 }
 
+/* Used-ring entries the device may still be writing share a cache line with the last
+ * ones it wrote: a driver that reads up to the device's position pulls that line away
+ * from it, and the device pays for each entry it adds there. When the driver would take
+ * every entry there is (more than a line's worth), it leaves those of the last, partly
+ * written line for its next poll. */
+#define USED_PER_LINE (RTE_CACHE_LINE_SIZE / sizeof(struct vring_used_elem))
+
+static inline uint16_t used_partial_line(uint16_t cons, uint16_t avail)
+{
+	return avail > USED_PER_LINE ? (uint16_t)((cons + avail) % USED_PER_LINE) : 0;
+}
+
 static inline void publish(struct svq *q)
 {
 	rte_io_wmb(); /* descriptors and ring entries before the index */
@@ -186,7 +198,8 @@ uint16_t svnet_rx_burst(void *rxq, struct rte_mbuf **pkts, uint16_t n)
 	const uint32_t ptypes = __atomic_load_n(&q->ptype_mask, __ATOMIC_RELAXED);
 	/* and rte_eth_dev_set_vlan_offload() this */
 	const bool vlan_strip = __atomic_load_n(&q->vlan_strip, __ATOMIC_RELAXED);
-	while (got < n && avail) {
+	const uint16_t leave = avail <= n ? used_partial_line(vq->used_cons, avail) : 0;
+	while (got < n && avail > leave) {
 		uint32_t id, len;
 		used_elem(vq, vq->used_cons, &id, &len);
 		if (unlikely(!rx_entry_valid(q, id, len, true)))
@@ -272,6 +285,7 @@ static void tx_reclaim(struct svnet_txq *q)
 		svnet_queue_broken(vq, "a used index ahead of the chains posted by", done, outstanding);
 		return;
 	}
+	done -= used_partial_line(vq->used_cons, done);
 	rte_io_rmb();
 	/* the packets go back to their pools in bulk: one mempool access per TX_FREE_BULK */
 	struct rte_mbuf *sent[TX_FREE_BULK];
