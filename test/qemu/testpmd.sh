@@ -119,6 +119,15 @@ else
 	log "  16 MiB hugepages on the hash MMU: not the known EAL failure (files in $out/ours-16M-tx)"
 	rc=1
 fi
+# 1 GiB hugepages on the radix MMU: the bus maps the one page with 16 MiB TCEs (one MAP);
+# our PMD must forward from it as from 2 MiB pages
+log "dpdk-testpmd txonly for $seconds s in the guest with a 1 GiB hugepage: ours on virtio"
+SPAPR_QEMU_APPEND="disable_ddw default_hugepagesz=1G hugepagesz=1G hugepages=1" \
+	"$here/run.sh" --smp 2 --nic virtio --root "$out/root" --out "$out/ours-1G-tx" -- "$here/guest/testpmd.sh" @ADDR \
+	ours "$seconds" txonly > "$out/ours-1G-tx.txt" 2>&1 || true
+/usr/bin/python3 "$here/txreport.py" "ours/virtio (1 GiB pages)" txonly "$out/ours-1G-tx.txt" "$out/ours-1G-tx" || rc=1
+grep -q 'spapr: IOMMU group .* 1073741824 bytes of DPDK memory' "$out/ours-1G-tx.txt" ||
+	{ log "  1 GiB hugepage: the bus did not map one 1 GiB page (files in $out/ours-1G-tx)"; rc=1; }
 # RX: QEMU's network is a UDP socket; once testpmd's port is up in the guest (@@READY on
 # the console) the host sends frames into it, 20,000 a second for S seconds, and stops
 # before testpmd does
