@@ -114,7 +114,9 @@ def main():
               " 64 KiB-page kernel refuses them (EINVAL), as expected")
         return 0
     # a run of 3 s or more moves tens of thousands of frames even under TCG on a loaded
-    # host: fewer than this means the port stalled (1 GiB pages once sent one burst)
+    # host: fewer than this means the port stalled (or forwarding was cut short: the guest
+    # script counts its seconds from the start of forwarding, since a SIGINT during a slow
+    # start lets exactly one burst out)
     ok = count >= MIN_FRAMES and during == 0 and not fail
     if count < MIN_FRAMES:
         print(f"  {label} {mode}: only {count} frames: the port stalled (at least {MIN_FRAMES} expected)")

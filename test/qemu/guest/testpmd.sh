@@ -34,13 +34,38 @@ echo "@@EAL $MEM"
 echo "@@STEP eal-start"
 # --stats-period keeps testpmd forwarding until the signal (without it, testpmd reads
 # stdin, finds it closed and stops at once)
-timeout -s INT "$3" /usr/bin/dpdk-testpmd -l 0-1 -n 1 $MEM $EAL -- --forward-mode="${4:-txonly}" --auto-start \
+/usr/bin/dpdk-testpmd -l 0-1 -n 1 $MEM $EAL -- --forward-mode="${4:-txonly}" --auto-start \
 	--total-num-mbufs=2048 --txpkts=64 --stats-period 100 > /tmp/out 2>&1 < /dev/null &
 pid=$!
-sleep 2
+# SECONDS of forwarding, counted from its start: under TCG on a loaded host EAL's start
+# alone can outlast a run, and a SIGINT during it still lets testpmd start forwarding and
+# send one burst before it stops (32 frames: once taken for a stalled port). Forwarding
+# has started when one of testpmd's threads other than the main one has used CPU (the
+# forwarding lcore polls; the others sleep); its output, a file, is not flushed before.
+lcore_busy() {
+	for stat in /proc/$pid/task/*/stat; do
+		[ "$stat" = "/proc/$pid/task/$pid/stat" ] && continue
+		# utime, in clock ticks: the 14th field (DPDK's thread names have no spaces)
+		set -- $(cat "$stat" 2>/dev/null) 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+		[ "${14}" -ge 20 ] && return 0
+	done
+	return 1
+}
+waited=0
+while ! lcore_busy && kill -0 $pid 2>/dev/null && [ $waited -lt 120 ]; do
+	sleep 1
+	waited=$((waited + 1))
+done
 kprof ready
 echo "@@READY"   # the port is up: the host may send
-[ "$3" -gt 3 ] && sleep $(($3 - 3)) && kprof forwarding  # still forwarding: before the teardown
+if [ "$3" -gt 1 ]; then
+	sleep $(($3 - 1))
+	kprof forwarding  # still forwarding: before the teardown
+	sleep 1
+else
+	sleep "$3"
+fi
+kill -INT $pid 2>/dev/null
 wait $pid
 kprof testpmd-exit
 echo "@@STEP testpmd-exit"
