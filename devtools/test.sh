@@ -36,9 +36,9 @@ fi
 if [ "${SPAPR_SKIP_QEMU:-0}" != 1 ]; then
 	log "the real kernel: QEMU pSeries guests and PowerNV hosts against the emulator, and testpmd in them"
 	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/conformance.sh"
-	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 3
-	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 5 --machine powernv9
+	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 1
+	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 2 --machine powernv9
 	log "the real kernel again, with Debian sid's ppc64el DPDK 25.11 in the guest"
-	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 3 --dpdk 25.11
+	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 1 --dpdk 25.11
 fi
 log "all tests passed"

@@ -113,7 +113,7 @@ def main():
         print(f"  {label} {mode}: stock EAL with --no-huge registers 4 KiB memory segments: the"
               " 64 KiB-page kernel refuses them (EINVAL), as expected")
         return 0
-    # a run of 3 s or more moves tens of thousands of frames even under TCG on a loaded
+    # a second of forwarding moves tens of thousands of frames even under TCG on a loaded
     # host: fewer than this means the port stalled (or forwarding was cut short: the guest
     # script counts its seconds from the start of forwarding, since a SIGINT during a slow
     # start lets exactly one burst out)
