@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,8 @@ static int (*real_ioctl)(int, unsigned long, ...);
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
 static FILE *(*real_fopen)(const char *, const char *);
 static FILE *(*real_fopen64)(const char *, const char *);
 static DIR *(*real_opendir)(const char *);
@@ -77,6 +80,8 @@ static void resolve(void)
 	real_mmap = dlsym(RTLD_NEXT, "mmap");
 	real_pread = dlsym(RTLD_NEXT, "pread");
 	real_pwrite = dlsym(RTLD_NEXT, "pwrite");
+	real_sendmsg = dlsym(RTLD_NEXT, "sendmsg");
+	real_recvmsg = dlsym(RTLD_NEXT, "recvmsg");
 	real_fopen = dlsym(RTLD_NEXT, "fopen");
 	real_fopen64 = dlsym(RTLD_NEXT, "fopen64");
 	real_opendir = dlsym(RTLD_NEXT, "opendir");
@@ -111,6 +116,7 @@ static void at_exit(void)
 	struct emu_platform *p = platform;
 
 	preload_stats_exit(touched);
+	emu_remote_shutdown();
 	platform = NULL;
 	emu_set_current(NULL);
 	emu_platform_destroy(p);
@@ -350,6 +356,98 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)
 
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset)
 	__attribute__((alias("pwrite")));
+
+/* --- VFIO fds sent to other processes (SCM_RIGHTS) -------------------------------- */
+
+#define MAX_SENT_FDS 253 /* SCM_MAX_FD */
+
+/* The fds of the message's SCM_RIGHTS headers that are emulated files. */
+static bool sends_emulated(const struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (emu_fd_is_ours(fd))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* A message that carries emulated files carries in their place fds that reach them
+ * from the receiving process (emu_export); those are closed here once sent. */
+EXPORT ssize_t sendmsg(int sock, const struct msghdr *msg, int flags)
+{
+	ensure();
+	if (platform == NULL || msg == NULL || msg->msg_controllen == 0 || !sends_emulated(msg))
+		return real_sendmsg(sock, msg, flags);
+	struct msghdr m = *msg;
+	int sent[MAX_SENT_FDS];
+	unsigned int nsent = 0;
+	ssize_t ret = 0;
+	void *control = malloc(msg->msg_controllen);
+
+	if (control == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(control, msg->msg_control, msg->msg_controllen);
+	m.msg_control = control;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL && ret == 0; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) && ret == 0; i++) {
+			int fd, x;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (!emu_fd_is_ours(fd))
+				continue;
+			x = emu_export(fd);
+			if (x < 0 || nsent == MAX_SENT_FDS) {
+				ret = x < 0 ? x : -EMFILE;
+				if (x >= 0)
+					real_close(x);
+				break;
+			}
+			sent[nsent++] = x;
+			memcpy(CMSG_DATA(c) + i * sizeof(int), &x, sizeof(x));
+		}
+	}
+	if (ret == 0)
+		ret = real_sendmsg(sock, &m, flags);
+	else
+		ret = ret_errno(ret);
+	int err = errno;
+	while (nsent > 0)
+		real_close(sent[--nsent]);
+	free(control);
+	errno = err;
+	return ret;
+}
+
+/* Fds that arrive may be another process's emulated files: they become ours here. */
+EXPORT ssize_t recvmsg(int sock, struct msghdr *msg, int flags)
+{
+	ensure();
+	ssize_t n = real_recvmsg(sock, msg, flags);
+
+	if (n < 0 || platform == NULL || msg->msg_controllen == 0)
+		return n;
+	int err = errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			emu_adopt(platform, fd);
+		}
+	}
+	errno = err;
+	return n;
+}
 
 /* --- sysfs lookups: libc's own wrappers call the kernel directly, so each entry
  * point that takes a path is wrapped. -------------------------------------------- */

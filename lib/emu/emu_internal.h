@@ -165,6 +165,8 @@ struct emu_container {
 	struct emu_prereg { struct emu_prereg *next; struct emu_mm_mem *mem; } *prereg;
 };
 
+#define EMU_MAX_TRAP_AREAS 4 /* register areas of a BAR */
+
 struct emu_bar {
 	uint64_t size;
 	bool io, mem64, prefetch;
@@ -172,7 +174,7 @@ struct emu_bar {
 	int memfd;
 	uint64_t mmap_off[4], mmap_len[4]; /* areas user space may mmap */
 	unsigned int nr_mmap;
-	uint64_t trap_off[4], trap_len[4]; /* of those, registers with semantics: a mapping
+	uint64_t trap_off[EMU_MAX_TRAP_AREAS], trap_len[EMU_MAX_TRAP_AREAS]; /* of those, registers with semantics: a mapping
 	                                    * of them traps every access (emu_trap.c) */
 	unsigned int nr_trap;
 	uint64_t addr;      /* value of the BAR in config space */
@@ -227,9 +229,12 @@ struct emu_device {
 	                             * false): no RESET flag, VFIO_DEVICE_RESET is EINVAL */
 };
 
-enum emu_file_kind { EMU_FILE_CONTAINER = 1, EMU_FILE_GROUP, EMU_FILE_DEVICE };
+/* EMU_FILE_REMOTE: a file of another process's emulated kernel, received over a unix
+ * socket (emu_remote.c): every call on it is a request to that process. */
+enum emu_file_kind { EMU_FILE_CONTAINER = 1, EMU_FILE_GROUP, EMU_FILE_DEVICE, EMU_FILE_REMOTE };
 struct emu_file {
 	enum emu_file_kind kind;
+	enum emu_file_kind peer_kind; /* EMU_FILE_REMOTE: what it is in its process */
 	unsigned int refs;           /* fds that share it (dup): struct file's count */
 	struct emu_platform *plat;
 	union {
@@ -295,11 +300,35 @@ ssize_t emu_device_rw(struct emu_device *d, void *buf, size_t count, uint64_t of
 /* A region read or write of BAR `bar` at `off` (what a trapped load or store becomes). */
 ssize_t emu_device_bar_rw(struct emu_device *d, unsigned int bar, uint64_t off, void *buf, size_t count,
 			  bool write);
+/* What mmap(len, flags) at device fd offset `off` maps (vfio_pci_core_mmap's checks):
+ * the BAR's memfd at *pos, or -errno. */
+int emu_device_mmap_check(struct emu_device *d, size_t len, int flags, uint64_t off, uint64_t *pos);
+/* The register areas (trap areas) of BAR `bar` inside [pos, pos+len): up to `max` of
+ * them as BAR offsets and lengths; returns how many. */
+unsigned int emu_device_trap_areas(const struct emu_device *d, unsigned int bar, uint64_t pos, uint64_t len,
+				   uint64_t *off, uint64_t *alen, unsigned int max);
+/* A trapped load or store (a register access through a mapping) of `size` bytes at
+ * device fd offset `off`, counted as MMIO: what a mapped register access becomes. */
+int emu_device_mmio(struct emu_device *d, uint64_t off, uint64_t *val, unsigned int size, bool write);
 /* Register areas of a BAR: accesses through a mapping of them reach bar_access. */
 void emu_pci_bar_trap_area(struct emu_device *d, unsigned int bar, uint64_t off, uint64_t len);
 /* the trapped mappings (emu_trap.c) */
 int emu_trap_add(struct emu_device *d, unsigned int bar, uint64_t bar_off, void *va, size_t len);
 void emu_trap_forget_device(const struct emu_device *d);
+/* A mapping of another process's device (at device fd offset file_off) through the
+ * received file rfd: the trap keeps its own duplicate of rfd. */
+int emu_trap_add_remote(int rfd, uint64_t file_off, void *va, size_t len);
+
+/* files shared with other processes (emu_remote.c) */
+/* The process that makes the current call of the emulated kernel: this one, or the one
+ * whose request a remote-file server thread is serving (the kernel's `current`). */
+pid_t emu_caller_pid(void);
+long emu_remote_ioctl(struct emu_file *f, int fd, unsigned long req, void *arg);
+ssize_t emu_remote_rw(int fd, void *buf, size_t count, off_t offset, bool write);
+void *emu_remote_mmap(int fd, void *addr, size_t len, int prot, int flags, off_t offset, int *err);
+int emu_remote_mmio(int fd, uint64_t off, uint64_t *val, unsigned int size, bool write);
+/* Install fd as an emulated file of kind EMU_FILE_REMOTE (no eventfd: the socket is it). */
+int emu_fd_adopt(struct emu_platform *p, int fd, enum emu_file_kind peer_kind);
 void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, int flags,
 		      uint64_t off, int *err);
 int emu_device_init(struct emu_platform *p, struct emu_device *d, const struct emu_device_cfg *cfg,

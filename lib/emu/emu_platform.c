@@ -280,6 +280,8 @@ long emu_ioctl(int fd, unsigned long req, void *arg)
 
 	if (f == NULL)
 		return -EBADF;
+	if (f->kind == EMU_FILE_REMOTE) /* counted where the file is */
+		return emu_remote_ioctl(f, fd, req, arg);
 	pthread_mutex_lock(&f->plat->lock);
 	__atomic_add_fetch(&f->plat->activity_gen, 1, __ATOMIC_RELEASE);
 	switch (f->kind) {
@@ -319,6 +321,8 @@ static void release_file(struct emu_file *f)
 	case EMU_FILE_DEVICE:
 		emu_device_release(f->device);
 		break;
+	case EMU_FILE_REMOTE:
+		break; /* its process releases it when the last holder anywhere closes it */
 	}
 }
 
@@ -376,6 +380,8 @@ static ssize_t device_rw(int fd, void *buf, size_t count, off_t offset, bool wri
 
 	if (f == NULL)
 		return -EBADF;
+	if (f->kind == EMU_FILE_REMOTE && f->peer_kind == EMU_FILE_DEVICE && offset >= 0)
+		return emu_remote_rw(fd, buf, count, offset, write);
 	if (f->kind != EMU_FILE_DEVICE || offset < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&f->plat->lock);
@@ -399,6 +405,8 @@ void *emu_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset
 	struct emu_file *f = emu_fd_get(fd);
 	void *m;
 
+	if (f != NULL && f->kind == EMU_FILE_REMOTE && f->peer_kind == EMU_FILE_DEVICE && offset >= 0)
+		return emu_remote_mmap(fd, addr, len, prot, flags, offset, err);
 	if (f == NULL || f->kind != EMU_FILE_DEVICE || offset < 0) {
 		*err = f == NULL ? -EBADF : -ENODEV;
 		return MAP_FAILED;

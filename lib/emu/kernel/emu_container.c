@@ -43,11 +43,16 @@ static long spapr_check_extension(struct emu_platform *p, unsigned long arg)
 	}
 }
 
-/* tce_iommu_mm_set(): a container belongs to the process that first used it. */
+/* tce_iommu_mm_set(): a container belongs to the process that first used it. The
+ * memory this kernel models is its own process's: another process (a request on a
+ * file it was given, emu_remote.c) cannot become a container's mm here (EPERM, as it
+ * gets once the owner has used it). */
 static int mm_set(struct emu_container *c)
 {
 	if (c->mm_set)
-		return c->mm_pid == getpid() ? 0 : -EPERM;
+		return c->mm_pid == emu_caller_pid() ? 0 : -EPERM;
+	if (emu_caller_pid() != getpid())
+		return -EPERM;
 	c->mm_set = true;
 	c->mm_pid = getpid();
 	return 0;
@@ -588,7 +593,7 @@ static long tce_remove(struct emu_container *c, void *arg)
 /* tce_iommu_ioctl() past VFIO_CHECK_EXTENSION */
 static long spapr_ioctl(struct emu_container *c, unsigned long req, void *arg)
 {
-	if (c->mm_set && c->mm_pid != getpid())
+	if (c->mm_set && c->mm_pid != emu_caller_pid())
 		return -EPERM;
 	switch (req) {
 	case VFIO_IOMMU_SPAPR_TCE_GET_INFO:

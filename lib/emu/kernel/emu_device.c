@@ -467,16 +467,32 @@ ssize_t emu_device_bar_rw(struct emu_device *d, unsigned int bar, uint64_t off, 
 	return emu_device_rw(d, buf, count, ((uint64_t)bar << REGION_SHIFT) + off, write);
 }
 
+unsigned int emu_device_trap_areas(const struct emu_device *d, unsigned int bar, uint64_t pos, uint64_t len,
+				   uint64_t *off, uint64_t *alen, unsigned int max)
+{
+	const struct emu_bar *b = &d->bars[bar];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < b->nr_trap && n < max; i++) {
+		uint64_t s = b->trap_off[i] > pos ? b->trap_off[i] : pos;
+		uint64_t e = b->trap_off[i] + b->trap_len[i] < pos + len ? b->trap_off[i] + b->trap_len[i] : pos + len;
+		if (s < e) {
+			off[n] = s;
+			alen[n++] = e - s;
+		}
+	}
+	return n;
+}
+
 /* The register areas inside [pos, pos+len) of a new mapping m of BAR b trap. */
 static int trap_registers(struct emu_device *d, unsigned int bar, uint8_t *m, uint64_t pos, uint64_t len)
 {
-	const struct emu_bar *b = &d->bars[bar];
+	uint64_t off[EMU_MAX_TRAP_AREAS], alen[EMU_MAX_TRAP_AREAS];
+	unsigned int n = emu_device_trap_areas(d, bar, pos, len, off, alen, EMU_MAX_TRAP_AREAS);
 
-	for (unsigned int i = 0; i < b->nr_trap; i++) {
-		uint64_t s = b->trap_off[i] > pos ? b->trap_off[i] : pos;
-		uint64_t e = b->trap_off[i] + b->trap_len[i] < pos + len ? b->trap_off[i] + b->trap_len[i] : pos + len;
-		int ret;
-		if (s < e && (ret = emu_trap_add(d, bar, s, m + (s - pos), e - s)) != 0)
+	for (unsigned int i = 0; i < n; i++) {
+		int ret = emu_trap_add(d, bar, off[i], m + (off[i] - pos), alen[i]);
+		if (ret != 0)
 			return ret;
 	}
 	return 0;
@@ -484,17 +500,14 @@ static int trap_registers(struct emu_device *d, unsigned int bar, uint8_t *m, ui
 
 /* vfio_pci_core_mmap(): shared mappings of a BAR with the MMAP flag; the model only
  * lets through what lies inside one of its mmap areas. */
-void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, int flags,
-		      uint64_t off, int *err)
+int emu_device_mmap_check(struct emu_device *d, size_t len, int flags, uint64_t off, uint64_t *pos_out)
 {
 	unsigned int index = off >> REGION_SHIFT;
 	uint64_t pos = off & ((1ULL << REGION_SHIFT) - 1);
 	struct emu_bar *b;
-	void *m;
 
-	*err = -EINVAL;
 	if (index > VFIO_PCI_BAR5_REGION_INDEX || !(flags & MAP_SHARED))
-		return MAP_FAILED;
+		return -EINVAL;
 	b = &d->bars[index];
 	/* mmap offsets are whole kernel pages (64 KiB on ppc64); a BAR smaller than a page,
 	 * or an area that ends the BAR, can be mapped up to the page's end (vfio-pci rounds
@@ -502,27 +515,55 @@ void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, in
 	uint64_t kpage = 1ULL << d->plat->cfg.plat.page_shift;
 	uint64_t bar_end = (b->size + kpage - 1) & ~(kpage - 1);
 	if (b->size == 0 || b->nr_mmap == 0 || (pos & (kpage - 1)) || pos + len > bar_end || pos + len < pos)
-		return MAP_FAILED;
+		return -EINVAL;
 	for (unsigned int i = 0; i < b->nr_mmap; i++) {
 		uint64_t end = b->mmap_off[i] + b->mmap_len[i];
 		if (end == b->size)
 			end = bar_end;
 		if (pos >= b->mmap_off[i] && pos + len <= end) {
-			m = mmap(addr, len, prot, flags, b->memfd, (off_t)pos);
-			if (m == MAP_FAILED) {
-				*err = -errno;
-				return MAP_FAILED;
-			}
-			*err = trap_registers(d, index, m, pos, len);
-			if (*err) {
-				emu_trap_forget(m, len);
-				munmap(m, len);
-				return MAP_FAILED;
-			}
-			return m;
+			*pos_out = pos;
+			return 0;
 		}
 	}
-	return MAP_FAILED;
+	return -EINVAL;
+}
+
+void *emu_device_mmap(struct emu_device *d, void *addr, size_t len, int prot, int flags,
+		      uint64_t off, int *err)
+{
+	unsigned int index = off >> REGION_SHIFT;
+	uint64_t pos;
+	void *m;
+
+	*err = emu_device_mmap_check(d, len, flags, off, &pos);
+	if (*err)
+		return MAP_FAILED;
+	m = mmap(addr, len, prot, flags, d->bars[index].memfd, (off_t)pos);
+	if (m == MAP_FAILED) {
+		*err = -errno;
+		return MAP_FAILED;
+	}
+	*err = trap_registers(d, index, m, pos, len);
+	if (*err) {
+		emu_trap_forget(m, len);
+		munmap(m, len);
+		return MAP_FAILED;
+	}
+	return m;
+}
+
+int emu_device_mmio(struct emu_device *d, uint64_t off, uint64_t *val, unsigned int size, bool write)
+{
+	struct emu_platform *p = d->plat;
+	ssize_t n;
+
+	if (size == 0 || size > sizeof(*val))
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	n = emu_device_rw(d, val, size, off, write);
+	pthread_mutex_unlock(&p->lock);
+	atomic_fetch_add(write ? &p->mmio_writes : &p->mmio_reads, 1);
+	return n == (ssize_t)size ? 0 : n < 0 ? (int)n : -EIO;
 }
 
 /* --- for device models ------------------------------------------------------- */

@@ -7,6 +7,8 @@
  * atomic load: close() is called often by programs and must stay cheap.
  * Duplicated fds (dup, dup2, dup3, fcntl F_DUPFD) share one emu_file, as they share the
  * kernel's struct file: the object is released when the last of them closes.
+ * A file received from another process (emu_remote.c) is a unix socket, not an
+ * eventfd: the socket itself is the fd, installed here as it arrives.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,6 +40,23 @@ int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, b
 	f->plat = p;
 	f->refs = 1;
 	f->container = obj; /* the union member matches `kind` */
+	atomic_store(&fd_table[fd], f);
+	return fd;
+}
+
+int emu_fd_adopt(struct emu_platform *p, int fd, enum emu_file_kind peer_kind)
+{
+	struct emu_file *f;
+
+	if (fd < 0 || fd >= EMU_MAX_FD)
+		return -EMFILE;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	f->kind = EMU_FILE_REMOTE;
+	f->peer_kind = peer_kind;
+	f->plat = p;
+	f->refs = 1;
 	atomic_store(&fd_table[fd], f);
 	return fd;
 }

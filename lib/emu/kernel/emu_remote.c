@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * VFIO files shared between processes. A kernel's file can be handed to another
+ * process (SCM_RIGHTS over a unix socket: DPDK's multi-process channel gives its
+ * secondaries the primary's container, group and device fds this way) and works there
+ * as in the process that opened it. The emulated kernel of a process lives in that
+ * process, so a file it hands out becomes a request channel to it:
+ *
+ *  - emu_export(fd) (the sender, for each emulated fd in an SCM_RIGHTS message):
+ *    a SOCK_SEQPACKET connection to this process's listener, whose accepted end a
+ *    server thread serves with its own duplicate of the file; the connecting end is
+ *    what travels. The file lives while any process holds that end (the server sees
+ *    end-of-file when the last copy closes and drops its duplicate), as a struct file
+ *    lives while any process holds it.
+ *  - emu_adopt(fd) (the receiver, for each fd that arrives): a socket connected to
+ *    such a listener (its abstract address says so) is asked what it is and installed
+ *    as an emulated file of kind EMU_FILE_REMOTE; every ioctl, pread/pwrite and mmap on
+ *    it, and each access to a trapped register of a mapping of it, is a request.
+ *
+ * Requests carry the caller's credentials (SO_PASSCRED): the server runs each one as
+ * that process (emu_caller_pid), so the kernel's "container belongs to the mm that
+ * first used it" (tce_iommu_mm_set: EPERM from another mm) holds across processes.
+ * Fds inside ioctl arguments travel with SCM_RIGHTS: eventfds of SET_IRQS as
+ * themselves, VFIO files (SET_CONTAINER, PCI_HOT_RESET) recognised by their socket's
+ * cookie as connections of this server; a new file (GET_DEVICE_FD) comes back
+ * exported.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/vfio.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+#include "spapr_emu.h"
+
+#define NAME_PREFIX "spapr-emu-vfio."   /* the listener's abstract address */
+#define MAX_PAYLOAD 65536               /* ioctl argument or region bytes per message */
+#define MAX_FDS 64                      /* fds in one request (SET_IRQS vectors) */
+
+enum remote_op { R_HELLO = 1, R_IOCTL, R_READ, R_WRITE, R_MMAP, R_MMIO };
+
+struct remote_req {
+	uint32_t op;
+	uint32_t len;        /* payload bytes after the header */
+	uint64_t a;          /* ioctl: request; read/write/mmap/mmio: device fd offset */
+	uint64_t b;          /* ioctl: a value argument; read/write/mmap: length; mmio: size */
+	uint64_t c;          /* mmap: flags; mmio: the value written */
+	uint32_t flags;      /* REQ_* */
+	uint32_t nfds;       /* fds that came with it, in payload order */
+};
+#define REQ_VALUE 1u     /* ioctl: the argument is the value b, not a struct */
+#define REQ_WRITE 2u     /* mmio: a store */
+
+struct remote_rep {
+	int64_t ret;         /* >= 0 or -errno */
+	uint32_t len;        /* payload bytes after the header */
+	uint32_t nfds;       /* fds that came with it */
+	uint64_t val;        /* hello: the file's kind; mmap: its memfd offset; mmio: the value */
+};
+
+struct remote_area { uint64_t start, len; }; /* mmap: a register area, relative to the map */
+
+/* --- messages --------------------------------------------------------------------- */
+
+static ssize_t send_msg(int s, const void *hdr, size_t hlen, const void *payload, size_t len,
+			const int *fds, unsigned int nfds)
+{
+	struct iovec iov[2] = { { (void *)hdr, hlen }, { (void *)payload, len } };
+	union { char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)]; struct cmsghdr align; } u;
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	ssize_t n;
+
+	if (nfds) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	do
+		n = syscall(SYS_sendmsg, s, &m, MSG_NOSIGNAL); /* not the shim's: nothing to export */
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/* One message: the header, the payload (at most max bytes), the fds and the sender's
+ * pid (when the socket passes credentials). 0 at end of file. */
+static ssize_t recv_msg(int s, void *hdr, size_t hlen, void *payload, size_t max, int *fds,
+			unsigned int *nfds, pid_t *pid)
+{
+	struct iovec iov[2] = { { hdr, hlen }, { payload, max } };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS) + CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+
+	*nfds = 0;
+	do
+		n = syscall(SYS_recvmsg, s, &m, MSG_CMSG_CLOEXEC); /* not the shim's: nothing to adopt */
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_RIGHTS) {
+			unsigned int k = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			memcpy(fds + *nfds, CMSG_DATA(c), sizeof(int) * k);
+			*nfds += k;
+		} else if (c->cmsg_type == SCM_CREDENTIALS && pid != NULL) {
+			struct ucred cr;
+			memcpy(&cr, CMSG_DATA(c), sizeof(cr));
+			*pid = cr.pid;
+		}
+	}
+	if ((size_t)n < hlen || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		for (unsigned int i = 0; i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+		return -EPROTO;
+	}
+	return n;
+}
+
+static void close_all(const int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* --- the serving side: this process's files, for others ---------------------------- */
+
+struct conn {
+	int s;            /* the accepted end */
+	int sfd;          /* this server's duplicate of the emulated file */
+	uint64_t cookie;  /* the connecting end's socket cookie (SO_COOKIE) */
+	struct conn *next;
+};
+
+static pthread_mutex_t export_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t serve_lock = PTHREAD_RWLOCK_INITIALIZER; /* requests vs shutdown */
+static bool stopping;
+static int listener = -1;
+static struct sockaddr_un listen_addr;
+static socklen_t listen_len;
+static struct conn *conns;
+static __thread pid_t caller;
+
+pid_t emu_caller_pid(void)
+{
+	return caller ? caller : getpid();
+}
+
+static int listen_once(void)
+{
+	struct timespec ts;
+
+	if (listener >= 0)
+		return 0;
+	listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (listener < 0)
+		return -errno;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	memset(&listen_addr, 0, sizeof(listen_addr));
+	listen_addr.sun_family = AF_UNIX;
+	/* abstract: nothing to clean up; the pid and a clock make it this process's */
+	int n = snprintf(listen_addr.sun_path + 1, sizeof(listen_addr.sun_path) - 1, NAME_PREFIX "%d.%ld",
+			 (int)getpid(), (long)ts.tv_nsec);
+	listen_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	if (bind(listener, (struct sockaddr *)&listen_addr, listen_len) != 0 || listen(listener, 16) != 0) {
+		int err = -errno;
+		close(listener);
+		listener = -1;
+		return err;
+	}
+	return 0;
+}
+
+static uint64_t cookie_of(int s)
+{
+	uint64_t c = 0;
+	socklen_t len = sizeof(c);
+
+	if (getsockopt(s, SOL_SOCKET, SO_COOKIE, &c, &len) != 0)
+		return 0;
+	return c;
+}
+
+/* The server's fd of the file a received fd stands for (one of this server's
+ * connections), or -1. */
+static int sfd_of(int fd)
+{
+	uint64_t c = cookie_of(fd);
+	int sfd = -1;
+
+	pthread_mutex_lock(&export_lock);
+	for (struct conn *k = conns; k != NULL && c != 0; k = k->next)
+		if (k->cookie == c)
+			sfd = k->sfd;
+	pthread_mutex_unlock(&export_lock);
+	return sfd;
+}
+
+static void forget_conn(struct conn *c)
+{
+	pthread_mutex_lock(&export_lock);
+	for (struct conn **pp = &conns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	pthread_mutex_unlock(&export_lock);
+}
+
+/* ioctl arguments that name fds: the received ones stand in, in order */
+static long serve_ioctl(struct conn *c, const struct remote_req *q, uint8_t *buf, int *fds, unsigned int nfds,
+			int *out_fd)
+{
+	unsigned long req = (unsigned long)q->a;
+	long ret;
+
+	if (q->flags & REQ_VALUE)
+		return emu_ioctl(c->sfd, req, (void *)(uintptr_t)q->b);
+	switch (req) {
+	case VFIO_GROUP_SET_CONTAINER: {
+		/* a file of this kernel stands for itself; anything else is what it is here */
+		int cfd = nfds != 1 ? -1 : sfd_of(fds[0]) >= 0 ? sfd_of(fds[0]) : fds[0];
+		return emu_ioctl(c->sfd, req, &cfd);
+	}
+	case VFIO_GROUP_GET_DEVICE_FD:
+		buf[q->len ? q->len - 1 : 0] = '\0';
+		ret = emu_ioctl(c->sfd, req, buf);
+		if (ret >= 0) {
+			int dfd = (int)ret;
+			*out_fd = emu_export(dfd);
+			emu_close(dfd); /* the new connection holds the file */
+			ret = *out_fd < 0 ? *out_fd : 0;
+		}
+		return ret;
+	default:
+		break;
+	}
+	if (q->len < sizeof(uint32_t))
+		return -EINVAL;
+	if (req == VFIO_DEVICE_SET_IRQS && q->len >= sizeof(struct vfio_irq_set)) {
+		struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+		if ((set->flags & VFIO_IRQ_SET_DATA_EVENTFD) &&
+		    q->len >= sizeof(*set) + (uint64_t)set->count * sizeof(int)) {
+			int32_t *data = (int32_t *)set->data;
+			unsigned int k = 0;
+			for (uint32_t i = 0; i < set->count; i++)
+				if (data[i] >= 0)
+					data[i] = k < nfds ? fds[k++] : -1;
+		}
+	} else if (req == VFIO_DEVICE_PCI_HOT_RESET && q->len >= sizeof(struct vfio_pci_hot_reset)) {
+		struct vfio_pci_hot_reset *r = (struct vfio_pci_hot_reset *)buf;
+		if (q->len >= sizeof(*r) + (uint64_t)r->count * sizeof(int32_t) && r->count == nfds)
+			for (unsigned int i = 0; i < nfds; i++)
+				r->group_fds[i] = sfd_of(fds[i]) >= 0 ? sfd_of(fds[i]) : fds[i];
+	}
+	return emu_ioctl(c->sfd, req, buf);
+}
+
+static long serve_mmap(struct conn *c, const struct remote_req *q, uint8_t *buf, uint32_t *len, uint64_t *pos,
+		       int *out_fd)
+{
+	struct emu_file *f = emu_fd_get(c->sfd);
+	uint64_t off[EMU_MAX_TRAP_AREAS], alen[EMU_MAX_TRAP_AREAS];
+	struct remote_area *areas = (struct remote_area *)buf;
+	unsigned int index, n;
+	int ret;
+
+	if (f == NULL || f->kind != EMU_FILE_DEVICE)
+		return -ENODEV;
+	index = (unsigned int)(q->a >> f->plat->cfg.plat.region_shift);
+	pthread_mutex_lock(&f->plat->lock);
+	ret = emu_device_mmap_check(f->device, q->b, (int)q->c, q->a, pos);
+	if (ret == 0) {
+		n = emu_device_trap_areas(f->device, index, *pos, q->b, off, alen, EMU_MAX_TRAP_AREAS);
+		for (unsigned int i = 0; i < n; i++)
+			areas[i] = (struct remote_area){ off[i] - *pos, alen[i] };
+		*len = n * sizeof(*areas);
+		*out_fd = f->device->bars[index].memfd; /* sent, not closed: the device's */
+	}
+	pthread_mutex_unlock(&f->plat->lock);
+	return ret;
+}
+
+static long serve_one(struct conn *c, const struct remote_req *q, uint8_t *buf, int *fds, unsigned int nfds,
+		      struct remote_rep *r, int *out_fd, bool *close_out)
+{
+	struct emu_file *f = emu_fd_get(c->sfd);
+
+	switch (q->op) {
+	case R_HELLO:
+		r->val = f ? f->kind : 0;
+		return 0;
+	case R_IOCTL:
+		*close_out = true;
+		return serve_ioctl(c, q, buf, fds, nfds, out_fd);
+	case R_READ:
+		if (q->b > MAX_PAYLOAD)
+			return -EINVAL;
+		r->len = 0;
+		{
+			ssize_t n = emu_pread(c->sfd, buf, q->b, (off_t)q->a);
+			if (n > 0)
+				r->len = (uint32_t)n;
+			return n;
+		}
+	case R_WRITE:
+		return emu_pwrite(c->sfd, buf, q->len, (off_t)q->a);
+	case R_MMAP:
+		return serve_mmap(c, q, buf, &r->len, &r->val, out_fd);
+	case R_MMIO:
+		if (f == NULL || f->kind != EMU_FILE_DEVICE)
+			return -ENODEV;
+		r->val = q->c;
+		return emu_device_mmio(f->device, q->a, &r->val, (unsigned int)q->b, q->flags & REQ_WRITE);
+	default:
+		return -EINVAL;
+	}
+}
+
+static void *serve(void *arg)
+{
+	struct conn *c = arg;
+	uint8_t *buf = malloc(MAX_PAYLOAD);
+	int fds[MAX_FDS];
+
+	while (buf != NULL) {
+		struct remote_req q;
+		struct remote_rep r = { 0 };
+		unsigned int nfds;
+		pid_t pid = 0;
+		int out_fd = -1;
+		bool close_out = false;
+		ssize_t n = recv_msg(c->s, &q, sizeof(q), buf, MAX_PAYLOAD, fds, &nfds, &pid);
+
+		if (n <= 0)
+			break;
+		q.len = (uint32_t)((size_t)n - sizeof(q));
+		pthread_rwlock_rdlock(&serve_lock);
+		if (stopping) {
+			pthread_rwlock_unlock(&serve_lock);
+			close_all(fds, nfds);
+			break;
+		}
+		caller = pid;
+		r.ret = serve_one(c, &q, buf, fds, nfds, &r, &out_fd, &close_out);
+		caller = 0;
+		pthread_rwlock_unlock(&serve_lock);
+		if (q.op == R_IOCTL && !(q.flags & REQ_VALUE) && r.ret >= 0 && out_fd < 0)
+			r.len = q.len; /* the argument as the ioctl left it */
+		r.nfds = out_fd >= 0;
+		send_msg(c->s, &r, sizeof(r), buf, r.len, &out_fd, r.nfds);
+		if (close_out && out_fd >= 0)
+			close(out_fd);
+		close_all(fds, nfds);
+	}
+	free(buf);
+	forget_conn(c);
+	pthread_rwlock_rdlock(&serve_lock);
+	if (!stopping)
+		emu_close(c->sfd); /* the last holder elsewhere closed its end */
+	pthread_rwlock_unlock(&serve_lock);
+	close(c->s);
+	free(c);
+	return NULL;
+}
+
+int emu_export(int fd)
+{
+	struct emu_file *f = emu_fd_get(fd);
+	struct conn *c;
+	pthread_attr_t attr;
+	pthread_t t;
+	int cs = -1, ret, one = 1;
+
+	if (f == NULL)
+		return -EBADF;
+	if (f->kind == EMU_FILE_REMOTE) { /* another process's file, passed on: the same socket */
+		int d = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+		return d < 0 ? -errno : d;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->s = c->sfd = -1;
+	pthread_mutex_lock(&export_lock);
+	ret = listen_once();
+	if (ret == 0 && (cs = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+		ret = -errno;
+	if (ret == 0 && connect(cs, (struct sockaddr *)&listen_addr, listen_len) != 0)
+		ret = -errno;
+	if (ret == 0 && (c->s = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		ret = -errno;
+	if (ret == 0 && setsockopt(c->s, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0)
+		ret = -errno;
+	if (ret == 0 && (c->sfd = emu_dup(fd, -1, 0, true)) < 0)
+		ret = c->sfd;
+	if (ret == 0) {
+		c->cookie = cookie_of(cs);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		ret = -pthread_create(&t, &attr, serve, c);
+		pthread_attr_destroy(&attr);
+	}
+	if (ret == 0) {
+		c->next = conns;
+		conns = c;
+	}
+	pthread_mutex_unlock(&export_lock);
+	if (ret != 0) {
+		if (c->sfd >= 0)
+			emu_close(c->sfd);
+		if (c->s >= 0)
+			close(c->s);
+		if (cs >= 0)
+			close(cs);
+		free(c);
+		return ret;
+	}
+	return cs;
+}
+
+void emu_remote_shutdown(void)
+{
+	pthread_rwlock_wrlock(&serve_lock);
+	stopping = true;
+	pthread_rwlock_unlock(&serve_lock);
+	pthread_mutex_lock(&export_lock);
+	for (struct conn *c = conns; c != NULL; c = c->next)
+		shutdown(c->s, SHUT_RDWR);
+	if (listener >= 0)
+		close(listener);
+	listener = -1;
+	pthread_mutex_unlock(&export_lock);
+}
+
+/* --- the using side: another process's files, here ---------------------------------- */
+
+/* One request and its answer at a time on any of them: a pair must not interleave with
+ * another thread's on the same socket, and these are control-path calls (a doorbell
+ * area is plain shared memory). */
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static long call(int fd, const struct remote_req *q, const void *payload, const int *fds, unsigned int nfds,
+		 struct remote_rep *r, void *out, size_t outmax, int *out_fd)
+{
+	int rfds[MAX_FDS];
+	unsigned int rn = 0;
+	ssize_t n;
+
+	pthread_mutex_lock(&call_lock);
+	n = send_msg(fd, q, sizeof(*q), payload, q->len, fds, nfds);
+	if (n >= 0)
+		n = recv_msg(fd, r, sizeof(*r), out, outmax, rfds, &rn, NULL);
+	pthread_mutex_unlock(&call_lock);
+	if (n == 0 || n == -EPIPE || n == -ECONNRESET)
+		n = -EIO; /* the process that has the file is gone: as a device that is gone */
+	if (n < 0)
+		return n;
+	if (out_fd != NULL)
+		*out_fd = rn ? rfds[0] : -1;
+	close_all(rfds + (out_fd != NULL && rn), rn - (out_fd != NULL && rn));
+	r->len = (uint32_t)((size_t)n - sizeof(*r));
+	return r->ret;
+}
+
+bool emu_adopt(struct emu_platform *p, int fd)
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a);
+	struct remote_req q = { .op = R_HELLO };
+	struct remote_rep r;
+
+	if (p == NULL || getpeername(fd, (struct sockaddr *)&a, &len) != 0 || a.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path) + sizeof(NAME_PREFIX) ||
+	    a.sun_path[0] != '\0' || strncmp(a.sun_path + 1, NAME_PREFIX, sizeof(NAME_PREFIX) - 1) != 0)
+		return false;
+	if (call(fd, &q, NULL, NULL, 0, &r, NULL, 0, NULL) != 0 || r.val < EMU_FILE_CONTAINER ||
+	    r.val > EMU_FILE_DEVICE)
+		return false;
+	return emu_fd_adopt(p, fd, (enum emu_file_kind)r.val) >= 0;
+}
+
+/* The VFIO ioctls by how their argument travels (_IOC_NR; the same number can mean
+ * one thing on a container and another on a device, but travels alike). */
+enum arg_kind { ARG_NONE, ARG_VALUE, ARG_FD, ARG_STRING, ARG_STRUCT };
+
+static enum arg_kind arg_kind(unsigned long req)
+{
+	if (_IOC_TYPE(req) != VFIO_TYPE)
+		return ARG_STRUCT;
+	switch (_IOC_NR(req) - VFIO_BASE) {
+	case 0: case 5: case 11: case 15: case 16:  /* API_VERSION, UNSET_CONTAINER, RESET, ENABLE, DISABLE */
+		return ARG_NONE;
+	case 1: case 2:                             /* CHECK_EXTENSION, SET_IOMMU */
+		return ARG_VALUE;
+	case 4:                                     /* GROUP_SET_CONTAINER */
+		return ARG_FD;
+	case 6:                                     /* GROUP_GET_DEVICE_FD */
+		return ARG_STRING;
+	default:
+		return ARG_STRUCT;
+	}
+}
+
+/* The fds inside a struct argument that travel with it (eventfds of SET_IRQS, group
+ * files of PCI_HOT_RESET), in order; how many. */
+static unsigned int struct_fds(const struct emu_file *f, unsigned long req, const uint8_t *arg, uint32_t len,
+			       int *fds)
+{
+	unsigned int n = 0;
+
+	if (f->peer_kind != EMU_FILE_DEVICE)
+		return 0;
+	if (req == VFIO_DEVICE_SET_IRQS && len >= sizeof(struct vfio_irq_set)) {
+		const struct vfio_irq_set *set = (const void *)arg;
+		if ((set->flags & VFIO_IRQ_SET_DATA_EVENTFD) && len >= sizeof(*set) + (uint64_t)set->count * 4)
+			for (uint32_t i = 0; i < set->count && n < MAX_FDS; i++)
+				if (((const int32_t *)set->data)[i] >= 0)
+					fds[n++] = ((const int32_t *)set->data)[i];
+	} else if (req == VFIO_DEVICE_PCI_HOT_RESET && len >= sizeof(struct vfio_pci_hot_reset)) {
+		const struct vfio_pci_hot_reset *r = (const void *)arg;
+		if (len >= sizeof(*r) + (uint64_t)r->count * 4)
+			for (uint32_t i = 0; i < r->count && n < MAX_FDS; i++)
+				fds[n++] = r->group_fds[i];
+	}
+	return n;
+}
+
+/* VFIO files named in an argument travel as exported fds (a file of this process's
+ * own kernel included: its cookie is what the other side recognises); closed after. */
+static long call_with_files(int fd, const struct remote_req *q, const void *payload, const int *files,
+			    unsigned int n, struct remote_rep *r, void *out, size_t outmax)
+{
+	int fds[MAX_FDS];
+	unsigned int k;
+	long ret = 0;
+
+	for (k = 0; k < n && ret == 0; k++) {
+		struct emu_file *f = emu_fd_get(files[k]);
+		fds[k] = f != NULL ? emu_export(files[k]) : (int)syscall(SYS_fcntl, files[k], F_DUPFD_CLOEXEC, 0);
+		if (fds[k] < 0)
+			ret = f != NULL ? fds[k] : -EBADF;
+	}
+	if (ret == 0)
+		ret = call(fd, q, payload, fds, n, r, out, outmax, NULL);
+	else
+		k--;
+	while (k-- > 0)
+		close(fds[k]);
+	return ret;
+}
+
+long emu_remote_ioctl(struct emu_file *f, int fd, unsigned long req, void *arg)
+{
+	struct remote_req q = { .op = R_IOCTL, .a = req };
+	struct remote_rep r;
+	int fds[MAX_FDS], out_fd = -1;
+	unsigned int nfds = 0;
+	long ret;
+
+	switch (arg_kind(req)) {
+	case ARG_NONE:
+	case ARG_VALUE:
+		q.flags = REQ_VALUE;
+		q.b = (uint64_t)(uintptr_t)arg;
+		return call(fd, &q, NULL, NULL, 0, &r, NULL, 0, NULL);
+	case ARG_FD:
+		if (arg == NULL)
+			return -EFAULT;
+		return call_with_files(fd, &q, NULL, (int *)arg, 1, &r, NULL, 0);
+	case ARG_STRING:
+		if (arg == NULL)
+			return -EFAULT;
+		q.len = (uint32_t)strnlen(arg, 256) + 1;
+		ret = call(fd, &q, arg, NULL, 0, &r, NULL, 0, &out_fd);
+		if (ret < 0 || out_fd < 0)
+			return ret < 0 ? ret : -EIO;
+		if (!emu_adopt(f->plat, out_fd)) {
+			close(out_fd);
+			return -EIO;
+		}
+		return out_fd;
+	default:
+		break;
+	}
+	if (arg == NULL)
+		return -EFAULT;
+	memcpy(&q.len, arg, sizeof(q.len)); /* argsz leads every VFIO argument */
+	if (q.len < sizeof(uint32_t) || q.len > MAX_PAYLOAD)
+		return -EINVAL;
+	nfds = struct_fds(f, req, arg, q.len, fds);
+	if (req == VFIO_DEVICE_PCI_HOT_RESET)
+		return call_with_files(fd, &q, arg, fds, nfds, &r, arg, q.len);
+	ret = call(fd, &q, arg, fds, nfds, &r, arg, q.len, NULL);
+	return ret;
+}
+
+ssize_t emu_remote_rw(int fd, void *buf, size_t count, off_t offset, bool write)
+{
+	size_t done = 0;
+
+	while (done < count) {
+		size_t chunk = count - done < MAX_PAYLOAD ? count - done : MAX_PAYLOAD;
+		struct remote_req q = { .op = write ? R_WRITE : R_READ, .a = (uint64_t)offset + done,
+					.b = chunk, .len = write ? (uint32_t)chunk : 0 };
+		struct remote_rep r;
+		long n = call(fd, &q, (uint8_t *)buf + done, NULL, 0, &r, write ? NULL : (uint8_t *)buf + done,
+			      write ? 0 : chunk, NULL);
+
+		if (n < 0)
+			return done ? (ssize_t)done : n;
+		done += (size_t)n;
+		if ((size_t)n < chunk)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+void *emu_remote_mmap(int fd, void *addr, size_t len, int prot, int flags, off_t offset, int *err)
+{
+	struct remote_req q = { .op = R_MMAP, .a = (uint64_t)offset, .b = len, .c = (uint64_t)flags };
+	struct remote_area areas[EMU_MAX_TRAP_AREAS];
+	struct remote_rep r;
+	int memfd = -1;
+	long ret = call(fd, &q, NULL, NULL, 0, &r, areas, sizeof(areas), &memfd);
+	void *m;
+
+	*err = 0;
+	if (ret < 0 || memfd < 0) {
+		*err = ret < 0 ? (int)ret : -EIO;
+		if (memfd >= 0)
+			close(memfd);
+		return MAP_FAILED;
+	}
+	m = mmap(addr, len, prot, flags, memfd, (off_t)r.val);
+	*err = m == MAP_FAILED ? -errno : 0;
+	close(memfd);
+	for (unsigned int i = 0; m != MAP_FAILED && i < r.len / sizeof(areas[0]); i++) {
+		*err = emu_trap_add_remote(fd, (uint64_t)offset + areas[i].start, (uint8_t *)m + areas[i].start,
+					   areas[i].len);
+		if (*err) {
+			emu_trap_forget(m, len);
+			munmap(m, len);
+			m = MAP_FAILED;
+		}
+	}
+	return m;
+}
+
+int emu_remote_mmio(int fd, uint64_t off, uint64_t *val, unsigned int size, bool write)
+{
+	struct remote_req q = { .op = R_MMIO, .a = off, .b = size, .c = *val, .flags = write ? REQ_WRITE : 0 };
+	struct remote_rep r;
+	long ret = call(fd, &q, NULL, NULL, 0, &r, NULL, 0, NULL);
+
+	if (ret == 0 && !write)
+		*val = r.val;
+	return (int)ret;
+}
