@@ -69,6 +69,11 @@ static struct rte_spapr_device *find_by_name(const char *name)
 	return NULL;
 }
 
+struct rte_spapr_device *spapr_device_by_name(const char *name)
+{
+	return find_by_name(name);
+}
+
 static const struct rte_spapr_id *match(const struct rte_spapr_driver *drv, const struct rte_spapr_device *dev);
 
 /* This bus's own drivers take the device: it is named for this bus (-a bus=spapr,...,
@@ -195,16 +200,25 @@ static const struct rte_spapr_id *match(const struct rte_spapr_driver *drv, cons
 }
 
 /* A secondary process opens no VFIO file: the primary owns the container, the group
- * and the device; the driver attaches to the primary's port (its shared state: the
- * rings, the counters). Not the primary's device: not probed here, not an error. */
+ * and the device, and hands over the device's fd (spapr_mp.c) for its registers; the
+ * driver attaches to the primary's port (its shared state: the rings, the counters).
+ * Not the primary's device: not probed here, not an error. */
 static int probe_secondary(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 {
-	int ret;
+	int ret, fd = spapr_mp_device_fd(dev->name);
 
+	if (fd >= 0) {
+		dev->vfio_fd = fd;
+		dev->regions_known = 0;
+	} else {
+		SPAPR_LOG(DEBUG, "%s: secondary process: the primary hands over no device fd (%s)", dev->name,
+			  strerror(-fd));
+	}
 	dev->driver = drv;
 	dev->device.driver = &drv->driver;
 	ret = drv->probe(drv, dev);
 	if (ret) {
+		spapr_vfio_close(dev);
 		dev->driver = NULL;
 		dev->device.driver = NULL;
 		SPAPR_LOG(INFO, "%s: secondary process: not attached (%s)", dev->name,
@@ -274,6 +288,7 @@ static int spapr_probe(void)
 
 	if (bad_devargs)
 		return -1; /* said at the scan; nothing of this bus set up: EAL init fails */
+	spapr_mp_init();
 	TAILQ_FOREACH(dev, &spapr_devices, next)
 		if (plug_dev(dev) < 0)
 			failed++;
@@ -321,6 +336,7 @@ static int spapr_cleanup(void)
 	struct rte_spapr_device *dev;
 	int ret = 0;
 
+	spapr_mp_fini();
 	spapr_pci_cleanup();
 	while ((dev = TAILQ_FIRST(&spapr_devices)) != NULL) {
 		if (spapr_unplug(&dev->device) != 0)

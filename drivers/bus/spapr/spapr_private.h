@@ -37,6 +37,16 @@ struct rte_devargs *spapr_find_devargs(const char *name);
 int spapr_scan_device(const char *name, struct rte_spapr_device **out);
 int spapr_sysfs_group(const char *name, unsigned int *group);
 
+/* This bus's device of that PCI address (NULL: none). */
+struct rte_spapr_device *spapr_device_by_name(const char *name);
+
+/* Secondary processes: the primary answers requests for a device's VFIO fd (init at
+ * probe, fini at cleanup); a secondary asks (the fd, or -errno: -ENODEV when the
+ * primary has no such device probed, -ETIMEDOUT with no primary answering). */
+void spapr_mp_init(void);
+void spapr_mp_fini(void);
+int spapr_mp_device_fd(const char *name);
+
 /* The device's VFIO fd (from its group's fd) and region table; bus mastering on. */
 int spapr_vfio_open(struct rte_spapr_device *dev, int group_fd);
 void spapr_vfio_close(struct rte_spapr_device *dev);

@@ -45,7 +45,7 @@ struct svq {
 	uint64_t desc_iova, avail_iova, used_iova;
 	uint16_t avail_idx;             /* next avail slot the driver fills */
 	uint16_t used_cons;             /* next used entry the driver reads */
-	volatile uint16_t *doorbell;    /* in the mmap'ed notify area, or NULL: pwrite */
+	uint32_t doorbell_off;          /* in the notify page, or SVNET_NO_DOORBELL: region writes */
 	uint16_t msix;                  /* its MSI-X vector (0xffff: none, we poll) */
 	struct svnet *owner;
 	bool broken;                    /* the device wrote what no correct device writes:
@@ -89,8 +89,8 @@ struct svnet {
 	unsigned int common_bar, devcfg_bar, notify_bar;
 	uint64_t common_off, devcfg_off, notify_off;
 	uint32_t notify_mult;
-	uint8_t *notify_map;            /* the mmap'ed notify area (page) */
-	uint64_t notify_map_off;        /* its page offset in the BAR */
+	uint16_t port_id;
+	uint64_t notify_map_off;        /* the notify page's offset in the BAR */
 	size_t notify_map_len;          /* the kernel's page */
 	uint64_t features;
 	uint16_t max_qp, mtu, ring_max;
@@ -148,6 +148,19 @@ int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t
 int svnet_ring_alloc(struct svnet *v, struct svq *q, const char *name, uint16_t size, int socket);
 void svnet_ring_free(struct svq *q);
 void svnet_kick(struct svq *q);
+
+/* What each process has of a port (the structures above are in shared memory, the same
+ * for primary and secondaries): its bus device and its own mapping of the page of
+ * doorbells (NULL: not mappable, doorbells are region writes). */
+struct svnet_local {
+	struct rte_spapr_device *dev;
+	uint8_t *notify_map;
+};
+extern struct svnet_local svnet_local[RTE_MAX_ETHPORTS];
+#define SVNET_NO_DOORBELL UINT32_MAX
+/* This process's mapping of the doorbells of port v->port_id through dev; undone. */
+void svnet_map_doorbells(struct svnet *v, struct rte_spapr_device *dev);
+void svnet_unmap_doorbells(struct svnet *v);
 int svnet_ctrl(struct svnet *v, uint8_t class, uint8_t cmd, const void *data, size_t len);
 bool svnet_check_frozen(struct svnet *v);
 

@@ -530,9 +530,7 @@ static int dev_close(struct rte_eth_dev *eth)
 		svnet_ring_free(&v->ctrl);
 	rte_memzone_free(v->ctrl_buf);
 	v->ctrl_buf = NULL;
-	if (v->notify_map)
-		munmap(v->notify_map, v->notify_map_len);
-	v->notify_map = NULL;
+	svnet_unmap_doorbells(v);
 	eth->data->mac_addrs = NULL; /* it points into dev_private */
 	return 0;
 }
@@ -658,9 +656,11 @@ static const struct eth_dev_ops ops = {
 
 /* --- secondary processes ----------------------------------------------------------- */
 
-/* A secondary process has no VFIO file of the device (the bus opens none there): it reads
- * what the primary keeps in shared memory (counters, rings, link, configuration) and
- * changes nothing. */
+/* A secondary process shares the primary's port: the rings, queues, counters and
+ * configuration are in shared memory; its own are the device's fd (handed over by the
+ * primary, spapr_mp.c) and its mapping of the doorbells. It receives and sends on the
+ * queues it is given (DPDK's rule: each queue used by one process at a time) and
+ * changes nothing of the port: configuration stays with the primary. */
 static int link_update_secondary(struct rte_eth_dev *eth, int wait)
 {
 	(void)eth; (void)wait;
@@ -674,9 +674,8 @@ static uint16_t no_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	(void)q; (void)pkts; (void)n;
 	if (!told) {
 		told = true;
-		SVNET_LOG(ERR, "packet I/O from a secondary process is not supported: the device's"
-			  " doorbell is mapped in the primary only (receive and send in the primary; to"
-			  " capture, dpdk-pdump works)");
+		SVNET_LOG(ERR, "packet I/O from this secondary process: the primary handed over no device"
+			  " fd (is EAL's multi-process channel off, or the primary's bus older?)");
 	}
 	return 0;
 }
@@ -702,8 +701,15 @@ static int probe_secondary(struct rte_spapr_device *dev)
 		return -ENODEV;
 	eth->device = &dev->device;
 	eth->dev_ops = &ops_secondary;
-	eth->rx_pkt_burst = no_burst;
-	eth->tx_pkt_burst = no_burst;
+	if (dev->vfio_fd >= 0 && eth->data->dev_private != NULL) {
+		svnet_map_doorbells(eth->data->dev_private, dev);
+		eth->rx_pkt_burst = svnet_rx_burst;
+		eth->tx_pkt_burst = svnet_tx_burst;
+		eth->tx_pkt_prepare = svnet_tx_prepare;
+	} else {
+		eth->rx_pkt_burst = no_burst;
+		eth->tx_pkt_burst = no_burst;
+	}
 	eth->rx_queue_count = svnet_rx_queue_count;
 	eth->rx_descriptor_status = svnet_rx_descriptor_status;
 	eth->tx_descriptor_status = svnet_tx_descriptor_status;
@@ -732,11 +738,13 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 	eth->data->dev_private = v;
 	v->dev = dev;
 	v->eth = eth;
+	v->port_id = eth->data->port_id;
 	ret = svnet_find_caps(v);
 	if (ret == 0)
 		ret = svnet_negotiate(v);
 	if (ret) {
 		svnet_set_status(v, 0);
+		svnet_unmap_doorbells(v);
 		rte_free(v);
 		eth->data->dev_private = NULL;
 		rte_eth_dev_release_port(eth);
@@ -758,6 +766,7 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 	if (v->ring_max < 32) {
 		SVNET_LOG(ERR, "%s: the device takes rings of %u descriptors at most, the driver needs 32",
 			  dev->name, v->ring_max);
+		svnet_unmap_doorbells(v);
 		rte_free(v);
 		eth->data->dev_private = NULL;
 		rte_eth_dev_release_port(eth);
@@ -787,8 +796,11 @@ static int remove_dev(struct rte_spapr_device *dev)
 
 	if (eth == NULL)
 		return 0;
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		if (eth->data->dev_private != NULL)
+			svnet_unmap_doorbells(eth->data->dev_private);
 		return rte_eth_dev_release_port(eth); /* the primary's port stays */
+	}
 	dev_close(eth);
 	rte_free(eth->data->dev_private);
 	eth->data->dev_private = NULL;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -160,10 +161,29 @@ int svnet_find_caps(struct svnet *v)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	v->notify_map_off = v->notify_off & ~(uint64_t)(page - 1);
 	v->notify_map_len = page;
-	v->notify_map = rte_spapr_region_map(v->dev, v->notify_bar, v->notify_map_off, page);
-	if (v->notify_map == NULL)
-		SVNET_LOG(INFO, "%s: notify area not mappable: doorbells through region writes", v->dev->name);
+	svnet_map_doorbells(v, v->dev);
 	return 0;
+}
+
+struct svnet_local svnet_local[RTE_MAX_ETHPORTS];
+
+void svnet_map_doorbells(struct svnet *v, struct rte_spapr_device *dev)
+{
+	struct svnet_local *l = &svnet_local[v->port_id];
+
+	l->dev = dev;
+	l->notify_map = rte_spapr_region_map(dev, v->notify_bar, v->notify_map_off, v->notify_map_len);
+	if (l->notify_map == NULL)
+		SVNET_LOG(INFO, "%s: notify area not mappable: doorbells through region writes", dev->name);
+}
+
+void svnet_unmap_doorbells(struct svnet *v)
+{
+	struct svnet_local *l = &svnet_local[v->port_id];
+
+	if (l->notify_map)
+		munmap(l->notify_map, v->notify_map_len);
+	*l = (struct svnet_local){ 0 };
 }
 
 /* 3.1.1: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK. */
@@ -280,19 +300,21 @@ int svnet_queue_program(struct svnet *v, struct svq *q, uint16_t index, uint16_t
 		return -ENOTSUP;
 	}
 	uint64_t bell = v->notify_off + (uint64_t)rte_le_to_cpu_16(noff) * v->notify_mult;
-	q->doorbell = v->notify_map && bell - v->notify_map_off < v->notify_map_len ?
-		      (volatile uint16_t *)(v->notify_map + (bell - v->notify_map_off)) : NULL;
+	q->doorbell_off = bell - v->notify_map_off < v->notify_map_len ? (uint32_t)(bell - v->notify_map_off)
+									  : SVNET_NO_DOORBELL;
 	return cw16(v, C_Q_ENABLE, 1);
 }
 
+/* Through this process's mapping: a secondary's differs from the primary's. */
 void svnet_kick(struct svq *q)
 {
+	const struct svnet_local *l = &svnet_local[q->owner->port_id];
 	uint16_t idx = rte_cpu_to_le_16(q->index);
 
-	if (q->doorbell)
-		rte_write16(idx, q->doorbell);
+	if (likely(l->notify_map != NULL && q->doorbell_off != SVNET_NO_DOORBELL))
+		rte_write16(idx, l->notify_map + q->doorbell_off);
 	else
-		rte_spapr_region_write(q->owner->dev, q->owner->notify_bar, &idx, 2,
+		rte_spapr_region_write(l->dev, q->owner->notify_bar, &idx, 2,
 				       q->owner->notify_off + (uint64_t)q->index * q->owner->notify_mult);
 }
 
