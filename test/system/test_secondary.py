@@ -37,7 +37,10 @@ _DPAA = sorted(glob.glob("/usr/lib/*/dpdk/pmds-*/librte_mempool_dpaa.so"))
 PDUMP_OPS = ["-d", _DPAA[0]] if _DPAA else []
 
 
-def eal(prefix):
+def eal(prefix, stack="ours"):
+    """ours: the spapr bus and our PMD; pci: DPDK's bus/pci and net_virtio on our backend."""
+    if stack == "pci":
+        return ["-d", "librte_bus_spapr.so", "-a", GEN, "-a", CHK, "--file-prefix", prefix]
     return ["--no-pci", "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so",
             "-a", f"bus=spapr,addr={GEN}", "-a", f"bus=spapr,addr={CHK}", "--file-prefix", prefix]
 
@@ -45,11 +48,11 @@ def eal(prefix):
 class Primary:
     """testpmd forwarding under spapr-emu run, until stop()."""
 
-    def __init__(self, tmp_path, prefix, devices=DEVICES, extra=()):
+    def __init__(self, tmp_path, prefix, devices=DEVICES, extra=(), stack="ours"):
         self.stats = tmp_path / "primary.json"
         self.proc = subprocess.Popen(
             [str(BUILD / "app/spapr-emu/spapr-emu"), "run", "--stats", str(self.stats), *devices, "--",
-             TESTPMD, "-l", "0-1", "-n", "1", *eal(prefix), "--", "--forward-mode=io", "-a",
+             TESTPMD, "-l", "0-1", "-n", "1", *eal(prefix, stack), "--", "--forward-mode=io", "-a",
              "--total-num-mbufs=8192", *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
         sock = f"/var/run/dpdk/{prefix}/mp_socket"
@@ -173,12 +176,13 @@ DEVICES_2Q = ["--device", f"{GEN},group=0,model=virtio-net,backend=gen,rate=2000
 MP_OPTS = ["--rxq=2", "--txq=2", "--num-procs=2"]
 
 
-def _secondary_testpmd(prefix, proc_id=1, mode="io"):
+def _secondary_testpmd(prefix, proc_id=1, mode="io", stack="ours"):
     # lcores of its own (2 and 3, on the same two CPUs): each lcore has its own cache in
     # every mempool, so two processes must not run the same lcore ids (DPDK's rule)
     return subprocess.Popen(
         [str(BUILD / "app/spapr-emu/spapr-emu"), "run", *DEVICES_2Q, "--", TESTPMD, "--lcores=2@0,3@1", "-n", "1",
-         *eal(prefix), "--proc-type=secondary", "--", f"--forward-mode={mode}", "-a", *MP_OPTS, f"--proc-id={proc_id}"],
+         *eal(prefix, stack), "--proc-type=secondary", "--", f"--forward-mode={mode}", "-a", *MP_OPTS,
+         f"--proc-id={proc_id}"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
 
 
@@ -195,21 +199,28 @@ def _queues(st, addr):
     return {q["index"]: q["chains"] for q in m["queues"]}
 
 
-def test_a_secondary_forwards_on_its_own_queues(tmp_path):
+@pytest.mark.parametrize("stack", ["ours", "pci"])
+def test_a_secondary_forwards_on_its_own_queues(tmp_path, stack):
     """Stock testpmd as a secondary (--proc-type=secondary --num-procs=2 --proc-id=1)
     receives and sends on queue pair 1 of the primary's ports, the primary on pair 0:
-    the device sees both pairs used, the checker every frame in order."""
+    the device sees both pairs used, the checker every frame in order. With our PMD
+    (the primary hands the device fds over) and with DPDK's bus/pci and net_virtio on
+    our backend (EAL's VFIO code in the secondary takes the primary's groups, this bus
+    answering EAL's requests); dpdk-proc-info reads the ports meanwhile."""
     prefix = f"mpq{os.getpid()}"
-    p = Primary(tmp_path, prefix, DEVICES_2Q, [*MP_OPTS, "--proc-id=0"])
+    p = Primary(tmp_path, prefix, DEVICES_2Q, [*MP_OPTS, "--proc-id=0"], stack=stack)
     try:
-        sec = _secondary_testpmd(prefix)
+        sec = _secondary_testpmd(prefix, stack=stack)
         time.sleep(3)
         assert sec.poll() is None, sec.communicate()[0][-3000:]
+        info = secondary(["dpdk-proc-info", *eal(prefix, stack), "--", "--stats"], devices=DEVICES_2Q)
         sout, _ = sec.communicate("\n", timeout=60)
     finally:
         rc, out, st = p.stop()
     assert sec.returncode == 0 and "Bye..." in sout, sout[-3000:]
     assert "packet I/O from this secondary process" not in sout, sout[-3000:]
+    text = info.stdout + info.stderr
+    assert info.returncode == 0 and re.findall(r"NIC statistics for port (\d+)", text) == ["0", "1"], text
     gen, chk = _queues(st, GEN), _queues(st, CHK)
     # the device's queues: 0/1 are pair 0 (RX, TX), 2/3 pair 1; the generator's RX
     # rings were filled by each process's refills, the checker's TX rings by each's sends
@@ -221,10 +232,14 @@ def test_a_secondary_forwards_on_its_own_queues(tmp_path):
     assert c["lost"] == _tx_dropped(sout) + _tx_dropped(out), (str(c), sout[-2000:], out[-2000:])
     assert not (c["reordered"] or c["duplicated"] or c["corrupt"]), c
     assert rc == 0 and st["at_exit"]["clean"] is True and st["dma"]["faults"] == 0, out[-2000:]
-    assert st["ioctls"]["VFIO_GROUP_GET_DEVICE_FD"] == 2  # the secondary was handed the primary's
+    # one emulated kernel for all: with our PMD the primary's device fds are handed over;
+    # EAL's VFIO code takes a device fd from the group in each process (3 processes)
+    assert st["ioctls"]["VFIO_GROUP_GET_DEVICE_FD"] == (2 if stack == "ours" else 6), st["ioctls"]
+    assert st["ioctls"]["VFIO_GROUP_SET_CONTAINER"] == 2  # the primary's set-up, nobody else's
 
 
-def test_a_secondary_killed_while_sending_leaves_the_primary_forwarding(tmp_path):
+@pytest.mark.parametrize("stack", ["ours", "pci"])
+def test_a_secondary_killed_while_sending_leaves_the_primary_forwarding(tmp_path, stack):
     """SIGKILL to a secondary sending on queue pair 1 (txonly): the primary forwards on
     pair 0 throughout, the device files the secondary held are released with it (nothing
     left open at the end). The generator's frames all go to pair 0 (one flow): the
@@ -233,9 +248,9 @@ def test_a_secondary_killed_while_sending_leaves_the_primary_forwarding(tmp_path
     prefix = f"mpk{os.getpid()}"
     devices = ["--device", f"{GEN},group=0,model=virtio-net,backend=gen,rate=20000,poll-us=20,queues=2,flows=1",
                DEVICES_2Q[2], DEVICES_2Q[3]]
-    p = Primary(tmp_path, prefix, devices, [*MP_OPTS, "--proc-id=0"])
+    p = Primary(tmp_path, prefix, devices, [*MP_OPTS, "--proc-id=0"], stack=stack)
     try:
-        sec = _secondary_testpmd(prefix, mode="txonly")
+        sec = _secondary_testpmd(prefix, mode="txonly", stack=stack)
         time.sleep(3)
         with open(f"/proc/{sec.pid}/task/{sec.pid}/children") as f:
             os.kill(int(f.read().split()[0]), signal.SIGKILL)

@@ -8,6 +8,11 @@
  * secondaries. The fd is the same file: the secondary maps the BAR through it; the
  * kernel keeps the device open until every holder closed it. Only the device fd
  * travels: a secondary sets up no DMA (the kernel would refuse it: another mm).
+ *
+ * A secondary with bus/pci devices also asks, at its scan, that the primary answer EAL's
+ * VFIO requests for this bus's set-up (spapr_pci_mp.c): EAL registers its own answer at
+ * the end of its initialisation, after every bus probed, so the primary can only take
+ * it over later: when a secondary first needs it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,33 +26,54 @@
 
 #include "spapr_private.h"
 
-#define MP_DEVICE_FD "bus_spapr_device_fd"
+#define MP_NAME "bus_spapr_mp"
 #define MP_TIMEOUT_S 5
 
+enum mp_op { MP_DEVICE_FD = 1, MP_EAL_VFIO };
+
+struct mp_request {
+	int op;
+	char name[RTE_MP_MAX_PARAM_LEN - sizeof(int)]; /* MP_DEVICE_FD: the device */
+};
+
 struct mp_answer {
-	int result; /* 0: the fd is attached; -errno: why not */
+	int result; /* 0: done (the fd is attached); -errno: why not */
 };
 
 /* Primary: the device named in the request, if this bus probed it. */
-static int answer_device_fd(const struct rte_mp_msg *msg, const void *peer)
+static int device_fd(const struct mp_request *q, struct rte_mp_msg *reply)
+{
+	struct rte_spapr_device *dev = spapr_device_by_name(q->name);
+
+	if (dev == NULL || dev->driver == NULL || dev->vfio_fd < 0)
+		return -ENODEV;
+	reply->num_fds = 1;
+	reply->fds[0] = dev->vfio_fd;
+	return 0;
+}
+
+static int answer(const struct rte_mp_msg *msg, const void *peer)
 {
 	struct rte_mp_msg reply;
 	struct mp_answer *a = (struct mp_answer *)reply.param;
-	char name[RTE_DEV_NAME_MAX_LEN];
-	struct rte_spapr_device *dev;
+	struct mp_request q;
 
 	memset(&reply, 0, sizeof(reply));
+	memset(&q, 0, sizeof(q));
 	strlcpy(reply.name, msg->name, sizeof(reply.name));
 	reply.len_param = sizeof(*a);
-	memcpy(name, msg->param, RTE_MIN((size_t)msg->len_param, sizeof(name)));
-	name[RTE_MIN((size_t)msg->len_param, sizeof(name) - 1)] = '\0';
-	dev = spapr_device_by_name(name);
-	if (dev == NULL || dev->driver == NULL || dev->vfio_fd < 0) {
-		a->result = -ENODEV;
-	} else {
-		a->result = 0;
-		reply.num_fds = 1;
-		reply.fds[0] = dev->vfio_fd;
+	memcpy(&q, msg->param, RTE_MIN((size_t)msg->len_param, sizeof(q)));
+	q.name[sizeof(q.name) - 1] = '\0';
+	switch (q.op) {
+	case MP_DEVICE_FD:
+		a->result = device_fd(&q, &reply);
+		break;
+	case MP_EAL_VFIO:
+		a->result = spapr_pci_takeover_on() ? spapr_pci_mp_init() : -ENODEV;
+		break;
+	default:
+		a->result = -EINVAL;
+		break;
 	}
 	return rte_mp_reply(&reply, peer);
 }
@@ -59,7 +85,7 @@ void spapr_mp_init(void)
 	if (registered || rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return;
 	/* ENOTSUP: no multi-process (--in-memory, --no-shconf): no secondaries to serve */
-	if (rte_mp_action_register(MP_DEVICE_FD, answer_device_fd) == 0)
+	if (rte_mp_action_register(MP_NAME, answer) == 0)
 		registered = true;
 	else if (rte_errno != ENOTSUP && rte_errno != EEXIST)
 		SPAPR_LOG(WARNING, "cannot serve secondary processes their device fds: %s (they will"
@@ -69,11 +95,12 @@ void spapr_mp_init(void)
 void spapr_mp_fini(void)
 {
 	if (registered)
-		rte_mp_action_unregister(MP_DEVICE_FD);
+		rte_mp_action_unregister(MP_NAME);
 	registered = false;
 }
 
-int spapr_mp_device_fd(const char *name)
+/* Secondary: one request to the primary; its result, the fd in *fd if one came. */
+static int ask(const struct mp_request *q, int *fd)
 {
 	struct rte_mp_msg req;
 	struct rte_mp_reply rep = { 0 };
@@ -81,23 +108,42 @@ int spapr_mp_device_fd(const char *name)
 	int ret;
 
 	memset(&req, 0, sizeof(req));
-	strlcpy(req.name, MP_DEVICE_FD, sizeof(req.name));
-	req.len_param = (int)strlen(name) + 1;
-	if (req.len_param > RTE_MP_MAX_PARAM_LEN)
-		return -ENAMETOOLONG;
-	memcpy(req.param, name, (size_t)req.len_param);
+	strlcpy(req.name, MP_NAME, sizeof(req.name));
+	req.len_param = sizeof(*q);
+	memcpy(req.param, q, sizeof(*q));
+	if (fd != NULL)
+		*fd = -1;
 	if (rte_mp_request_sync(&req, &rep, &ts) != 0 || rep.nb_received != 1) {
 		ret = rep.nb_received == 0 ? -ETIMEDOUT : -EIO;
 	} else {
 		const struct rte_mp_msg *m = &rep.msgs[0];
 		const struct mp_answer *a = (const void *)m->param;
 		ret = m->len_param < (int)sizeof(*a) ? -EPROTO : a->result;
-		if (ret == 0)
-			ret = m->num_fds == 1 ? m->fds[0] : -EPROTO;
-		else
-			for (int i = 0; i < m->num_fds; i++)
+		for (int i = 0; i < m->num_fds; i++) {
+			if (ret == 0 && fd != NULL && *fd < 0)
+				*fd = m->fds[i];
+			else
 				close(m->fds[i]);
+		}
 	}
 	free(rep.msgs);
 	return ret;
+}
+
+int spapr_mp_device_fd(const char *name)
+{
+	struct mp_request q = { .op = MP_DEVICE_FD };
+	int fd, ret;
+
+	if (strlcpy(q.name, name, sizeof(q.name)) >= sizeof(q.name))
+		return -ENAMETOOLONG;
+	ret = ask(&q, &fd);
+	return ret == 0 && fd < 0 ? -EPROTO : ret == 0 ? fd : ret;
+}
+
+int spapr_mp_eal_vfio(void)
+{
+	struct mp_request q = { .op = MP_EAL_VFIO };
+
+	return ask(&q, NULL);
 }

@@ -276,6 +276,23 @@ static int pci_dma_unmap_served(struct rte_device *d, void *addr, uint64_t iova,
 	return spapr_iommu_dma_unmap(s->io, addr, iova, len);
 }
 
+/* A secondary's bus/pci: EAL's VFIO code takes the primary's groups, in their
+ * containers, once the primary answers EAL's requests for this bus's set-up; asked
+ * before bus/pci probes (its scan may come after this bus's, its probe before). */
+static struct rte_bus *secondary_pci;
+static int (*secondary_pci_probe)(void);
+
+static int pci_probe_secondary(void)
+{
+	int ret = secondary_pci->find_device(NULL, any_device, NULL) ? spapr_mp_eal_vfio() : 0;
+
+	if (ret < 0)
+		SPAPR_LOG(WARNING, "secondary process: the primary does not answer for bus/pci devices on"
+			  " this bus's set-up (%s): EAL's VFIO code will refuse them", ret == -ENODEV ?
+			  "it has none" : strerror(-ret));
+	return secondary_pci_probe();
+}
+
 static bool opted_out(void)
 {
 	const char *env = getenv("SPAPR_BUS_PCI");
@@ -288,7 +305,7 @@ void spapr_pci_takeover(void)
 	struct rte_bus *bus = rte_bus_find_by_name("pci");
 	const struct tce_platform *pf;
 
-	if (pci != NULL || bus == NULL || opted_out())
+	if (pci != NULL || secondary_pci != NULL || bus == NULL || opted_out())
 		return;
 	pf = spapr_platform();
 	if (pf == NULL || !pf->spapr)
@@ -299,9 +316,9 @@ void spapr_pci_takeover(void)
 		return;
 	}
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		if (bus->find_device(NULL, any_device, NULL) != NULL)
-			SPAPR_LOG(NOTICE, "secondary process: bus/pci devices are not set up on the sPAPR"
-				  " IOMMU here (EAL refuses them; the primary's set-up is not shared yet)");
+		secondary_pci = bus;
+		secondary_pci_probe = bus->probe;
+		bus->probe = pci_probe_secondary;
 		return;
 	}
 	pci = bus;
@@ -314,6 +331,11 @@ void spapr_pci_takeover(void)
 	if (bus->dma_unmap)
 		bus->dma_unmap = pci_dma_unmap_served;
 	SPAPR_LOG(DEBUG, "bus/pci devices bound to vfio-pci get this bus's sPAPR IOMMU set-up");
+}
+
+bool spapr_pci_takeover_on(void)
+{
+	return pci != NULL;
 }
 
 bool spapr_pci_drives(const char *name)
@@ -362,6 +384,10 @@ void spapr_pci_cleanup(void)
 		if (served_in_group(s->group, s) == NULL)
 			spapr_iommu_forget(s->io); /* the group's last: its container stays as it is */
 		served_remove(s);
+	}
+	if (secondary_pci != NULL) {
+		secondary_pci->probe = secondary_pci_probe;
+		secondary_pci = NULL;
 	}
 	if (pci != NULL) {
 		pci->probe = pci_ops.probe;

@@ -46,6 +46,12 @@ struct rte_spapr_device *spapr_device_by_name(const char *name);
 void spapr_mp_init(void);
 void spapr_mp_fini(void);
 int spapr_mp_device_fd(const char *name);
+/* Secondary: the primary answers EAL's VFIO requests from now on (0, or -errno). */
+int spapr_mp_eal_vfio(void);
+/* Primary, while the bus/pci takeover is on (spapr_pci_mp.c): EAL's VFIO requests from
+ * secondaries answered for devices on this bus's set-up (0, or -errno). */
+int spapr_pci_mp_init(void);
+bool spapr_pci_takeover_on(void);
 
 /* The device's VFIO fd (from its group's fd) and region table; bus mastering on. */
 int spapr_vfio_open(struct rte_spapr_device *dev, int group_fd);
