@@ -251,44 +251,6 @@ def test_telemetry_lists_bus_pci_devices(spapr_emu, tmp_path):
     assert by_cmd["/spapr/stats"]["group0"]["maps"] >= 1
 
 
-def test_secondary_process_is_refused_and_the_primary_unaffected(spapr_emu, tmp_path):
-    """A secondary does not set bus/pci devices up (it says so; EAL then refuses them):
-    nothing of the primary's set-up is touched, which keeps forwarding and exits clean.
-    (Each process sees its own emulated platform until the emulator is one machine for
-    all processes: EAL's own refusal in the secondary reads differently from a kernel's.)"""
-    import json
-    import subprocess
-    import time
-    prefix = f"spcisec{os.getpid()}"
-    stats = tmp_path / "primary.json"
-    env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers:{BUILD}/test/pmd")
-    eal = ["-d", "librte_bus_spapr.so", "-d", "librte_net_pci_test.so", "-a", D1, "--file-prefix", prefix,
-           "--log-level=bus.spapr:info"]
-    primary = subprocess.Popen([spapr_emu, "run", "--platform", "pseries-ddw", "--stats", str(stats), "--",
-                                TESTPMD, "-l", "0-1", "-n", "1", *eal, "--", "--total-num-mbufs=2048", "-i"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env=env)
-    try:
-        primary.stdin.write("set fwd txonly\nstart\n")
-        primary.stdin.flush()
-        time.sleep(3)
-        sec = subprocess.run([spapr_emu, "run", "--platform", "pseries-ddw", "--", TESTPMD, "-l", "0-1",
-                              "--proc-type=secondary", *eal, "--", "-i"], input="quit\n", capture_output=True,
-                             text=True, env=env, timeout=60)
-        out, _ = primary.communicate("stop\nquit\n", timeout=60)
-    finally:
-        if primary.poll() is None:
-            primary.kill()
-    sec_out = sec.stdout + sec.stderr
-    assert "spapr: secondary process: bus/pci devices are not set up on the sPAPR IOMMU here" in sec_out, sec_out
-    assert SERVED not in sec_out and "No probed ethernet devices" in sec_out
-    assert primary.returncode == 0, out
-    sent, start = device_checks(out)
-    assert sent and sent[0][0] > 0 and sent[0][1] == 0, out
-    s = json.loads(stats.read_text())
-    assert s["dma"]["faults"] == 0 and s["at_exit"]["clean"] is True
-
-
 def test_a_device_not_bound_to_vfio_pci_is_left_alone(run_emu):
     """Bound to a kernel driver: not a VFIO device, the bus does nothing for it (bus/pci
     and its PMD find it unusable, as without the plugin)."""

@@ -38,8 +38,9 @@ PDUMP_OPS = ["-d", _DPAA[0]] if _DPAA else []
 
 
 def eal(prefix, stack="ours"):
-    """ours: the spapr bus and our PMD; pci: DPDK's bus/pci and net_virtio on our backend."""
-    if stack == "pci":
+    """ours: the spapr bus and our PMD; pci: DPDK's bus/pci and net_virtio on our backend;
+    eal: the same on EAL's own VFIO code (SPAPR_BUS_PCI=eal, on PowerNV where it works)."""
+    if stack in ("pci", "eal"):
         return ["-d", "librte_bus_spapr.so", "-a", GEN, "-a", CHK, "--file-prefix", prefix]
     return ["--no-pci", "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so",
             "-a", f"bus=spapr,addr={GEN}", "-a", f"bus=spapr,addr={CHK}", "--file-prefix", prefix]
@@ -54,7 +55,7 @@ class Primary:
             [str(BUILD / "app/spapr-emu/spapr-emu"), "run", "--stats", str(self.stats), *devices, "--",
              TESTPMD, "-l", "0-1", "-n", "1", *eal(prefix, stack), "--", "--forward-mode=io", "-a",
              "--total-num-mbufs=8192", *extra],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env(stack))
         sock = f"/var/run/dpdk/{prefix}/mp_socket"
         for _ in range(200):
             if os.path.exists(sock) or self.proc.poll() is not None:
@@ -68,13 +69,13 @@ class Primary:
         return self.proc.returncode, out, json.loads(self.stats.read_text())
 
 
-def env():
-    return dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers")
+def env(stack="ours"):
+    return dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers", **({"SPAPR_BUS_PCI": "eal"} if stack == "eal" else {}))
 
 
-def secondary(cmd, timeout=60, devices=DEVICES, **kw):
+def secondary(cmd, timeout=60, devices=DEVICES, stack="ours", **kw):
     return subprocess.run([str(BUILD / "app/spapr-emu/spapr-emu"), "run", *devices, "--", *cmd],
-                          capture_output=True, text=True, timeout=timeout, env=env(), **kw)
+                          capture_output=True, text=True, timeout=timeout, env=env(stack), **kw)
 
 
 def proc_info(prefix, *what):
@@ -176,14 +177,14 @@ DEVICES_2Q = ["--device", f"{GEN},group=0,model=virtio-net,backend=gen,rate=2000
 MP_OPTS = ["--rxq=2", "--txq=2", "--num-procs=2"]
 
 
-def _secondary_testpmd(prefix, proc_id=1, mode="io", stack="ours"):
+def _secondary_testpmd(prefix, proc_id=1, mode="io", stack="ours", devices=DEVICES_2Q):
     # lcores of its own (2 and 3, on the same two CPUs): each lcore has its own cache in
     # every mempool, so two processes must not run the same lcore ids (DPDK's rule)
     return subprocess.Popen(
-        [str(BUILD / "app/spapr-emu/spapr-emu"), "run", *DEVICES_2Q, "--", TESTPMD, "--lcores=2@0,3@1", "-n", "1",
+        [str(BUILD / "app/spapr-emu/spapr-emu"), "run", *devices, "--", TESTPMD, "--lcores=2@0,3@1", "-n", "1",
          *eal(prefix, stack), "--proc-type=secondary", "--", f"--forward-mode={mode}", "-a", *MP_OPTS,
          f"--proc-id={proc_id}"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env(stack))
 
 
 def _tx_dropped(out):
@@ -199,21 +200,23 @@ def _queues(st, addr):
     return {q["index"]: q["chains"] for q in m["queues"]}
 
 
-@pytest.mark.parametrize("stack", ["ours", "pci"])
+@pytest.mark.parametrize("stack", ["ours", "pci", "eal"])
 def test_a_secondary_forwards_on_its_own_queues(tmp_path, stack):
     """Stock testpmd as a secondary (--proc-type=secondary --num-procs=2 --proc-id=1)
     receives and sends on queue pair 1 of the primary's ports, the primary on pair 0:
     the device sees both pairs used, the checker every frame in order. With our PMD
     (the primary hands the device fds over) and with DPDK's bus/pci and net_virtio on
     our backend (EAL's VFIO code in the secondary takes the primary's groups, this bus
-    answering EAL's requests); dpdk-proc-info reads the ports meanwhile."""
+    answering EAL's requests); and with EAL's own VFIO code on PowerNV (the bus loaded
+    but told to leave bus/pci alone: the emulator's files shared as a kernel's are)."""
     prefix = f"mpq{os.getpid()}"
-    p = Primary(tmp_path, prefix, DEVICES_2Q, [*MP_OPTS, "--proc-id=0"], stack=stack)
+    devices = ["--platform", "powernv", *DEVICES_2Q] if stack == "eal" else DEVICES_2Q
+    p = Primary(tmp_path, prefix, devices, [*MP_OPTS, "--proc-id=0"], stack=stack)
     try:
-        sec = _secondary_testpmd(prefix, stack=stack)
+        sec = _secondary_testpmd(prefix, stack=stack, devices=devices)
         time.sleep(3)
         assert sec.poll() is None, sec.communicate()[0][-3000:]
-        info = secondary(["dpdk-proc-info", *eal(prefix, stack), "--", "--stats"], devices=DEVICES_2Q)
+        info = secondary(["dpdk-proc-info", *eal(prefix, stack), "--", "--stats"], devices=devices, stack=stack)
         sout, _ = sec.communicate("\n", timeout=60)
     finally:
         rc, out, st = p.stop()
@@ -231,11 +234,15 @@ def test_a_secondary_forwards_on_its_own_queues(tmp_path, stack):
     # on a loaded machine), none other; nothing reordered, duplicated or corrupt
     assert c["lost"] == _tx_dropped(sout) + _tx_dropped(out), (str(c), sout[-2000:], out[-2000:])
     assert not (c["reordered"] or c["duplicated"] or c["corrupt"]), c
-    assert rc == 0 and st["at_exit"]["clean"] is True and st["dma"]["faults"] == 0, out[-2000:]
+    assert rc == 0 and st["at_exit"]["clean"] is True, out[-2000:]
+    # (EAL's one container for every group faults the other device's DMA when the first
+    # group leaves it at teardown: test_mmio.py, stock EAL alone)
+    assert st["dma"]["faults"] == 0 or stack == "eal", st["dma"]
     # one emulated kernel for all: with our PMD the primary's device fds are handed over;
     # EAL's VFIO code takes a device fd from the group in each process (3 processes)
     assert st["ioctls"]["VFIO_GROUP_GET_DEVICE_FD"] == (2 if stack == "ours" else 6), st["ioctls"]
-    assert st["ioctls"]["VFIO_GROUP_SET_CONTAINER"] == 2  # the primary's set-up, nobody else's
+    # the primary's set-up, nobody else's: this bus's container per group, or EAL's one
+    assert st["ioctls"]["VFIO_GROUP_SET_CONTAINER"] == 2, st["ioctls"]
 
 
 @pytest.mark.parametrize("stack", ["ours", "pci"])

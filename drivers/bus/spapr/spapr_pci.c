@@ -286,10 +286,12 @@ static int pci_probe_secondary(void)
 {
 	int ret = secondary_pci->find_device(NULL, any_device, NULL) ? spapr_mp_eal_vfio() : 0;
 
-	if (ret < 0)
+	if (ret == -ENODEV)
+		SPAPR_LOG(INFO, "secondary process: the primary's bus/pci devices are not on this bus's"
+			  " set-up: EAL's own VFIO code answers for them");
+	else if (ret < 0)
 		SPAPR_LOG(WARNING, "secondary process: the primary does not answer for bus/pci devices on"
-			  " this bus's set-up (%s): EAL's VFIO code will refuse them", ret == -ENODEV ?
-			  "it has none" : strerror(-ret));
+			  " this bus's set-up (%s): EAL's VFIO code will refuse them", strerror(-ret));
 	return secondary_pci_probe();
 }
 
