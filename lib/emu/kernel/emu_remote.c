@@ -171,10 +171,39 @@ pid_t emu_caller_pid(void)
 	return caller ? caller : getpid();
 }
 
+/* A child of fork() has no server threads: it serves nothing of its parent's (its
+ * copies of the connections would keep a dead parent's files looking alive). */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&export_lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&export_lock);
+}
+
+static void after_fork_child(void)
+{
+	while (conns != NULL) {
+		struct conn *c = conns;
+		conns = c->next;
+		close(c->s);
+		free(c); /* its duplicate of the file is the child's copy of the parent's fd table */
+	}
+	if (listener >= 0)
+		close(listener);
+	listener = -1;
+	pthread_mutex_unlock(&export_lock);
+}
+
 static int listen_once(void)
 {
+	static bool atfork;
 	struct timespec ts;
 
+	if (!atfork && pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0)
+		atfork = true;
 	if (listener >= 0)
 		return 0;
 	listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -379,8 +408,8 @@ static void *serve(void *arg)
 		close_all(fds, nfds);
 	}
 	free(buf);
-	forget_conn(c);
 	pthread_rwlock_rdlock(&serve_lock);
+	forget_conn(c);
 	if (!stopping)
 		emu_close(c->sfd); /* the last holder elsewhere closed its end */
 	pthread_rwlock_unlock(&serve_lock);
@@ -450,8 +479,12 @@ void emu_remote_shutdown(void)
 	stopping = true;
 	pthread_rwlock_unlock(&serve_lock);
 	pthread_mutex_lock(&export_lock);
-	for (struct conn *c = conns; c != NULL; c = c->next)
+	for (struct conn *c = conns; c != NULL; c = c->next) {
 		shutdown(c->s, SHUT_RDWR);
+		/* this process's kernel goes with it: its files too, whoever holds them */
+		emu_close(c->sfd);
+		c->sfd = -1;
+	}
 	if (listener >= 0)
 		close(listener);
 	listener = -1;
