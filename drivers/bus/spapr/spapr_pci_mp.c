@@ -8,16 +8,16 @@
  * containers of this bus, not in EAL's default one, so the primary's EAL has no type to
  * give and the secondary stops (`Could not sync default VFIO container`). While the
  * takeover is on, this bus answers those requests in EAL's place (from the first
- * secondary that needs it: spapr_mp.c), as EAL does, with the
- * type of the set-up its devices have: sPAPR (VFIO_SPAPR_TCE_v2_IOMMU, the one EAL knows).
+ * secondary that needs it: spapr_mp.c), as EAL does, with the type of the set-up its
+ * devices have: sPAPR (VFIO_SPAPR_TCE_v2_IOMMU, the one EAL knows).
  *
  * The messages are EAL's own (lib/eal/linux/eal_vfio.h, internal): three ints, and
- * request codes that changed within LTS branches, read in each version's librte_eal:
- * Debian's 22.11.11 and 25.11.2 (container 0x100, group 0x200, IOMMU type 0x400;
- * rte_vfio_get_container_fd() gives EAL's default container) and 24.11.6 (the same
- * and default container 0x400, IOMMU type 0x800; rte_vfio_get_container_fd() opens a
- * new container each time). Which one runs is told apart by the latter: two calls, one
- * fd or two. A secondary's request for a container gets what EAL gives there; on the
+ * request codes that changed within LTS branches, read in each version's librte_eal.
+ * Debian's 22.11.11 and 25.11.4: container 0x100, group 0x200, IOMMU type 0x400, and
+ * rte_vfio_get_container_fd() gives EAL's default container. 24.11.8 (and 22.11.4):
+ * container 0x100, group 0x200, default container 0x400, IOMMU type 0x800, and
+ * rte_vfio_get_container_fd() opens a new container each time. Which one runs is told
+ * apart by the latter: two calls, one fd or two. A secondary's request for a container gets what EAL gives there; on the
  * older scheme its default-container request gets a new container: groups are already
  * in their containers when a secondary sees them.
  */
