@@ -230,7 +230,7 @@ struct emu_device {
 };
 
 /* EMU_FILE_REMOTE: a file of another process's emulated kernel, received over a unix
- * socket (emu_remote.c): every call on it is a request to that process. */
+ * socket (emu_remote_*.c): every call on it is a request to that process. */
 enum emu_file_kind { EMU_FILE_CONTAINER = 1, EMU_FILE_GROUP, EMU_FILE_DEVICE, EMU_FILE_REMOTE };
 struct emu_file {
 	enum emu_file_kind kind;
@@ -319,7 +319,7 @@ void emu_trap_forget_device(const struct emu_device *d);
  * received file rfd: the trap keeps its own duplicate of rfd. */
 int emu_trap_add_remote(int rfd, uint64_t file_off, void *va, size_t len);
 
-/* files shared with other processes (emu_remote.c) */
+/* files shared with other processes (emu_remote_*.c) */
 /* The process that makes the current call of the emulated kernel: this one, or the one
  * whose request a remote-file server thread is serving (the kernel's `current`). */
 pid_t emu_caller_pid(void);

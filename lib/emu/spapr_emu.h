@@ -99,7 +99,7 @@ int emu_close(int fd);
 /* Duplicate an emulated fd (dup: newfd -1, minfd 0; dup2/dup3: newfd; F_DUPFD: minfd):
  * both numbers share one file, released when the last of them closes. */
 int emu_dup(int oldfd, int newfd, int minfd, bool cloexec);
-/* Files handed to other processes (SCM_RIGHTS) work there as here (emu_remote.c):
+/* Files handed to other processes (SCM_RIGHTS) work there as here (emu_remote_*.c):
  * emu_export(fd): the fd to send in place of emulated fd `fd` (the sender closes it
  * after sending; -errno on failure). emu_adopt(p, fd): a received fd that is one of
  * them becomes an emulated file of this process (true), else nothing changes.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * VFIO files handed to another process (emu_remote.c): an exported fd, adopted, is the
+ * VFIO files handed to another process (emu_remote_*.c): an exported fd, adopted, is the
  * same file: ioctls, region access, mappings (shared memory, trapped registers) and
  * eventfds reach the device of the process that opened it; the file lives while any
  * holder does; another process is not the container's mm (EPERM, as the kernel's

@@ -45,7 +45,7 @@ static long spapr_check_extension(struct emu_platform *p, unsigned long arg)
 
 /* tce_iommu_mm_set(): a container belongs to the process that first used it. The
  * memory this kernel models is its own process's: another process (a request on a
- * file it was given, emu_remote.c) cannot become a container's mm here (EPERM, as it
+ * file it was given, emu_remote_*.c) cannot become a container's mm here (EPERM, as it
  * gets once the owner has used it). */
 static int mm_set(struct emu_container *c)
 {

@@ -7,7 +7,7 @@
  * atomic load: close() is called often by programs and must stay cheap.
  * Duplicated fds (dup, dup2, dup3, fcntl F_DUPFD) share one emu_file, as they share the
  * kernel's struct file: the object is released when the last of them closes.
- * A file received from another process (emu_remote.c) is a unix socket, not an
+ * A file received from another process (emu_remote_*.c) is a unix socket, not an
  * eventfd: the socket itself is the fd, installed here as it arrives.
  */
 #include <errno.h>

@@ -9,7 +9,7 @@
  * after it. Areas the real kernel lets a program map for real without side effects
  * (virtio doorbells: the model polls its rings) stay plain memory.
  *
- * A mapping of another process's device (a file received from it, emu_remote.c) traps
+ * A mapping of another process's device (a file received from it, emu_remote_*.c) traps
  * the same areas; each access is a request to that process, over the trap's own
  * duplicate of the file (the program may close its fd and keep the mapping).
  *
