@@ -109,20 +109,21 @@ def test_proc_info_reads_the_primarys_ports(tmp_path):
     assert st["ioctls"]["VFIO_GROUP_GET_DEVICE_FD"] == 2  # the secondaries opened nothing here
 
 
-def test_pdump_captures_and_a_killed_secondary_leaves_the_primary_unharmed(tmp_path):
+@pytest.mark.parametrize("stack", ["ours", "pci"])
+def test_pdump_captures_and_a_killed_secondary_leaves_the_primary_unharmed(tmp_path, stack):
     prefix = f"pdump{os.getpid()}"
     # dpdk-pdump keeps at most 63 characters of a device path: a short one
     short = tempfile.mkdtemp(prefix="pd.", dir="/tmp")
     pcap = pathlib.Path(short) / "rx.pcap"
-    p = Primary(tmp_path, prefix)
+    p = Primary(tmp_path, prefix, stack=stack)
     try:
-        cap = secondary(["timeout", "-s", "INT", "2", "dpdk-pdump", "-l", "1", "-n", "1", *PDUMP_OPS,
-                         *eal(prefix), "--", "--pdump", f"port=0,queue=*,rx-dev={pcap}"])
+        cap = secondary(["timeout", "-s", "INT", "2", "dpdk-pdump", "--lcores=2@1", "-n", "1", *PDUMP_OPS,
+                         *eal(prefix, stack), "--", "--pdump", f"port=0,queue=*,rx-dev={pcap}"], stack=stack)
         # another capture, killed with SIGKILL in the middle
         killed = subprocess.Popen([str(BUILD / "app/spapr-emu/spapr-emu"), "run", *DEVICES, "--", "dpdk-pdump",
-                                   "-l", "1", "-n", "1", *PDUMP_OPS, *eal(prefix), "--", "--pdump",
+                                   "--lcores=2@1", "-n", "1", *PDUMP_OPS, *eal(prefix, stack), "--", "--pdump",
                                    f"port=0,queue=*,rx-dev={short}/killed.pcap"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env(stack))
         time.sleep(1.5)
         with open(f"/proc/{killed.pid}/task/{killed.pid}/children") as f:
             os.kill(int(f.read().split()[0]), signal.SIGKILL)
