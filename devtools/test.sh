@@ -39,6 +39,8 @@ if [ "${SPAPR_SKIP_QEMU:-0}" != 1 ]; then
 	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 1
 	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 2 --machine powernv9
 	log "the real kernel again, with Debian sid's ppc64el DPDK 25.11 in the guest"
-	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 1 --dpdk 25.11
+	# what changes with DPDK's version; the IOMMU v1 choice and 1 GiB pages are this
+	# project's own (22.11 above runs them)
+	SPAPR_BUILD=$build_dir "$SPAPR_TOP/test/qemu/testpmd.sh" --seconds 1 --dpdk 25.11 --skip pci-v1:virtio,ours-1G
 fi
 log "all tests passed"

@@ -109,7 +109,9 @@ def test_proc_info_reads_the_primarys_ports(tmp_path):
     assert st["ioctls"]["VFIO_GROUP_GET_DEVICE_FD"] == 2  # the secondaries opened nothing here
 
 
-@pytest.mark.parametrize("stack", ["ours", "pci"])
+# pdump with bus/pci devices: the secondary probes them as in the forwarding test below;
+# the capture is the primary's callbacks, the same for both stacks
+@pytest.mark.parametrize("stack", ["ours"])
 def test_pdump_captures_and_a_killed_secondary_leaves_the_primary_unharmed(tmp_path, stack):
     prefix = f"pdump{os.getpid()}"
     # dpdk-pdump keeps at most 63 characters of a device path: a short one
