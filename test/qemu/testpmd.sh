@@ -67,7 +67,8 @@ pmds=$(cd "$sysroot" && echo usr/lib/powerpc64le-linux-gnu/dpdk/pmds-*)
 abi=${pmds##*pmds-}  # 23.0: DPDK 22.11, 25.0: 24.11 (the guest scripts find it the same way)
 [ -d "$sysroot/$pmds" ] || die "no PMD directory in $sysroot"
 rm -rf "$out/root"
-/usr/bin/python3 "$here/rootfs.py" "$sysroot" "$out/root" usr/bin/dpdk-testpmd "$pmds/librte_mempool_ring.so.$abi" \
+/usr/bin/python3 "$here/rootfs.py" "$sysroot" "$out/root" usr/bin/dpdk-testpmd usr/bin/dpdk-proc-info \
+	"$pmds/librte_mempool_ring.so.$abi" \
 	"$pmds/librte_bus_pci.so.$abi" "$pmds/librte_net_virtio.so.$abi" "$pmds/librte_net_e1000.so.$abi" \
 	"$build/drivers/librte_bus_spapr.so" "$build/drivers/librte_net_spapr_virtio.so" >/dev/null
 for lib in libgcc_s.so.1; do  # dlopen'ed by glibc (pthread_cancel)
@@ -100,10 +101,28 @@ for run in ours:virtio dpdk:virtio pci:virtio pci-v1:virtio pci:e1000; do
 	[[ $skip == *",$run,"* ]] && { log "txonly $run: skipped (--skip)"; continue; }
 	stack=${run%%:*} nic=${run#*:}
 	name=$stack-$nic
-	log "dpdk-testpmd txonly for $seconds s in the guest: $stack on $nic"
+	# a secondary process (dpdk-proc-info) attaches to ours (handed the device fd) and to stock
+	# net_virtio on our backend (EAL's VFIO code takes the primary's group, sPAPR type)
+	secondary="" sign=""
+	case $run in
+	ours:virtio) secondary=secondary sign="its device fd handed over" ;;
+	pci:virtio) secondary=secondary sign="EAL: Using IOMMU type 7 (sPAPR)" ;;
+	esac
+	log "dpdk-testpmd txonly for $seconds s in the guest: $stack on $nic${secondary:+, and a secondary process}"
 	"$here/run.sh" --smp 2 --nic "$nic" --root "$out/root" --out "$out/$name-tx" -- "$here/guest/testpmd.sh" @ADDR \
-		"$stack" "$seconds" txonly > "$out/$name-tx.txt" 2>&1 || true
+		"$stack" "$seconds" txonly $secondary > "$out/$name-tx.txt" 2>&1 || true
 	/usr/bin/python3 "$here/txreport.py" "$stack/$nic" txonly "$out/$name-tx.txt" "$out/$name-tx" || rc=1
+	if [ -n "$secondary" ]; then
+		if grep -q '@@SECONDARY rc=0' "$out/$name-tx.txt" && grep -q '@@SECONDARY.*NIC statistics for port 0' \
+			"$out/$name-tx.txt" && grep -qF "$sign" "$out/$name-tx.txt" &&
+			! grep -qE '@@SECONDARY.*(Could not|Cannot|Fail|Error|not mappable)' "$out/$name-tx.txt"; then
+			log "  a secondary process (dpdk-proc-info) attached to the port: $sign"
+		else
+			log "  the secondary process did not attach (files in $out/$name-tx):"
+			grep '@@SECONDARY' "$out/$name-tx.txt" | head -10 >&2
+			rc=1
+		fi
+	fi
 done
 # POWER's hash MMU (POWER8, PowerVM LPARs, disable_radix) has 16 MiB hugepages only. A
 # fact about stock DPDK, checked each run: its EAL cannot run there. 22.11 reserves its

@@ -210,9 +210,6 @@ static int probe_secondary(struct rte_spapr_device *dev, struct rte_spapr_driver
 	if (fd >= 0) {
 		dev->vfio_fd = fd;
 		dev->regions_known = 0;
-	} else {
-		SPAPR_LOG(DEBUG, "%s: secondary process: the primary hands over no device fd (%s)", dev->name,
-			  strerror(-fd));
 	}
 	dev->driver = drv;
 	dev->device.driver = &drv->driver;
@@ -225,8 +222,9 @@ static int probe_secondary(struct rte_spapr_device *dev, struct rte_spapr_driver
 			  ret == -ENODEV ? "the primary process has no port for it" : strerror(-ret));
 		return 1;
 	}
-	SPAPR_LOG(INFO, "%s: secondary process: attached to the primary's port (%s)", dev->name,
-		  drv->driver.name);
+	SPAPR_LOG(INFO, "%s: secondary process: attached to the primary's port (%s), %s%s%s", dev->name,
+		  drv->driver.name, fd >= 0 ? "its device fd handed over" : "without its device fd (",
+		  fd >= 0 ? "" : strerror(-fd), fd >= 0 ? "" : ")");
 	return 0;
 }
 

@@ -2,7 +2,10 @@
 # In the QEMU guest, pSeries or PowerNV (test/qemu/testpmd.sh builds its root: Debian's ppc64el
 # dpdk-testpmd, its libraries, the PMDs it needs and our plugins in /plugins):
 # txonly or rxonly on the NIC for some seconds, then the statistics.
-#   testpmd.sh PCI_ADDRESS ours|dpdk|pci|pci-v1 SECONDS [txonly|rxonly]
+#   testpmd.sh PCI_ADDRESS ours|dpdk|pci|pci-v1 SECONDS [txonly|rxonly] [secondary]
+# secondary: once forwarding, dpdk-proc-info attaches as a secondary process (our PMD: the
+# primary hands it the device's fd and it maps the doorbells through it; bus/pci: EAL's VFIO
+# code takes the primary's group through the bus's answers), before the SECONDS count.
 # ours: the spapr bus and virtio-net PMD; dpdk: DPDK's bus/pci, EAL VFIO and net_virtio
 # (or net_e1000_em); pci: the same stock stack with only our bus plugin added, which sets
 # the IOMMU up for bus/pci's device; pci-v1: that with the v1 IOMMU (iommu=v1).
@@ -29,6 +32,11 @@ else
 	pci-v1) EAL="$EAL -d /plugins/librte_bus_spapr.so -a bus=spapr,addr=$1,iommu=v1 --log-level=bus.spapr:info" ;;
 	esac
 fi
+# a secondary maps DPDK's memory where the primary has it: with the kernel's address
+# randomisation the primary's reservation (next to its libraries) may be taken by the
+# secondary's own libraries (EAL: "Cannot reserve ... please use '--base-virtaddr'"),
+# so the primary reserves far below them (IOVA is PA here: the address changes no DMA)
+[ "${5:-}" = secondary ] && MEM="$MEM --base-virtaddr=0x100000000000"
 kprof eal-start
 echo "@@EAL $MEM"
 echo "@@STEP eal-start"
@@ -58,6 +66,13 @@ while ! lcore_busy && kill -0 $pid 2>/dev/null && [ $waited -lt 120 ]; do
 done
 kprof ready
 echo "@@READY"   # the port is up: the host may send
+if [ "${5:-}" = secondary ]; then
+	# (proc-info sets the global log level to NOTICE: INFO asked for again)
+	/usr/bin/dpdk-proc-info -n 1 $EAL --proc-type=secondary --log-level=7 -- --stats > /tmp/secondary 2>&1
+	echo "@@SECONDARY rc=$?"
+	grep -E 'NIC statistics for port|spapr|EAL: (Using IOMMU|Could|Cannot|Fail)|Error' /tmp/secondary |
+		sed 's/^/@@SECONDARY /' | head -20
+fi
 if [ "$3" -gt 1 ]; then
 	sleep $(($3 - 1))
 	kprof forwarding  # still forwarding: before the teardown
