@@ -40,15 +40,18 @@ struct mp_answer {
 	int result; /* 0: done (the fd is attached); -errno: why not */
 };
 
-/* Primary: the device named in the request, if this bus probed it. */
+/* Primary: the device named in the request, if this bus probed it: a duplicate of its
+ * fd (the device may be unplugged meanwhile: EAL's thread closes its own), sent and
+ * closed by the caller. */
 static int device_fd(const struct mp_request *q, struct rte_mp_msg *reply)
 {
 	struct rte_spapr_device *dev = spapr_device_by_name(q->name);
+	int fd = dev != NULL ? spapr_vfio_dup(dev) : -ENODEV;
 
-	if (dev == NULL || dev->driver == NULL || dev->vfio_fd < 0)
-		return -ENODEV;
+	if (fd < 0)
+		return fd;
 	reply->num_fds = 1;
-	reply->fds[0] = dev->vfio_fd;
+	reply->fds[0] = fd;
 	return 0;
 }
 
@@ -57,6 +60,7 @@ static int answer(const struct rte_mp_msg *msg, const void *peer)
 	struct rte_mp_msg reply;
 	struct mp_answer *a = (struct mp_answer *)reply.param;
 	struct mp_request q;
+	int ret;
 
 	memset(&reply, 0, sizeof(reply));
 	memset(&q, 0, sizeof(q));
@@ -75,7 +79,10 @@ static int answer(const struct rte_mp_msg *msg, const void *peer)
 		a->result = -EINVAL;
 		break;
 	}
-	return rte_mp_reply(&reply, peer);
+	ret = rte_mp_reply(&reply, peer);
+	for (int i = 0; i < reply.num_fds; i++)
+		close(reply.fds[i]); /* the secondary has its own */
+	return ret;
 }
 
 static bool registered;

@@ -56,6 +56,9 @@ bool spapr_pci_takeover_on(void);
 /* The device's VFIO fd (from its group's fd) and region table; bus mastering on. */
 int spapr_vfio_open(struct rte_spapr_device *dev, int group_fd);
 void spapr_vfio_close(struct rte_spapr_device *dev);
+/* A duplicate of a probed device's VFIO fd (for a secondary: closed after it is sent),
+ * or -errno. */
+int spapr_vfio_dup(struct rte_spapr_device *dev);
 
 /* IOMMU containers and DPDK memory: one container per IOMMU group, shared by the
  * group's devices of either bus. group_fd: -1 (lib/tce opens the group) or a group fd

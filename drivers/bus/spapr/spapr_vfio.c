@@ -6,6 +6,8 @@
  * the region access, reset and queue interrupts (MSI-X through eventfds) drivers use.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <stdlib.h>
@@ -52,11 +54,17 @@ static int enable_bus_master(struct rte_spapr_device *dev)
 	return rte_spapr_region_write(dev, VFIO_PCI_CONFIG_REGION_INDEX, &cmd, 2, PCI_COMMAND) == 2 ? 0 : -EIO;
 }
 
+/* The device fd changes in EAL's thread (probe, unplug) and is read by the
+ * multi-process thread (a secondary asking for it): under this lock. */
+static pthread_mutex_t vfio_fd_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int spapr_vfio_open(struct rte_spapr_device *dev, int group_fd)
 {
-	int ret;
+	int ret, fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, dev->name);
 
-	dev->vfio_fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, dev->name);
+	pthread_mutex_lock(&vfio_fd_lock);
+	dev->vfio_fd = fd;
+	pthread_mutex_unlock(&vfio_fd_lock);
 	if (dev->vfio_fd < 0) {
 		ret = -errno;
 		SPAPR_LOG(ERR, "%s: cannot get its VFIO device fd: %s", dev->name, strerror(errno));
@@ -71,10 +79,26 @@ int spapr_vfio_open(struct rte_spapr_device *dev, int group_fd)
 
 void spapr_vfio_close(struct rte_spapr_device *dev)
 {
+	pthread_mutex_lock(&vfio_fd_lock);
 	if (dev->vfio_fd >= 0)
 		close(dev->vfio_fd);
 	dev->vfio_fd = -1;
+	pthread_mutex_unlock(&vfio_fd_lock);
 	dev->regions_known = 0;
+}
+
+int spapr_vfio_dup(struct rte_spapr_device *dev)
+{
+	int fd = -ENODEV;
+
+	pthread_mutex_lock(&vfio_fd_lock);
+	if (dev->driver != NULL && dev->vfio_fd >= 0) {
+		fd = fcntl(dev->vfio_fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	}
+	pthread_mutex_unlock(&vfio_fd_lock);
+	return fd;
 }
 
 /* --- region access for drivers ------------------------------------------------------ */

@@ -67,11 +67,13 @@ done
 kprof ready
 echo "@@READY"   # the port is up: the host may send
 if [ "${5:-}" = secondary ]; then
-	# (proc-info sets the global log level to NOTICE: INFO asked for again)
-	/usr/bin/dpdk-proc-info -n 1 $EAL --proc-type=secondary --log-level=7 -- --stats > /tmp/secondary 2>&1
-	echo "@@SECONDARY rc=$?"
-	grep -E 'NIC statistics for port|spapr|EAL: (Using IOMMU|Could|Cannot|Fail)|Error' /tmp/secondary |
-		sed 's/^/@@SECONDARY /' | head -20
+	# (proc-info adds -n and --proc-type=secondary itself: 25.11 refuses them twice; it sets
+	# the global log level to NOTICE: INFO asked for again)
+	/usr/bin/dpdk-proc-info $EAL --log-level=7 -- --stats > /tmp/secondary 2>&1
+	rc=$?
+	echo "@@SECONDARY rc=$rc"
+	{ grep -E 'NIC statistics for port|spapr|EAL: (Using IOMMU|Could|Cannot|Fail)|Error' /tmp/secondary
+	  [ $rc = 0 ] || tail -5 /tmp/secondary; } | sed 's/^/@@SECONDARY /' | head -25
 fi
 if [ "$3" -gt 1 ]; then
 	sleep $(($3 - 1))
