@@ -65,21 +65,16 @@ static int answer(const struct rte_mp_msg *msg, const void *peer)
 		return -1;
 	memset(&reply, 0, sizeof(reply));
 	r->req = m->req;
-	if (m->req == REQ_GROUP) {
+	if (iommu_type) {
+		r->arg = VFIO_SPAPR_TCE_v2_IOMMU; /* EAL's only sPAPR type */
+		r->result = RES_OK;
+	} else if (m->req == REQ_GROUP) {
 		r->arg = m->arg;
 		fd = rte_vfio_get_group_fd(m->arg);
 		r->result = fd >= 0 ? RES_OK : fd == -ENOENT ? RES_NO_FD : RES_ERR;
-	} else if (m->req == REQ_CONTAINER || m->req == REQ_0x400) {
-		if (iommu_type) {
-			r->arg = VFIO_SPAPR_TCE_v2_IOMMU; /* EAL's only sPAPR type */
-			r->result = RES_OK;
-		} else {
-			fd = rte_vfio_get_container_fd();
-			r->result = fd >= 0 ? RES_OK : RES_ERR;
-		}
-	} else if (iommu_type) {
-		r->arg = VFIO_SPAPR_TCE_v2_IOMMU;
-		r->result = RES_OK;
+	} else if (m->req == REQ_CONTAINER || m->req == REQ_0x400) { /* 0x400: a default container */
+		fd = rte_vfio_get_container_fd();
+		r->result = fd >= 0 ? RES_OK : RES_ERR;
 	} else {
 		SPAPR_LOG(ERR, "a secondary process asked EAL's VFIO for %#x: not a request of DPDK %s", m->req,
 			  rte_version());

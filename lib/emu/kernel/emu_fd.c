@@ -21,30 +21,9 @@
 
 static _Atomic(struct emu_file *) fd_table[EMU_MAX_FD];
 
-int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, bool cloexec)
-{
-	struct emu_file *f = calloc(1, sizeof(*f));
-	int fd;
-
-	if (f == NULL)
-		return -ENOMEM;
-	fd = eventfd(0, cloexec ? EFD_CLOEXEC : 0);
-	if (fd < 0 || fd >= EMU_MAX_FD) {
-		int err = fd < 0 ? -errno : -EMFILE;
-		if (fd >= 0)
-			close(fd);
-		free(f);
-		return err;
-	}
-	f->kind = kind;
-	f->plat = p;
-	f->refs = 1;
-	f->container = obj; /* the union member matches `kind` */
-	atomic_store(&fd_table[fd], f);
-	return fd;
-}
-
-int emu_fd_adopt(struct emu_platform *p, int fd, enum emu_file_kind peer_kind)
+/* A new emu_file for fd, in the table. */
+static int install(struct emu_platform *p, int fd, enum emu_file_kind kind, enum emu_file_kind peer_kind,
+		   void *obj)
 {
 	struct emu_file *f;
 
@@ -53,12 +32,30 @@ int emu_fd_adopt(struct emu_platform *p, int fd, enum emu_file_kind peer_kind)
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return -ENOMEM;
-	f->kind = EMU_FILE_REMOTE;
+	f->kind = kind;
 	f->peer_kind = peer_kind;
 	f->plat = p;
 	f->refs = 1;
+	f->container = obj; /* the union member matches `kind` */
 	atomic_store(&fd_table[fd], f);
 	return fd;
+}
+
+int emu_fd_install(struct emu_platform *p, enum emu_file_kind kind, void *obj, bool cloexec)
+{
+	int fd = eventfd(0, cloexec ? EFD_CLOEXEC : 0), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = install(p, fd, kind, 0, obj);
+	if (ret < 0)
+		close(fd);
+	return ret;
+}
+
+int emu_fd_adopt(struct emu_platform *p, int fd, enum emu_file_kind peer_kind)
+{
+	return install(p, fd, EMU_FILE_REMOTE, peer_kind, NULL);
 }
 
 struct emu_file *emu_fd_get(int fd)
