@@ -37,14 +37,26 @@ void rte_spapr_unregister(struct rte_spapr_driver *drv)
 }
 
 /* Allow and block lists, as bus/pci applies them. Without an allowlist of its own the
- * bus leaves DPDK's bus/pci the devices it drives. */
+ * bus lists the functions the user did not name for bus/pci with a bare address (-a/-b
+ * ADDR are bus/pci's lists); of those, its drivers take the ones bus/pci does not list
+ * (decided at the probe: bus/pci may register, and scan, after this bus). */
 static bool ignored(const char *name)
 {
 	struct rte_devargs *da = spapr_find_devargs(name);
 
 	if (spapr_bus.conf.scan_mode == RTE_BUS_SCAN_ALLOWLIST)
 		return da == NULL || da->policy != RTE_DEV_ALLOWED;
-	return (da != NULL && da->policy == RTE_DEV_BLOCKED) || spapr_pci_drives(name);
+	if (da != NULL)
+		return da->policy == RTE_DEV_BLOCKED;
+	return spapr_pci_user_excludes(name);
+}
+
+/* -a bus=spapr,addr=NAME, at EAL init or in a hot-plug's device string */
+static bool named_for_this_bus(const char *name)
+{
+	const struct rte_devargs *da = spapr_find_devargs(name);
+
+	return da != NULL && da->policy == RTE_DEV_ALLOWED;
 }
 
 static void insert_sorted(struct rte_spapr_device *dev)
@@ -76,7 +88,7 @@ struct rte_spapr_device *spapr_device_by_name(const char *name)
 
 static const struct rte_spapr_id *match(const struct rte_spapr_driver *drv, const struct rte_spapr_device *dev);
 
-/* This bus's own drivers take the device: it is named for this bus (-a bus=spapr,...,
+/* This bus's own drivers take the device: it is named for this bus (bus=spapr,addr=...,
  * not iommu=eal) and a spapr driver matches it. DPDK's bus/pci then leaves it alone. */
 bool spapr_claims(const char *name)
 {
@@ -84,7 +96,7 @@ bool spapr_claims(const char *name)
 	struct rte_spapr_driver *drv;
 	struct spapr_devopts o;
 
-	if (spapr_bus.conf.scan_mode != RTE_BUS_SCAN_ALLOWLIST || dev == NULL)
+	if (dev == NULL || !named_for_this_bus(name))
 		return false;
 	if (spapr_devopts_of(dev->name, &o) != 0 || o.iommu == SPAPR_IOMMU_EAL)
 		return false;
@@ -125,15 +137,24 @@ static int spapr_scan(void)
 {
 	DIR *d;
 	struct dirent *e;
+	int bad_opts, ret;
 
 	spapr_pci_takeover(); /* bus/pci scanned before (buses scan in registration order) */
+	bad_opts = spapr_devstr_canonicalize(); /* said; EAL init (or the hot-plug) fails */
+	if (bad_opts && rte_eal_process_type() == RTE_PROC_PRIMARY)
+		bad_devargs = true;
 	d = opendir(tce_pci_dir());
-	if (d == NULL)
-		return check_devargs(); /* no PCI on this machine */
+	if (d == NULL) {
+		ret = check_devargs(); /* no PCI on this machine */
+		return ret ? ret : bad_opts;
+	}
 	while ((e = readdir(d)) != NULL) {
 		struct rte_spapr_device *dev;
 
-		if (e->d_name[0] == '.' || find_by_name(e->d_name) || !tce_pci_is_vfio(e->d_name) ||
+		dev = find_by_name(e->d_name);
+		if (dev != NULL) /* known: its devargs may be new (a hot-plug) */
+			dev->device.devargs = spapr_find_devargs(dev->name);
+		if (e->d_name[0] == '.' || dev != NULL || !tce_pci_is_vfio(e->d_name) ||
 		    ignored(e->d_name) || spapr_scan_device(e->d_name, &dev) != 0)
 			continue;
 		dev->device.bus = &spapr_bus;
@@ -143,52 +164,8 @@ static int spapr_scan(void)
 			  dev->id.vendor_id, dev->id.device_id, dev->group, dev->device.numa_node);
 	}
 	closedir(d);
-	return check_devargs();
-}
-
-/* A PCI address of a function bound to vfio-pci, alone or followed by ",options" (EAL's
- * legacy syntax -a spapr:ADDR,opts asks the buses with the options still attached). */
-static int spapr_parse(const char *name, void *addr)
-{
-	char bare[RTE_DEV_NAME_MAX_LEN];
-	size_t len = strcspn(name, ",");
-
-	if (len >= sizeof(bare))
-		return 1;
-	memcpy(bare, name, len);
-	bare[len] = '\0';
-	if (!tce_pci_is_vfio(bare))
-		return 1;
-	if (addr != NULL)
-		strlcpy(addr, bare, RTE_DEV_NAME_MAX_LEN);
-	return 0;
-}
-
-/* -a bus=spapr,addr=<PCI address> */
-static int spapr_devargs_parse(struct rte_devargs *da)
-{
-	struct rte_kvargs *kv;
-	const char *addr;
-	int ret = 0;
-
-	if (da->bus_str == NULL)
-		return 0;
-	kv = rte_kvargs_parse(da->bus_str, NULL);
-	if (kv == NULL)
-		return -EINVAL;
-	addr = rte_kvargs_get(kv, "addr");
-	if (addr == NULL || !tce_pci_is_addr(addr)) {
-		SPAPR_LOG(ERR, "devargs '%s': addr= must name a PCI function bound to vfio-pci", da->bus_str);
-		ret = -EINVAL;
-	} else {
-		/* whether it is a vfio-pci function is checked at the scan, where EAL knows if
-		 * this is a secondary process (it parses devargs before) */
-		strlcpy(da->name, addr, sizeof(da->name));
-		/* parsed once, here: bad options stop EAL init before anything */
-		ret = spapr_devopts_remember(da->name, da->bus_str);
-	}
-	rte_kvargs_free(kv);
-	return ret;
+	ret = check_devargs();
+	return ret ? ret : bad_opts;
 }
 
 static const struct rte_spapr_id *match(const struct rte_spapr_driver *drv, const struct rte_spapr_device *dev)
@@ -272,6 +249,8 @@ static int plug_dev(struct rte_spapr_device *dev)
 
 	if (dev->driver)
 		return 0;
+	if (!named_for_this_bus(dev->name) && spapr_pci_drives(dev->name))
+		return 1; /* bus/pci's */
 	TAILQ_FOREACH(drv, &spapr_drivers, next)
 		if (match(drv, dev))
 			return probe_one(dev, drv);
@@ -317,8 +296,7 @@ static int spapr_unplug(struct rte_device *d)
 	return 0;
 }
 
-static struct rte_device *spapr_find_device(const struct rte_device *start, rte_dev_cmp_t cmp,
-					    const void *data)
+struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev_cmp_t cmp, const void *data)
 {
 	struct rte_spapr_device *dev = start ? TAILQ_NEXT(RTE_DEV_TO_SPAPR(start), next)
 					     : TAILQ_FIRST(&spapr_devices);
@@ -370,11 +348,12 @@ static enum rte_iova_mode spapr_iommu_class(void)
 static struct rte_bus spapr_bus = {
 	.scan = spapr_scan,
 	.probe = spapr_probe,
-	.find_device = spapr_find_device,
+	.find_device = spapr_bus_find_device,
 	.plug = spapr_plug,
 	.unplug = spapr_unplug,
-	.parse = spapr_parse,
-	.devargs_parse = spapr_devargs_parse,
+	.parse = spapr_devstr_parse,
+	.devargs_parse = spapr_devstr_devargs_parse,
+	.dev_iterate = spapr_devstr_iterate,
 	.dma_map = spapr_dma_map,
 	.dma_unmap = spapr_dma_unmap,
 	.get_iommu_class = spapr_iommu_class,

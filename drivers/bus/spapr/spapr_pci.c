@@ -302,6 +302,18 @@ static bool opted_out(void)
 	return env != NULL && strcmp(env, "eal") == 0;
 }
 
+/* bus/pci's cleanup, run once: by EAL where bus/pci registered before this bus, else by
+ * this bus's cleanup (below), before it releases what it set up for bus/pci's devices. */
+static bool pci_cleaned;
+
+static int pci_cleanup_once(void)
+{
+	if (pci_cleaned || pci_ops.cleanup == NULL)
+		return 0;
+	pci_cleaned = true;
+	return pci_ops.cleanup();
+}
+
 void spapr_pci_takeover(void)
 {
 	struct rte_bus *bus = rte_bus_find_by_name("pci");
@@ -325,9 +337,12 @@ void spapr_pci_takeover(void)
 	}
 	pci = bus;
 	pci_ops = *bus;
+	pci_cleaned = false;
 	bus->probe = pci_probe_served;
 	bus->plug = pci_plug_served;
 	bus->unplug = pci_unplug_served;
+	if (bus->cleanup)
+		bus->cleanup = pci_cleanup_once;
 	if (bus->dma_map)
 		bus->dma_map = pci_dma_map_served;
 	if (bus->dma_unmap)
@@ -350,6 +365,23 @@ bool spapr_pci_drives(const char *name)
 	return !spapr_claims(name);
 }
 
+/* What the user said of a PCI function with a bare address (-a ADDR, -b ADDR: bus/pci's
+ * lists): blocked there, or bus/pci has an allowlist. Either way the user chose for it or
+ * for the machine's PCI functions as bus/pci's; this bus's drivers take a device only
+ * when named for this bus then. */
+bool spapr_pci_user_excludes(const char *name)
+{
+	struct rte_bus *bus = pci ? pci : rte_bus_find_by_name("pci");
+	struct rte_devargs *da;
+
+	if (bus == NULL)
+		return false;
+	RTE_EAL_DEVARGS_FOREACH("pci", da)
+		if (strcmp(da->name, name) == 0 && da->policy == RTE_DEV_BLOCKED)
+			return true;
+	return bus->conf.scan_mode == RTE_BUS_SCAN_ALLOWLIST;
+}
+
 bool spapr_pci_serves_any(void)
 {
 	struct rte_device *d = NULL;
@@ -363,12 +395,16 @@ bool spapr_pci_serves_any(void)
 	return false;
 }
 
-/* At EAL cleanup. bus/pci's cleanup (it registered first) removed its drivers and freed
- * its devices; a device it still lists is live: its container stays for the process's
- * exit to release, as tearing it down under a live device would fault its DMA. */
+/* At EAL cleanup. bus/pci's cleanup removes its drivers and frees its devices (run here
+ * first when it comes after this bus); a device it still lists is live: its container
+ * stays for the process's exit to release, as tearing it down under a live device would
+ * fault its DMA. */
 void spapr_pci_cleanup(void)
 {
 	struct served *s, *o;
+
+	if (pci != NULL)
+		pci_cleanup_once();
 
 	TAILQ_FOREACH(s, &served_list, next)
 		s->live = pci != NULL && pci->find_device(NULL, same_name, s->name) != NULL;
@@ -397,6 +433,8 @@ void spapr_pci_cleanup(void)
 		pci->unplug = pci_ops.unplug;
 		pci->dma_map = pci_ops.dma_map;
 		pci->dma_unmap = pci_ops.dma_unmap;
+		if (!pci_cleaned)
+			pci->cleanup = pci_ops.cleanup; /* else: done, EAL's call does nothing */
 		pci = NULL;
 	}
 }

@@ -32,6 +32,13 @@ int spapr_devopts_of(const char *name, struct spapr_devopts *o);
 void spapr_devopts_forget(void);
 /* the options given to this bus for a PCI address (-a bus=spapr,addr=ADDR,...), if any */
 struct rte_devargs *spapr_find_devargs(const char *name);
+/* The device strings of this bus (spapr_devstr.c): bus->parse, ->devargs_parse,
+ * ->dev_iterate, and the legacy names renamed before a scan (-EINVAL: bad options). */
+int spapr_devstr_parse(const char *name, void *addr);
+int spapr_devstr_devargs_parse(struct rte_devargs *da);
+void *spapr_devstr_iterate(const void *start, const char *str, const struct rte_dev_iterator *it);
+int spapr_devstr_canonicalize(void);
+struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev_cmp_t cmp, const void *data);
 
 /* sysfs */
 int spapr_scan_device(const char *name, struct rte_spapr_device **out);
@@ -87,6 +94,7 @@ void spapr_pci_takeover(void);
 bool spapr_claims(const char *name);
 bool spapr_pci_serves_any(void);
 bool spapr_pci_drives(const char *name);
+bool spapr_pci_user_excludes(const char *name);
 void spapr_pci_cleanup(void);
 
 /* iterating over the containers (telemetry) */

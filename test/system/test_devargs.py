@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Device strings as applications give them: stock testpmd's `device detach` and `port
+attach` with each syntax of this bus (no crash: ethdev's iterator read a NULL driver
+layer once), a bare PCI address reaching DPDK's bus/pci whatever order the two buses
+registered in."""
+import glob
+import importlib.util
+import os
+import pathlib
+import re
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import BUILD, TOP
+
+_spec = importlib.util.spec_from_file_location("emu_forward", TOP / "devtools/emu-forward.py")
+fwd = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fwd)
+
+pytestmark = pytest.mark.skipif(not os.path.exists(fwd.TESTPMD), reason="dpdk-testpmd is not installed")
+
+GEN, CHK = fwd.GEN, fwd.CHK
+
+
+def clean(res):
+    c = res["check"]
+    assert res["rc"] == 0 and not res["hung"], (res["hung"], res["output"][-3000:])
+    assert res["clean_exit"] and res["dma_faults"] == 0, res["stats"]["at_exit"]
+    assert not (c["reordered"] or c["duplicated"] or c["corrupt"] or c["foreign"]), c
+    return c
+
+
+# (how testpmd detaches the checker's device, how it attaches it again)
+SYNTAXES = {
+    "global": (f"device detach bus=spapr,addr={CHK}", f"port attach bus=spapr,addr={CHK}"),
+    "global-class": (f"device detach bus=spapr,addr={CHK}/class=eth", f"port attach bus=spapr,addr={CHK}/class=eth"),
+    # testpmd detaches by the name EAL's legacy parser keeps ("spapr:ADDR", no device
+    # has it): the port, then
+    "legacy": ("port detach 1", f"port attach spapr:{CHK}"),
+}
+
+
+@pytest.mark.parametrize("syntax", SYNTAXES)
+def test_testpmd_detach_and_attach_each_syntax(syntax):
+    detach, attach = SYNTAXES[syntax]
+    cycle = ["port stop 1", detach, attach, "port start 1", "start", "sleep 0.3", "stop"]
+    res = fwd.forward(BUILD, script=["set fwd io", "start", "sleep 0.3", "stop"] + cycle * 2, rate=20000,
+                      extra_testpmd=("--disable-link-check",))
+    out = res["output"]
+    c = clean(res)
+    assert c["received"] > 3000, c
+    assert out.count("Port 1 is attached") == 2, out[-3000:]
+    if detach.startswith("device detach"):
+        # stock ethdev cannot iterate this bus's devices (it names the buses it can):
+        # its own line says so, and testpmd detaches the device by name
+        assert out.count("Bus spapr does not support iterating.") >= 2, out[-3000:]
+        assert out.count(f"Device {detach.split()[2]} is detached") == 2, out[-3000:]
+    assert res["stats"]["windows"]["created"] == res["stats"]["windows"]["removed"]
+
+
+def _bus_pci_plugin():
+    found = sorted(glob.glob("/usr/lib/*/dpdk/pmds-*/librte_bus_pci.so"))
+    return found[0] if found else None
+
+
+def _dev_probe(eal, steps):
+    """dev-probe (EAL and ethdev only: bus/pci is a plugin) under the emulator: the
+    generator's and the checker's devices."""
+    with tempfile.TemporaryDirectory(prefix="spapr-devprobe.") as tmp:
+        stats = pathlib.Path(tmp) / "stats.json"
+        cmd = [str(BUILD / "app/spapr-emu/spapr-emu"), "run", "--platform", "pseries-ddw", "--stats", str(stats),
+               "--device", f"{GEN},group=0,model=virtio-net,backend=gen",
+               "--device", f"{CHK},group=1,model=virtio-net,backend=check",
+               "--", str(BUILD / "test/progs/dev-probe"), "-l", "0", "-n", "1",
+               "--file-prefix", f"devprobe{os.getpid()}", *eal, "--", *steps]
+        env = dict(os.environ, LD_LIBRARY_PATH=f"{BUILD}/drivers")
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        import json
+        st = json.loads(stats.read_text()) if stats.exists() else None
+        return p.returncode, p.stdout + p.stderr, st
+
+
+def _plugin_dir(tmp):
+    """A driver directory holding bus/pci, net_virtio and this project's two plugins:
+    EAL loads a directory's plugins in the order readdir gives them, as it does its own
+    driver directory where an installed package puts ours."""
+    d = pathlib.Path(tmp) / "pmds"
+    d.mkdir()
+    pci = pathlib.Path(_bus_pci_plugin())
+    for src in [pci, pci.parent / "librte_net_virtio.so", BUILD / "drivers/librte_bus_spapr.so",
+                BUILD / "drivers/librte_net_spapr_virtio.so"]:
+        (d / src.name).symlink_to(src.resolve())
+    os.chmod(tmp, 0o755)
+    return d
+
+
+ORDERS = ["ours-first", "pci-first", "directory"]
+
+
+@pytest.mark.skipif(_bus_pci_plugin() is None, reason="DPDK's bus/pci plugin is not installed")
+@pytest.mark.parametrize("order", ORDERS)
+def test_bare_pci_address_reaches_bus_pci_in_every_load_order(order):
+    """A bare address is bus/pci's (stock net_virtio, on this bus's IOMMU set-up); one
+    named bus=spapr,addr= or spapr:ADDR is this bus's (its PMD): at EAL init and hot-plugged,
+    with bus/pci registered before this bus, after it, and both read from one directory."""
+    tmp = tempfile.mkdtemp(prefix="spapr-pmds.", dir="/var/tmp")
+    try:
+        if order == "ours-first":   # -d plugins load before EAL's driver directory (bus/pci's)
+            eal = ["-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so"]
+        elif order == "pci-first":
+            eal = ["-d", _bus_pci_plugin(), "-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so"]
+        else:
+            eal = ["-d", str(_plugin_dir(tmp))]
+        eal += ["-a", f"bus=spapr,addr={GEN}", "-a", CHK, "--log-level=bus.spapr:info"]
+        steps = ["ports", "remove", CHK, "remove", f"bus=spapr,addr={GEN}", "ports",
+                 "probe", CHK, "probe", f"bus=spapr,addr={GEN}", "ports",
+                 "remove", f"bus=spapr,addr={GEN}", "probe", f"spapr:{GEN}", "ports"]
+        rc, out, st = _dev_probe(eal, steps)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+    assert rc == 0, out[-3000:]
+    ports = re.findall(r"^ports port \d+: bus=(\S+) device=(\S+) driver=(\S+)$", out, re.M)
+    want = {( "spapr", GEN, "net_spapr_virtio"), ("pci", CHK, "net_virtio")}
+    # at init, after both hot-plugs, after the legacy re-plug: each device on its bus
+    assert set(ports[0:2]) == want and set(ports[2:4]) == want and set(ports[4:6]) == want, out[-3000:]
+    assert len(ports) == 6, out[-3000:]
+    assert re.search(rf"^probe {CHK}: 0 ", out, re.M) and re.search(rf"^probe spapr:{GEN}: 0 ", out, re.M), out
+    assert "Segmentation fault" not in out
+    assert st is not None and st["at_exit"]["clean"] is True, st and st["at_exit"]
