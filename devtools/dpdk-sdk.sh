@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Provision DPDK's driver-SDK headers for the installed libdpdk-dev, outside the source
 # tree: CACHE/dpdk-sdk-<version>/include. Prints that directory. Idempotent.
-# Usage: dpdk-sdk.sh [CACHE]   (default /var/cache/dpdk-spapr)
+# With --source: the whole source tree of that version (Debian's patches applied) in
+# CACHE/dpdk-src-<version>, for builds of a patched library (upstream/dpdk/).
+# Usage: dpdk-sdk.sh [--source] [CACHE]   (default /var/cache/dpdk-spapr)
 set -euo pipefail
 
+want=sdk
+if [ "${1:-}" = --source ]; then
+	want=source
+	shift
+fi
 cache=${1:-/var/cache/dpdk-spapr}
 headers="lib/eal/include/bus_driver.h lib/eal/include/dev_driver.h
 lib/ethdev/ethdev_driver.h lib/ethdev/ethdev_pci.h lib/ethdev/ethdev_vdev.h
@@ -13,6 +20,7 @@ drivers/bus/pci/bus_pci_driver.h drivers/bus/vdev/bus_vdev_driver.h"
 version=$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null) ||
 	{ echo "dpdk-sdk.sh: libdpdk-dev is not installed (apt-get install libdpdk-dev)" >&2; exit 1; }
 dest=$cache/dpdk-sdk-$version
+[ $want = source ] && dest=$cache/dpdk-src-$version
 if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/dpdk-sdk.XXXXXX")
@@ -41,6 +49,14 @@ apt-get "${apt_opts[@]}" update >/dev/null ||
 (cd "$work/dl" && apt-get "${apt_opts[@]}" source --download-only "dpdk=$version" >/dev/null) ||
 	{ echo "dpdk-sdk.sh: cannot download the source of dpdk=$version" >&2; exit 1; }
 dpkg-source --no-check -x "$work"/dl/dpdk_*.dsc "$work/src" >/dev/null
+if [ $want = source ]; then
+	rm -rf "$dest"
+	mkdir -p "$cache"
+	mv "$work/src" "$dest"
+	echo "$version" > "$dest/.complete"
+	echo "$dest"
+	exit 0
+fi
 
 mkdir -p "$dest/include"
 for h in $headers; do
