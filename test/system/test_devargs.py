@@ -2,7 +2,7 @@
 """Device strings as applications give them: stock testpmd's `device detach` and `port
 attach` with each syntax of this bus (no crash: ethdev's iterator read a NULL driver
 layer once), a bare PCI address reaching DPDK's bus/pci whatever order the two buses
-registered in."""
+registered in,."""
 import glob
 import importlib.util
 import os
@@ -114,7 +114,7 @@ def test_bare_pci_address_reaches_bus_pci_in_every_load_order(order):
         else:
             eal = ["-d", str(_plugin_dir(tmp))]
         eal += ["-a", f"bus=spapr,addr={GEN}", "-a", CHK, "--log-level=bus.spapr:info"]
-        steps = ["ports", "remove", CHK, "remove", f"bus=spapr,addr={GEN}", "ports",
+        steps = ["ports", "probe", f"bus=spapr,addr={CHK}", "remove", CHK, "remove", f"bus=spapr,addr={GEN}", "ports",
                  "probe", CHK, "probe", f"bus=spapr,addr={GEN}", "ports",
                  "remove", f"bus=spapr,addr={GEN}", "probe", f"spapr:{GEN}", "ports"]
         rc, out, st = _dev_probe(eal, steps)
@@ -127,5 +127,8 @@ def test_bare_pci_address_reaches_bus_pci_in_every_load_order(order):
     assert set(ports[0:2]) == want and set(ports[2:4]) == want and set(ports[4:6]) == want, out[-3000:]
     assert len(ports) == 6, out[-3000:]
     assert re.search(rf"^probe {CHK}: 0 ", out, re.M) and re.search(rf"^probe spapr:{GEN}: 0 ", out, re.M), out
+    # bus/pci's port, asked of this bus: refused before anything is set up
+    assert re.search(rf"^probe bus=spapr,addr={CHK}: -16 ", out, re.M), out[-3000:]
+    assert f"spapr: {CHK}: DPDK's bus/pci drives it already (net_virtio): remove it there first" in out
     assert "Segmentation fault" not in out
     assert st is not None and st["at_exit"]["clean"] is True, st and st["at_exit"]

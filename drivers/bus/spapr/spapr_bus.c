@@ -217,6 +217,11 @@ static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 		return 1; /* left to EAL (and bus/pci) */
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return probe_secondary(dev, drv);
+	if (spapr_pci_driver_of(dev->name) != NULL) {
+		SPAPR_LOG(ERR, "%s: DPDK's bus/pci drives it already (%s): remove it there first, then"
+			  " attach it as bus=spapr,addr=%s", dev->name, spapr_pci_driver_of(dev->name), dev->name);
+		return -EBUSY;
+	}
 	ret = spapr_iommu_attach(dev->name, dev->group, -1, &o, &dev->iommu);
 	if (ret)
 		return ret < 0 ? ret : 0; /* >0: dry run, the device stays unprobed */
@@ -272,9 +277,19 @@ static int spapr_probe(void)
 	return failed ? -1 : 0;
 }
 
+/* A hot-plug (rte_dev_probe). One that fails leaves the device as it was: its devargs
+ * (which EAL leaves to the device) would name it for this bus still, keeping it from
+ * bus/pci when it is given by bare address next. */
 static int spapr_plug(struct rte_device *d)
 {
-	return plug_dev(RTE_DEV_TO_SPAPR(d));
+	struct rte_spapr_device *dev = RTE_DEV_TO_SPAPR(d);
+	int ret = plug_dev(dev);
+
+	if (ret < 0 && dev->driver == NULL && d->devargs != NULL) {
+		rte_devargs_remove(d->devargs);
+		d->devargs = NULL;
+	}
+	return ret;
 }
 
 static int spapr_unplug(struct rte_device *d)

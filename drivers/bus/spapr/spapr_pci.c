@@ -365,6 +365,15 @@ bool spapr_pci_drives(const char *name)
 	return !spapr_claims(name);
 }
 
+/* The driver of bus/pci's device of that name, if one probed it. */
+const char *spapr_pci_driver_of(const char *name)
+{
+	struct rte_bus *bus = pci ? pci : rte_bus_find_by_name("pci");
+	struct rte_device *d = bus ? bus->find_device(NULL, same_name, name) : NULL;
+
+	return d != NULL && rte_dev_is_probed(d) ? d->driver->name : NULL;
+}
+
 /* What the user said of a PCI function with a bare address (-a ADDR, -b ADDR: bus/pci's
  * lists): blocked there, or bus/pci has an allowlist. Either way the user chose for it or
  * for the machine's PCI functions as bus/pci's; this bus's drivers take a device only

@@ -95,6 +95,7 @@ bool spapr_claims(const char *name);
 bool spapr_pci_serves_any(void);
 bool spapr_pci_drives(const char *name);
 bool spapr_pci_user_excludes(const char *name);
+const char *spapr_pci_driver_of(const char *name);
 void spapr_pci_cleanup(void);
 
 /* iterating over the containers (telemetry) */
