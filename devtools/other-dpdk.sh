@@ -6,7 +6,7 @@
 # VERSION: 24.11 (Debian 13 trixie) or 25.11 (sid). The tree is built there with
 # -Dwerror=true against that DPDK's driver-SDK headers, the unit tests run, then the
 # system tests (default: the bus, the PMD forwarding, the PCI takeover, secondary
-# processes, a user who is not root). Needs root,
+# processes, a user who is not root, device strings and load orders). Needs root,
 # network access to deb.debian.org (the first time) and the hugepages of the host.
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
@@ -86,5 +86,6 @@ sec=test/system/test_secondary.py
 	"$sec::test_a_secondary_forwards_on_its_own_queues[ours]" "$sec::test_a_secondary_forwards_on_its_own_queues[pci]" \
 	"$sec::test_proc_info_reads_the_primarys_ports" \
 	"$sec::test_pdump_captures_and_a_killed_secondary_leaves_the_primary_unharmed[ours]" \
-	"$sec::test_outside_the_platform_a_secondary_is_told_not_killed" test/system/test_nonroot.py
+	"$sec::test_outside_the_platform_a_secondary_is_told_not_killed" test/system/test_nonroot.py \
+	test/system/test_devargs.py
 chroot "$root" bash -c "cd /src && SPAPR_BUILD=$build python3 -m pytest -p no:cacheprovider -q $(printf '%q ' "$@")"
