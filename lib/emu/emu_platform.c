@@ -427,14 +427,14 @@ void emu_get_counters(struct emu_platform *p, struct emu_counters *c)
 	c->mmio_ns = atomic_load(&p->mmio_ns);
 }
 
-void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a)
+/* The sample, the platform's lock held. */
+static void iommu_activity(const struct emu_platform *p, struct emu_iommu_activity *a)
 {
 	static const enum emu_ioctl_kind map_kinds[] = {
 		EMU_IOC_MAP_DMA, EMU_IOC_UNMAP_DMA, EMU_IOC_REGISTER, EMU_IOC_UNREGISTER,
 		EMU_IOC_TCE_CREATE, EMU_IOC_TCE_REMOVE,
 	};
 
-	pthread_mutex_lock(&p->lock);
 	a->ioctls = a->map_ioctls = 0;
 	for (size_t i = 0; i < sizeof(p->c.ioctls) / sizeof(p->c.ioctls[0]); i++)
 		a->ioctls += p->c.ioctls[i];
@@ -442,7 +442,22 @@ void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a
 		a->map_ioctls += p->c.ioctls[map_kinds[i]];
 	a->hypercalls = emu_hypercalls(&p->c);
 	a->tces = p->c.tces_mapped + p->c.tces_cleared + p->c.tces_stuffed;
+}
+
+void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a)
+{
+	pthread_mutex_lock(&p->lock);
+	iommu_activity(p, a);
 	pthread_mutex_unlock(&p->lock);
+}
+
+bool emu_try_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a)
+{
+	if (pthread_mutex_trylock(&p->lock) != 0)
+		return false;
+	iommu_activity(p, a);
+	pthread_mutex_unlock(&p->lock);
+	return true;
 }
 
 uint64_t emu_iommu_activity_gen(struct emu_platform *p)

@@ -177,6 +177,10 @@ uint64_t emu_hypercalls(const struct emu_counters *c);
  * ones), TCE hypercalls and TCEs written; cheap enough to sample per frame. */
 struct emu_iommu_activity { uint64_t ioctls, map_ioctls, hypercalls, tces; };
 void emu_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a);
+/* The same where waiting for the platform's lock could deadlock (a device thread holding
+ * its own lock, which a register access under the platform's lock waits for): false,
+ * nothing read, when the lock is busy. */
+bool emu_try_get_iommu_activity(struct emu_platform *p, struct emu_iommu_activity *a);
 /* A number that changes whenever the activity above may have: compare it (no lock) to
  * avoid taking a sample that cannot differ from the last one. */
 uint64_t emu_iommu_activity_gen(struct emu_platform *p);

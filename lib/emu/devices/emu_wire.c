@@ -398,15 +398,17 @@ static void check(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 	}
 	if (w->platform) {
 		/* a full sample (under the platform's lock) only when an ioctl or close may
-		 * have changed it since the last one */
+		 * have changed it since the last one, and never waited for: this runs under the
+		 * device's state lock, which a register access holding the platform's lock may
+		 * be waiting for. A busy lock leaves the sample to the next frame. */
 		uint64_t gen = emu_iommu_activity_gen(w->platform);
-		if (!w->sampled || gen != w->sampled_gen) {
-			emu_get_iommu_activity(w->platform, &w->at_last);
+		if ((!w->sampled || gen != w->sampled_gen) &&
+		    emu_try_get_iommu_activity(w->platform, &w->at_last)) {
 			w->sampled_gen = gen;
+			if (!w->sampled)
+				w->at_first = w->at_last;
+			w->sampled = true;
 		}
-		if (!w->sampled)
-			w->at_first = w->at_last;
-		w->sampled = true;
 	}
 	f = &w->flow[h.flow];
 	f->received++;
