@@ -29,6 +29,11 @@ extern int svnet_logtype;
 /* Ring sizes: the virtio limit; a device offers at most this (QEMU: 256 or 1024). */
 #define SVNET_RING_MAX 32768
 #define SVNET_FILL_CHUNK 64
+/* net_virtio's frame arithmetic, which ours answers with: the largest frame (its
+ * VIRTIO_MAX_RX_PKTLEN) and what a frame has beyond its MTU (Ethernet header, a VLAN
+ * tag and the virtio-net header: 14 + 4 + 12) */
+#define SVNET_MAX_RX_PKTLEN 9728u
+#define SVNET_OVERHEAD (RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN + SVNET_HDR)
 
 /* feature bits are the uapi's (VIRTIO_NET_F_*, VIRTIO_F_*); the layouts too (vring_*,
  * virtio_net_hdr_v1, virtio_pci_*): one definition of the spec for driver, emulated
@@ -93,7 +98,14 @@ struct svnet {
 	uint64_t notify_map_off;        /* the notify page's offset in the BAR */
 	size_t notify_map_len;          /* the kernel's page */
 	uint64_t features;
-	uint16_t max_qp, mtu, ring_max;
+	uint16_t max_qp, ring_max;
+	uint16_t max_mtu;               /* what dev_infos_get says, as net_virtio: the device's
+	                                 * MTU (VIRTIO_NET_F_MTU), else SVNET_MAX_RX_PKTLEN less
+	                                 * SVNET_OVERHEAD */
+	uint32_t speed;                 /* link speed in Mb/s as net_virtio keeps it: the device's
+	                                 * (SPEED_DUPLEX), last read at probe or a link update
+	                                 * while up; else RTE_ETH_SPEED_NUM_UNKNOWN */
+	uint8_t duplex;                 /* RTE_ETH_LINK_FULL_DUPLEX or HALF_DUPLEX, likewise */
 	struct rte_ether_addr mac;       /* the port's (ethdev's mac_addrs[0]) */
 	struct rte_ether_addr mac_hw;    /* the device's own, after a reset */
 	struct svq ctrl;                /* the control queue (CTRL_VQ) */

@@ -20,6 +20,37 @@ static struct svnet *priv(struct rte_eth_dev *eth)
 	return eth->data->dev_private;
 }
 
+#define SVNET_DESC_LIM_MAX 32768
+
+/* net_virtio's speed capability: the one bit of the speed it keeps, 0 for any other
+ * (unknown, or one without a bit of its list: 1G, 2.5G, 5G) */
+static uint32_t speed_capa(uint32_t speed)
+{
+	switch (speed) {
+	case RTE_ETH_SPEED_NUM_10G: return RTE_ETH_LINK_SPEED_10G;
+	case RTE_ETH_SPEED_NUM_20G: return RTE_ETH_LINK_SPEED_20G;
+	case RTE_ETH_SPEED_NUM_25G: return RTE_ETH_LINK_SPEED_25G;
+	case RTE_ETH_SPEED_NUM_40G: return RTE_ETH_LINK_SPEED_40G;
+	case RTE_ETH_SPEED_NUM_50G: return RTE_ETH_LINK_SPEED_50G;
+	case RTE_ETH_SPEED_NUM_56G: return RTE_ETH_LINK_SPEED_56G;
+	case RTE_ETH_SPEED_NUM_100G: return RTE_ETH_LINK_SPEED_100G;
+	case RTE_ETH_SPEED_NUM_200G: return RTE_ETH_LINK_SPEED_200G;
+#ifdef RTE_ETH_SPEED_NUM_400G /* DPDK 23.11 on, its net_virtio too */
+	case RTE_ETH_SPEED_NUM_400G: return RTE_ETH_LINK_SPEED_400G;
+#endif
+	default: return 0;
+	}
+}
+
+/* The largest frame: net_virtio's max_mtu plus its overhead, 9728 at most (net_virtio
+ * says 9728 whatever the MTU; ours keeps ethdev's overhead, max_rx_pktlen - max_mtu, the
+ * 30 bytes net_virtio's own checks use, so that an application's frame length and MTU
+ * convert as there: equal to net_virtio's unless the device's MTU is below 9698). */
+static uint32_t max_frame(const struct svnet *v)
+{
+	return RTE_MIN((uint32_t)(v->max_mtu + SVNET_OVERHEAD), SVNET_MAX_RX_PKTLEN);
+}
+
 static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 {
 	struct svnet *v = priv(eth);
@@ -29,11 +60,18 @@ static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 	info->max_tx_queues = v->max_qp;
 	info->max_mac_addrs = 1;
 	info->min_rx_bufsize = 64;
-	info->max_rx_pktlen = mrg ? 9728 : RTE_MBUF_DEFAULT_DATAROOM;
-	info->max_mtu = info->max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN;
-	info->min_mtu = RTE_ETHER_MIN_MTU;
-	info->rx_desc_lim = (struct rte_eth_desc_lim){ .nb_max = v->ring_max, .nb_min = 32, .nb_align = 32 };
-	info->tx_desc_lim = info->rx_desc_lim;
+	info->max_rx_pktlen = max_frame(v);
+	info->max_mtu = v->max_mtu;
+	/* min_mtu: ethdev's default (46), as net_virtio leaves it; mtu_set refuses below 68 */
+	/* net_virtio's limits (a split ring's largest, 32 at least, any count): a larger
+	 * request than the device's ring gets the whole ring (ring_size), as there; the
+	 * per-packet segment limits stay ethdev's defaults */
+	info->rx_desc_lim.nb_max = SVNET_DESC_LIM_MAX;
+	info->rx_desc_lim.nb_min = 32;
+	info->rx_desc_lim.nb_align = 1;
+	info->tx_desc_lim.nb_max = SVNET_DESC_LIM_MAX;
+	info->tx_desc_lim.nb_min = 32;
+	info->tx_desc_lim.nb_align = 1;
 	/* RX checksums: what the device validated (GUEST_CSUM: DATA_VALID) is taken as
 	 * good, the rest verified in software; TX: the device completes TCP/UDP checksums
 	 * (CSUM), the IPv4 header's it cannot */
@@ -42,7 +80,7 @@ static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 				(v->features & VBIT(VIRTIO_NET_F_CSUM) ? SVNET_TX_CKSUM : 0);
 	info->default_rxportconf.ring_size = RTE_MIN(v->ring_max, 256);
 	info->default_txportconf.ring_size = RTE_MIN(v->ring_max, 256);
-	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
+	info->speed_capa = speed_capa(v->speed);
 	/* with EEH the port recovers from a PE freeze by itself and says so with events */
 	info->err_handle_mode = v->eeh_capable ? RTE_ETH_ERROR_HANDLE_MODE_PROACTIVE
 					       : RTE_ETH_ERROR_HANDLE_MODE_NONE;
@@ -52,7 +90,26 @@ static int infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 static int configure(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
+	const struct rte_eth_conf *conf = &eth->data->dev_conf;
 
+	/* net_virtio's refusals, in its order: a multi-queue mode other than none or RSS,
+	 * then RSS without VIRTIO_NET_F_RSS (never negotiated here) */
+	if (conf->rxmode.mq_mode != RTE_ETH_MQ_RX_NONE && conf->rxmode.mq_mode != RTE_ETH_MQ_RX_RSS) {
+		SVNET_LOG(ERR, "%s: RX multi-queue mode %d asked; a virtio-net device has none but RSS:"
+			  " ask RTE_ETH_MQ_RX_NONE (%d)", v->dev->name, conf->rxmode.mq_mode, RTE_ETH_MQ_RX_NONE);
+		return -EINVAL;
+	}
+	if (conf->txmode.mq_mode != RTE_ETH_MQ_TX_NONE) {
+		SVNET_LOG(ERR, "%s: TX multi-queue mode %d asked; a virtio-net device has none:"
+			  " ask RTE_ETH_MQ_TX_NONE (%d)", v->dev->name, conf->txmode.mq_mode, RTE_ETH_MQ_TX_NONE);
+		return -EINVAL;
+	}
+	if (conf->rxmode.mq_mode & RTE_ETH_MQ_RX_RSS_FLAG) {
+		SVNET_LOG(ERR, "%s: RSS asked (RX multi-queue mode %d); the driver does not negotiate"
+			  " VIRTIO_NET_F_RSS: ask RTE_ETH_MQ_RX_NONE (%d)", v->dev->name, conf->rxmode.mq_mode,
+			  RTE_ETH_MQ_RX_NONE);
+		return -ENOTSUP;
+	}
 	if (svnet_pairs(eth) > v->max_qp) {
 		SVNET_LOG(ERR, "%s: %u RX and %u TX queues asked, the device has %u queue pairs: ask at most"
 			  " %u of each", v->dev->name, eth->data->nb_rx_queues, eth->data->nb_tx_queues,
@@ -62,7 +119,8 @@ static int configure(struct rte_eth_dev *eth)
 	return 0;
 }
 
-/* Rings are powers of two (split ring index arithmetic); 0 asks for the default. */
+/* Rings are powers of two (split ring index arithmetic), at most the device's; 0 asks
+ * for the default. */
 static uint16_t ring_size(const struct svnet *v, uint16_t nb_desc)
 {
 	if (nb_desc == 0)
@@ -98,6 +156,24 @@ static void txq_release(struct rte_eth_dev *eth, uint16_t id)
 	eth->data->tx_queues[id] = NULL;
 }
 
+/* net_virtio's check of a frame of the MTU against an RX buffer: without the SCATTER
+ * offload (the port's; there are no queue-level offloads) a frame must fit one buffer. */
+static bool rx_frame_fits(struct rte_eth_dev *eth, uint16_t id, uint16_t mtu, struct rte_mempool *mp)
+{
+	struct svnet *v = priv(eth);
+	uint32_t frame = mtu + SVNET_OVERHEAD;
+	uint32_t buf = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
+
+	if ((eth->data->dev_conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER) || frame <= buf)
+		return true;
+	SVNET_LOG(ERR, "%s: RX queue %u: a frame of MTU %u is %u bytes (with %u of headers), its mempool's"
+		  " buffers hold %u: enable RTE_ETH_RX_OFFLOAD_SCATTER%s, or give buffers of %u bytes of"
+		  " data room, or a smaller MTU", v->dev->name, id, mtu, frame, (unsigned int)SVNET_OVERHEAD, buf,
+		  v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF) ? "" : " (this device has no MRG_RXBUF: it cannot)",
+		  frame + RTE_PKTMBUF_HEADROOM);
+	return false;
+}
+
 static int rxq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, unsigned int socket,
 		     const struct rte_eth_rxconf *conf, struct rte_mempool *mp)
 {
@@ -106,6 +182,22 @@ static int rxq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, uns
 	char name[RTE_MEMZONE_NAMESIZE];
 	uint16_t size = ring_size(v, nb_desc);
 
+	/* what net_virtio refuses, with its limits (its threshold is checked against the
+	 * device's ring; ours replaces every buffer in the burst that took it and has no use
+	 * for one) */
+	if (conf->rx_deferred_start) {
+		SVNET_LOG(ERR, "%s: RX queue %u: deferred start asked; the port starts every queue:"
+			  " set rx_deferred_start to 0", v->dev->name, id);
+		return -EINVAL;
+	}
+	if (!rx_frame_fits(eth, id, eth->data->mtu, mp))
+		return -EINVAL;
+	if (conf->rx_free_thresh % 4 || conf->rx_free_thresh >= v->ring_max) {
+		SVNET_LOG(ERR, "%s: RX queue %u: rx_free_thresh %u asked; it must be a multiple of 4 below"
+			  " the device's ring of %u: ask 0 (the default) or one such", v->dev->name, id,
+			  conf->rx_free_thresh, v->ring_max);
+		return -EINVAL;
+	}
 	rxq_release(eth, id);
 	q = rte_zmalloc_socket("svnet_rxq", sizeof(*q), RTE_CACHE_LINE_SIZE, (int)socket);
 	if (q == NULL)
@@ -135,7 +227,18 @@ static int txq_setup(struct rte_eth_dev *eth, uint16_t id, uint16_t nb_desc, uns
 	uint16_t size = ring_size(v, nb_desc);
 	const struct rte_memzone *hz;
 
-	(void)conf;
+	/* net_virtio's refusals, as on RX (ours reclaims at every burst: no threshold) */
+	if (conf->tx_deferred_start) {
+		SVNET_LOG(ERR, "%s: TX queue %u: deferred start asked; the port starts every queue:"
+			  " set tx_deferred_start to 0", v->dev->name, id);
+		return -EINVAL;
+	}
+	if (conf->tx_free_thresh + 3 >= v->ring_max) {
+		SVNET_LOG(ERR, "%s: TX queue %u: tx_free_thresh %u asked; it must be below the device's ring"
+			  " of %u less 3 (%u): ask 0 (the default) or less", v->dev->name, id, conf->tx_free_thresh,
+			  v->ring_max, v->ring_max - 3);
+		return -EINVAL;
+	}
 	txq_release(eth, id);
 	q = rte_zmalloc_socket("svnet_txq", sizeof(*q), RTE_CACHE_LINE_SIZE, (int)socket);
 	if (q == NULL)
@@ -263,6 +366,8 @@ int svnet_device_up(struct rte_eth_dev *eth)
 	return ret;
 }
 
+static int link_update(struct rte_eth_dev *eth, int wait);
+
 static int start(struct rte_eth_dev *eth)
 {
 	struct svnet *v = priv(eth);
@@ -276,8 +381,8 @@ static int start(struct rte_eth_dev *eth)
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++)
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
-	eth->data->dev_link.link_status = RTE_ETH_LINK_UP;
 	v->started = true;
+	link_update(eth, 0); /* the link as net_virtio's start leaves it (a secondary reads it) */
 	svnet_watchdog_start(eth);
 	return 0;
 }
@@ -341,34 +446,49 @@ static int stop(struct rte_eth_dev *eth)
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++)
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
-	eth->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
 	v->started = false;
+	link_update(eth, 0); /* down, no speed */
 	return 0;
 }
 
+/* The device's speed and duplex (VIRTIO_NET_F_SPEED_DUPLEX) into v, as net_virtio keeps
+ * them: the speed as the device says it (0xffffffff, unknown, is
+ * RTE_ETH_SPEED_NUM_UNKNOWN), the duplex its low bit (net_virtio's one-bit field: 0xff,
+ * unknown, reads full). */
+static void read_speed_duplex(struct svnet *v)
+{
+	uint32_t speed = RTE_ETH_SPEED_NUM_UNKNOWN;
+	uint8_t duplex = 0xff;
+
+	if (!(v->features & VBIT(VIRTIO_NET_F_SPEED_DUPLEX)))
+		return;
+	svnet_devcfg_read(v, 12, &speed, 4);
+	svnet_devcfg_read(v, 16, &duplex, 1);
+	v->speed = rte_le_to_cpu_32(speed);
+	v->duplex = duplex & 1 ? RTE_ETH_LINK_FULL_DUPLEX : RTE_ETH_LINK_HALF_DUPLEX;
+}
+
+/* net_virtio's answer: autonegotiated, its speed and duplex; down with no speed while
+ * the port is stopped or the device says the link is down (STATUS); ours also while the
+ * PE is frozen (EEH), when the device's registers read all ones. */
 static int link_update(struct rte_eth_dev *eth, int wait)
 {
 	struct svnet *v = priv(eth);
-	struct rte_eth_link link = { .link_speed = RTE_ETH_SPEED_NUM_10G, .link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
-				     .link_autoneg = RTE_ETH_LINK_FIXED };
+	struct rte_eth_link link = { .link_autoneg = RTE_ETH_LINK_AUTONEG };
 	uint16_t status = 1;
 
 	(void)wait;
-	if (v->features & VBIT(VIRTIO_NET_F_STATUS))
+	if (v->started && (v->features & VBIT(VIRTIO_NET_F_STATUS)))
 		svnet_devcfg_read(v, 6, &status, 2);
-	if (v->features & VBIT(VIRTIO_NET_F_SPEED_DUPLEX)) {
-		/* the device's own figures (a virtio-net device has no speed of its own otherwise:
-		 * 10G is what this PMD says without them, as net_virtio does) */
-		uint32_t speed = 0;
-		uint8_t duplex = 1;
-		svnet_devcfg_read(v, 12, &speed, 4);
-		svnet_devcfg_read(v, 16, &duplex, 1);
-		speed = rte_le_to_cpu_32(speed);
-		link.link_speed = speed <= INT32_MAX ? speed : RTE_ETH_SPEED_NUM_UNKNOWN;
-		link.link_duplex = duplex == 0 ? RTE_ETH_LINK_HALF_DUPLEX : RTE_ETH_LINK_FULL_DUPLEX;
+	if (v->started && !svnet_check_frozen(v) && (rte_le_to_cpu_16(status) & VIRTIO_NET_S_LINK_UP)) {
+		read_speed_duplex(v);
+		link.link_status = RTE_ETH_LINK_UP;
+		link.link_speed = v->speed;
+	} else {
+		link.link_status = RTE_ETH_LINK_DOWN;
+		link.link_speed = RTE_ETH_SPEED_NUM_NONE;
 	}
-	link.link_status = v->started && !svnet_check_frozen(v) && (rte_le_to_cpu_16(status) & 1) ?
-			   RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN;
+	link.link_duplex = v->duplex;
 	return rte_eth_linkstatus_set(eth, &link);
 }
 
@@ -397,17 +517,39 @@ static int mac_set(struct rte_eth_dev *eth, struct rte_ether_addr *mac)
 	return ret;
 }
 
+/* net_virtio's limits: a frame of the MTU (its overhead included) at most the largest,
+ * and, without SCATTER, one RX buffer of each queue set up. ethdev has already checked
+ * the MTU against min_mtu and max_mtu. */
 static int mtu_set(struct rte_eth_dev *eth, uint16_t mtu)
 {
 	struct svnet *v = priv(eth);
-	struct rte_eth_dev_info info;
+	unsigned int most = max_frame(v) - SVNET_OVERHEAD;
 
-	infos_get(eth, &info);
-	if (mtu > info.max_mtu) {
-		SVNET_LOG(ERR, "%s: MTU %u is above %u%s", v->dev->name, mtu, info.max_mtu,
-			  v->features & VBIT(VIRTIO_NET_F_MRG_RXBUF) ? "" : " (the device has no MRG_RXBUF: one buffer a frame)");
+	if (mtu < RTE_ETHER_MIN_MTU) {
+		SVNET_LOG(ERR, "%s: MTU %u asked, below the least, %u: ask an MTU from %u to %u", v->dev->name,
+			  mtu, RTE_ETHER_MIN_MTU, RTE_ETHER_MIN_MTU, most);
 		return -EINVAL;
 	}
+	if (mtu > most) {
+		SVNET_LOG(ERR, "%s: MTU %u asked; a frame of it would be %u bytes (with %u of headers), above"
+			  " the largest, %u: ask an MTU from %u to %u", v->dev->name, mtu,
+			  (unsigned int)(mtu + SVNET_OVERHEAD), (unsigned int)SVNET_OVERHEAD, max_frame(v),
+			  RTE_ETHER_MIN_MTU, most);
+		return -EINVAL;
+	}
+	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
+		struct svnet_rxq *q = eth->data->rx_queues[i];
+		if (q && !rx_frame_fits(eth, i, mtu, q->mp))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Per-queue statistics are by queue id, the first RTE_ETHDEV_QUEUE_STAT_CNTRS: a mapping
+ * is taken and changes nothing, as with net_virtio. */
+static int queue_stats_mapping_set(struct rte_eth_dev *eth, uint16_t id, uint8_t stat_idx, uint8_t is_rx)
+{
+	(void)eth; (void)id; (void)stat_idx; (void)is_rx;
 	return 0;
 }
 
@@ -637,6 +779,7 @@ static const struct eth_dev_ops ops = {
 	.mtu_set = mtu_set,
 	.stats_get = stats_get,
 	.stats_reset = stats_reset,
+	.queue_stats_mapping_set = queue_stats_mapping_set,
 	.xstats_get = xstats_get,
 	.xstats_get_names = xstats_names,
 	.rx_queue_setup = rxq_setup,
@@ -721,7 +864,7 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 {
 	struct rte_eth_dev *eth;
 	struct svnet *v;
-	uint16_t pairs = 1, mtu = 1500;
+	uint16_t pairs = 1, mtu = 0;
 	int ret;
 
 	(void)drv;
@@ -757,10 +900,20 @@ static int probe(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 	v->mac = v->mac_hw;
 	if (v->features & VBIT(VIRTIO_NET_F_MQ))
 		svnet_devcfg_read(v, 8, &pairs, 2);
-	if (v->features & VBIT(VIRTIO_NET_F_MTU))
+	/* net_virtio's max_mtu: the device's MTU when it has one (read with a control queue
+	 * only, and one below 68 not taken, as there); the port starts with it */
+	v->max_mtu = SVNET_MAX_RX_PKTLEN - SVNET_OVERHEAD;
+	if ((v->features & VBIT(VIRTIO_NET_F_MTU)) && (v->features & VBIT(VIRTIO_NET_F_CTRL_VQ))) {
 		svnet_devcfg_read(v, 10, &mtu, 2);
+		if (rte_le_to_cpu_16(mtu) >= RTE_ETHER_MIN_MTU) {
+			v->max_mtu = rte_le_to_cpu_16(mtu);
+			eth->data->mtu = v->max_mtu;
+		}
+	}
+	v->speed = RTE_ETH_SPEED_NUM_UNKNOWN;
+	v->duplex = RTE_ETH_LINK_FULL_DUPLEX;
+	read_speed_duplex(v);
 	v->max_qp = RTE_MIN(RTE_MAX(rte_le_to_cpu_16(pairs), 1), SVNET_MAX_QP);
-	v->mtu = rte_le_to_cpu_16(mtu);
 	v->ring_max = rte_align32prevpow2(RTE_MIN(svnet_queue_max(v, 0), SVNET_RING_MAX));
 	svnet_set_status(v, 0);
 	if (v->ring_max < 32) {
