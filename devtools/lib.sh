@@ -4,7 +4,7 @@
 SPAPR_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SPAPR_CACHE=${SPAPR_CACHE:-/var/cache/dpdk-spapr}
 SPAPR_PACKAGES="dpdk dpdk-dev libdpdk-dev libnuma-dev meson ninja-build pkg-config \
-python3-pytest python3-matplotlib python3-pyelftools gcc clang dpkg-dev xz-utils libc6-dev tcpdump iproute2 iputils-ping"
+python3-pytest python3-matplotlib python3-pyelftools gcc clang dpkg-dev xz-utils libc6-dev tcpdump iproute2 iputils-ping openvswitch-switch-dpdk"
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*"; }
 die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }

@@ -23,7 +23,8 @@ install_packages debootstrap
 sdk=$(other_sdk_dir "$version")
 
 # what the build and every system test use (clang: test_mmio's compilers; iproute2 and
-# ping: test_virtio_net's kernel network)
+# ping: test_virtio_net's kernel network); SPAPR_CHROOT_EXTRA: more, added to a made chroot
+# (the extended tier's Open vSwitch)
 packages=dpdk,dpdk-dev,libdpdk-dev,meson,ninja-build,gcc,clang,pkg-config,python3-pytest,python3-pyelftools,libc6-dev,util-linux,procps,iproute2,iputils-ping
 root=$SPAPR_CACHE/chroot/$suite
 if [ ! -x "$root/usr/bin/dpdk-testpmd" ]; then
@@ -35,10 +36,13 @@ if [ ! -x "$root/usr/bin/dpdk-testpmd" ]; then
 		{ rm -rf "$root"; die "debootstrap $suite failed (see $SPAPR_CACHE/chroot/$suite.log)"; }
 fi
 # a chroot made by an older version of this script: add what it lacks
-missing=$(chroot "$root" dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' ${packages//,/ } 2>&1 |
+missing=$(chroot "$root" dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' ${packages//,/ } ${SPAPR_CHROOT_EXTRA:-} 2>&1 |
 	awk '$1 != "ii" {print $NF}' | tr '\n' ' ' || true)
 if [ -n "${missing// /}" ]; then
 	log "adding to the $suite chroot: $missing"
+	# no service of a package starts in the chroot (Open vSwitch's would)
+	printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+	chmod 755 "$root/usr/sbin/policy-rc.d"
 	chroot "$root" sh -c "apt-get -qq -o Acquire::Check-Valid-Until=false update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends $missing" \
 		>> "$SPAPR_CACHE/chroot/$suite.log" 2>&1 || die "apt-get install in the $suite chroot failed (see $SPAPR_CACHE/chroot/$suite.log)"
 fi

@@ -8,6 +8,7 @@
 # Usage: devtools/test.sh [MESON_OPTIONS...]   (build dir: $SPAPR_BUILD, default build)
 #        devtools/test.sh --dpdk 24.11|25.11 [PYTEST_ARGS...]: the same tree against Debian's
 #        DPDK of that release, in a chroot (devtools/other-dpdk.sh, doc/building.md)
+#        devtools/test.sh --extended: the extended tier, beyond CI's gate (devtools/extended.sh)
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -15,6 +16,10 @@ set -euo pipefail
 if [ "${1:-}" = --dpdk ]; then
 	shift
 	exec "$SPAPR_TOP/devtools/other-dpdk.sh" "$@"
+fi
+if [ "${1:-}" = --extended ]; then
+	shift
+	exec "$SPAPR_TOP/devtools/extended.sh" "$@"
 fi
 
 build_dir=${SPAPR_BUILD:-$SPAPR_TOP/build}

@@ -51,7 +51,10 @@ int main(int argc, char **argv)
 		printf("init=failed\n");
 		return 1;
 	}
-	rte_eth_dev_info_get(0, &di);
+	if (rte_eth_dev_info_get(0, &di) != 0) {
+		printf("init=failed\n");
+		return 1;
+	}
 	P("driver", "%s", di.driver_name);
 	P("max_rx_queues", "%u", di.max_rx_queues);
 	P("max_tx_queues", "%u", di.max_tx_queues);
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
 	P("dev_capa", "0x%" PRIx64, di.dev_capa);
 	P("err_handle_mode", "%d", (int)di.err_handle_mode);
 	P("dev_flags", "0x%x", *di.dev_flags);
-	rte_eth_dev_get_mtu(0, &mtu);
+	P("get_mtu_at_probe", "%d", rte_eth_dev_get_mtu(0, &mtu));
 	P("mtu_at_probe", "%u", mtu);
 	link("at_probe");
 
@@ -115,7 +118,7 @@ int main(int argc, char **argv)
 	struct rte_eth_txconf txc = di.default_txconf;
 
 	P("configure", "%d", configure(RTE_ETH_MQ_RX_NONE, RTE_ETH_MQ_TX_NONE, 0, 0));
-	rte_eth_dev_get_mtu(0, &mtu);
+	P("get_mtu_configured", "%d", rte_eth_dev_get_mtu(0, &mtu));
 	P("mtu_configured", "%u", mtu);
 	P("rxq_small_buffers", "%d", rte_eth_rx_queue_setup(0, 0, 256, 0, &rxc, small));
 	if (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) {
@@ -125,8 +128,12 @@ int main(int argc, char **argv)
 	}
 	P("rxq", "%d", rte_eth_rx_queue_setup(0, 0, 256, 0, &rxc, mp));
 	P("txq", "%d", rte_eth_tx_queue_setup(0, 0, 256, 0, &txc));
+	/* deprecated in 25.11, still what testpmd's "set stat_qmap" calls */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	P("stat_qmap_rx", "%d", rte_eth_dev_set_rx_queue_stats_mapping(0, 0, 1));
 	P("stat_qmap_tx", "%d", rte_eth_dev_set_tx_queue_stats_mapping(0, 0, 1));
+#pragma GCC diagnostic pop
 	P("set_mtu_1500", "%d", rte_eth_dev_set_mtu(0, 1500));
 	P("start", "%d", rte_eth_dev_start(0));
 	link("started");
@@ -144,7 +151,7 @@ int main(int argc, char **argv)
 	P("mac_addr_add", "%d", rte_eth_dev_mac_addr_add(0, &mac, 0));
 	P("stop", "%d", rte_eth_dev_stop(0));
 	link("stopped");
-	rte_eth_dev_close(0);
+	P("close", "%d", rte_eth_dev_close(0));
 	rte_eal_cleanup();
 	return 0;
 }
