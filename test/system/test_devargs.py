@@ -135,6 +135,26 @@ def test_bare_pci_address_reaches_bus_pci_in_every_load_order(order):
     assert st is not None and st["at_exit"]["clean"] is True, st and st["at_exit"]
 
 
+def test_bare_pci_address_reaches_bus_pci_linked_into_testpmd():
+    """Stock testpmd links bus/pci (it registers before any plugin): a bare address is
+    its, at EAL init and hot-plugged, next to this bus's own port."""
+    # bus/pci probes first (it registered first): port 0 is the checker's device, 1 ours
+    script = ["show port summary all", "port stop 0", "port detach 0", f"port attach {CHK}",
+              "port stop 1", "port detach 1", f"port attach spapr:{GEN}", "show port summary all"]
+    # one port of each stack: the generator's named for this bus, the checker's bare
+    fwd.STACKS.setdefault("mixed", ["-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so",
+                                    "-a", f"bus=spapr,addr={GEN}", "-a", CHK])
+    res = fwd.forward(BUILD, script=script, extra_testpmd=("--disable-link-check",), stack="mixed")
+    out = res["output"]
+    assert res["rc"] == 0 and not res["hung"], out[-3000:]
+    rows = re.findall(r"^(\d+)\s+\S+\s+(\S+)\s+(net_\w+)\s", out, re.M)
+    assert rows[:2] == [("0", CHK, "net_virtio"), ("1", GEN, "net_spapr_virtio")], out[-3000:]
+    # hot-plugged again: the bare address to bus/pci's net_virtio, spapr:ADDR to ours
+    assert rows[2:] == [("0", CHK, "net_virtio"), ("1", GEN, "net_spapr_virtio")], out[-3000:]
+    assert out.count("Port 0 is attached") == out.count("Port 1 is attached") == 1, out[-3000:]
+    assert res["clean_exit"], res["stats"]["at_exit"]
+
+
 DESC = [16, 32, 100, 256, 2048, 32768, 40000]
 
 
