@@ -83,7 +83,7 @@ def test_bad_devarg_stops_eal_and_leaks_nothing(run_emu):
     assert r.stats["windows"]["created"] == 0 and r.stats["at_exit"]["clean"] is True
     r = run_testpmd(run_emu, devargs="bus=spapr,addr=00:07", commands="quit\n")
     assert r.rc != 0                                      # not a PCI address at all: EAL stops
-    assert "addr= must name a PCI function bound to vfio-pci" in r.err + r.out
+    assert "spapr: devargs 'bus=spapr,addr=00:07': addr= takes a PCI address, DDDD:BB:DD.F" in r.err + r.out
 
 
 @pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")

@@ -112,6 +112,9 @@ static const struct parse_case parse_cases[] = {
 	{ "bus=spapr,addr=0000:00:01.0,iommu=v9", -EINVAL, NULL, NULL, NULL },
 	{ "bus=spapr,addr", -EINVAL, NULL, NULL, NULL },
 	{ "bus=spapr,addr=", -EINVAL, NULL, NULL, NULL },
+	{ "bus=spapr,addr=0000:00:01.0,addr=0000:00:02.0", -EINVAL, NULL, NULL, NULL },
+	{ "bus=spapr,addr=0000:00:01.0,addr", -EINVAL, NULL, NULL, NULL },
+	{ "bus=spapr,addr=0000:0A:1F.0", 0, "spapr", "0000:0a:1f.0", "" },   /* as sysfs names it */
 	{ "bus=spapr,,,", 0, "spapr", "", "" },    /* as "bus=spapr" */
 	{ "spapr:", -EFAULT, NULL, NULL, NULL },
 	{ "spapr:0000", -EFAULT, NULL, NULL, NULL },
@@ -207,6 +210,9 @@ static void eal_iterator(void)
 	CHECK_EQ(count_devices("bus=spapr,addr=0000:00:07.0", &err), 0);
 	CHECK_EQ(count_devices("bus=spapr,colour=blue", &err), 0);
 	CHECK_EQ(err, EINVAL);
+	/* the string that attached a device finds it: its options are no filter */
+	CHECK_EQ(count_devices("bus=spapr,addr=0000:00:02.0,iommu=v1,pagesize=64K", &err), 1);
+	CHECK_EQ(count_devices("bus=spapr,addr=0000:00:02.0,addr", &err), -1);  /* addr= twice: refused */
 	spapr_devopts_forget();
 }
 
@@ -230,33 +236,63 @@ static int count_listed(void)
 	return n;
 }
 
-/* A legacy devargs is renamed to its device before the scan, its options taken; a newer
- * one for the same device replaces the older one; bad options are refused. */
-static void legacy_renamed(void)
+/* What the scan's callback is told: a device on the older devargs moves to the newer. */
+static struct rte_devargs *in_use;
+
+static void moved(struct rte_devargs *old, struct rte_devargs *da)
+{
+	if (in_use == old)
+		in_use = da;
+}
+
+/* Before each scan: a legacy devargs is renamed to its device, its options kept; a newer
+ * one for the same device replaces the older one, the device moved to it first; one with
+ * bad options is neither renamed nor allowed to remove the device's own; options are kept
+ * from the listed devargs only, not from strings EAL parses and throws away. */
+static void scan_devargs(void)
 {
 	struct spapr_devopts o;
+	int err;
 
 	CHECK_EQ(rte_devargs_add(RTE_DEVTYPE_ALLOWED, "spapr:0000:00:01.0,iommu=v1"), 0);
-	CHECK_EQ(spapr_devstr_canonicalize(), 0);
+	CHECK_EQ(spapr_devstr_scan_devargs(moved), 0);
 	CHECK(listed("0000:00:01.0") != NULL);
 	CHECK(listed("spapr:0000:00:01.0") == NULL);
 	CHECK_EQ(spapr_devopts_of("0000:00:01.0", &o), 0);
 	CHECK_EQ(o.iommu, TCE_IOMMU_V1);
+	in_use = listed("0000:00:01.0");                  /* a probed device's */
 
 	CHECK_EQ(rte_devargs_add(RTE_DEVTYPE_ALLOWED, "spapr:0000:00:01.0,pagesize=64K"), 0); /* attached again */
-	CHECK_EQ(spapr_devstr_canonicalize(), 0);
+	CHECK_EQ(spapr_devstr_scan_devargs(moved), 0);
 	CHECK_EQ(count_listed(), 1);
+	CHECK(in_use == listed("0000:00:01.0"));          /* moved, then the old one freed */
 	CHECK_EQ(spapr_devopts_of("0000:00:01.0", &o), 0);
 	CHECK_EQ(o.iommu, TCE_IOMMU_AUTO);
 	CHECK_EQ(o.page_shift, 16);
 
-	CHECK_EQ(rte_devargs_add(RTE_DEVTYPE_ALLOWED, "spapr:0000:00:02.0,iommu=v7"), 0);
-	CHECK_ERR(spapr_devstr_canonicalize(), EINVAL);
+	/* bad options: said, not renamed, the device keeps its own devargs */
+	CHECK_EQ(rte_devargs_add(RTE_DEVTYPE_ALLOWED, "spapr:0000:00:01.0,iommu=v7"), 0);
+	CHECK_ERR(spapr_devstr_scan_devargs(moved), EINVAL);
+	CHECK(in_use == listed("0000:00:01.0") && listed("spapr:0000:00:01.0") != NULL);
+	CHECK_EQ(spapr_devopts_of("0000:00:01.0", &o), 0);
+	CHECK_EQ(o.page_shift, 16);
+	rte_devargs_remove(listed("spapr:0000:00:01.0")); /* as EAL's failed hot-plug does */
+
+	/* an iterator's device string, parsed and thrown away, changes no device's options */
+	CHECK_EQ(count_devices("bus=spapr,addr=0000:00:01.0,iommu=eal", &err), 1);
+	CHECK_EQ(count_devices("bus=spapr,addr=0000:00:01.0,iommu=v2", &err), 1);
+	CHECK_EQ(spapr_devopts_of("0000:00:01.0", &o), 0);
+	CHECK_EQ(o.iommu, TCE_IOMMU_AUTO);
+	CHECK_EQ(o.page_shift, 16);
 
 	CHECK_EQ(rte_devargs_add(RTE_DEVTYPE_ALLOWED, "bus=spapr,addr=0000:00:03.0,dry_run=1"), 0);
 	CHECK(listed("0000:00:03.0") != NULL);
 	CHECK_EQ(spapr_devopts_of("0000:00:03.0", &o), 0);
 	CHECK(o.dry_run);
+	spapr_devopts_forget_one("0000:00:03.0");     /* its devargs gone: the defaults */
+	rte_devargs_remove(listed("0000:00:03.0"));
+	CHECK_EQ(spapr_devopts_of("0000:00:03.0", &o), 0);
+	CHECK(!o.dry_run);
 
 	while (rte_devargs_next("spapr", NULL) != NULL)
 		rte_devargs_remove(rte_devargs_next("spapr", NULL));
@@ -275,6 +311,6 @@ int main(void)
 	parse_all("ours 1st");
 	RUN(ethdev_iterator);
 	RUN(eal_iterator);
-	RUN(legacy_renamed);
+	RUN(scan_devargs);
 	return test_result();
 }

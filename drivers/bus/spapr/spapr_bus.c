@@ -110,6 +110,7 @@ bool spapr_claims(const char *name)
  * (EAL init fails, nothing set up); a secondary attaches to the primary's ports and on
  * another machine than the primary's finds none: said, not fatal. */
 static bool bad_devargs; /* EAL goes on after a failed scan: the probe stops it */
+static bool spapr_probed; /* EAL's probe of the buses has run */
 
 static int check_devargs(void)
 {
@@ -117,7 +118,8 @@ static int check_devargs(void)
 	int ret = 0;
 
 	RTE_EAL_DEVARGS_FOREACH("spapr", da) {
-		if (find_by_name(da->name) != NULL || da->policy != RTE_DEV_ALLOWED)
+		if (find_by_name(da->name) != NULL || da->policy != RTE_DEV_ALLOWED ||
+		    strncmp(da->name, "spapr:", 6) == 0) /* a legacy one with bad options: said */
 			continue;
 		if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
 			SPAPR_LOG(ERR, "devargs '%s': addr= must name a PCI function bound to vfio-pci",
@@ -133,15 +135,27 @@ static int check_devargs(void)
 	return ret;
 }
 
+/* A devargs gives way to a newer one of the same device: the device moves to it. */
+static void devargs_replaced(struct rte_devargs *old, struct rte_devargs *da)
+{
+	struct rte_spapr_device *dev;
+
+	TAILQ_FOREACH(dev, &spapr_devices, next)
+		if (dev->device.devargs == old)
+			dev->device.devargs = da;
+}
+
+/* Legacy devargs with bad options (said) stop this bus's probe at EAL init, as a missing
+ * device does; EAL goes on without the bus's devices. A hot-plug of one fails. */
 static int spapr_scan(void)
 {
 	DIR *d;
 	struct dirent *e;
 	int bad_opts, ret;
 
-	spapr_pci_takeover(); /* bus/pci scanned before (buses scan in registration order) */
-	bad_opts = spapr_devstr_canonicalize(); /* said; EAL init (or the hot-plug) fails */
-	if (bad_opts && rte_eal_process_type() == RTE_PROC_PRIMARY)
+	spapr_pci_takeover();
+	bad_opts = spapr_devstr_scan_devargs(devargs_replaced);
+	if (bad_opts && rte_eal_process_type() == RTE_PROC_PRIMARY && !spapr_probed)
 		bad_devargs = true;
 	d = opendir(tce_pci_dir());
 	if (d == NULL) {
@@ -207,6 +221,7 @@ static int probe_secondary(struct rte_spapr_device *dev, struct rte_spapr_driver
 
 static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 {
+	const char *pci_driver;
 	struct spapr_devopts o;
 	int gfd, ret;
 
@@ -217,9 +232,10 @@ static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 		return 1; /* left to EAL (and bus/pci) */
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return probe_secondary(dev, drv);
-	if (spapr_pci_driver_of(dev->name) != NULL) {
+	pci_driver = spapr_pci_driver_of(dev->name);
+	if (pci_driver != NULL) {
 		SPAPR_LOG(ERR, "%s: DPDK's bus/pci drives it already (%s): remove it there first, then"
-			  " attach it as bus=spapr,addr=%s", dev->name, spapr_pci_driver_of(dev->name), dev->name);
+			  " attach it as bus=spapr,addr=%s", dev->name, pci_driver, dev->name);
 		return -EBUSY;
 	}
 	ret = spapr_iommu_attach(dev->name, dev->group, -1, &o, &dev->iommu);
@@ -268,13 +284,25 @@ static int spapr_probe(void)
 	struct rte_spapr_device *dev;
 	int failed = 0;
 
+	spapr_probed = true; /* what a scan finds from now on is a hot-plug's */
 	if (bad_devargs)
-		return -1; /* said at the scan; nothing of this bus set up: EAL init fails */
+		return -1; /* said at the scan; nothing of this bus set up */
 	spapr_mp_init();
 	TAILQ_FOREACH(dev, &spapr_devices, next)
 		if (plug_dev(dev) < 0)
 			failed++;
 	return failed ? -1 : 0;
+}
+
+/* A device's devargs removed, with the options kept for it: it is named for this bus no
+ * more (bus/pci and bus/vdev remove theirs at unplug too). */
+static void forget_devargs(struct rte_spapr_device *dev)
+{
+	spapr_devopts_forget_one(dev->name);
+	if (dev->device.devargs != NULL) {
+		rte_devargs_remove(dev->device.devargs);
+		dev->device.devargs = NULL;
+	}
 }
 
 /* A hot-plug (rte_dev_probe). One that fails leaves the device as it was: its devargs
@@ -285,16 +313,13 @@ static int spapr_plug(struct rte_device *d)
 	struct rte_spapr_device *dev = RTE_DEV_TO_SPAPR(d);
 	int ret = plug_dev(dev);
 
-	if (ret < 0 && dev->driver == NULL && d->devargs != NULL) {
-		rte_devargs_remove(d->devargs);
-		d->devargs = NULL;
-	}
+	if (ret < 0 && dev->driver == NULL)
+		forget_devargs(dev);
 	return ret;
 }
 
-static int spapr_unplug(struct rte_device *d)
+static int unplug_dev(struct rte_spapr_device *dev)
 {
-	struct rte_spapr_device *dev = RTE_DEV_TO_SPAPR(d);
 	int ret = 0;
 
 	if (dev->driver == NULL)
@@ -309,6 +334,17 @@ static int spapr_unplug(struct rte_device *d)
 	spapr_iommu_detach(dev->iommu, dev->name);
 	dev->iommu = NULL;
 	return 0;
+}
+
+/* A hot-unplug (rte_dev_remove): a bare address given next is bus/pci's again. */
+static int spapr_unplug(struct rte_device *d)
+{
+	struct rte_spapr_device *dev = RTE_DEV_TO_SPAPR(d);
+	int ret = unplug_dev(dev);
+
+	if (ret == 0)
+		forget_devargs(dev);
+	return ret;
 }
 
 struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev_cmp_t cmp, const void *data)
@@ -330,7 +366,7 @@ static int spapr_cleanup(void)
 	spapr_mp_fini();
 	spapr_pci_cleanup();
 	while ((dev = TAILQ_FIRST(&spapr_devices)) != NULL) {
-		if (spapr_unplug(&dev->device) != 0)
+		if (unplug_dev(dev) != 0)
 			ret = -1;
 		TAILQ_REMOVE(&spapr_devices, dev, next);
 		free(dev);

@@ -102,10 +102,9 @@ struct rte_devargs *spapr_find_devargs(const char *name)
 	return NULL;
 }
 
-/* The options of each device named for this bus, parsed once: when EAL parses the
- * devargs (the bus layer: bus=spapr,addr=...,k=v; again when a device is attached with
- * new ones), or at first use for the legacy syntax (spapr:ADDR,k=v). Devices without
- * devargs have the defaults. */
+/* The options of each device named for this bus, kept at each scan from the devargs EAL
+ * lists (the bus layer: bus=spapr,addr=...,k=v; the legacy spapr:ADDR,k=v), or parsed
+ * at first use. Devices without devargs have the defaults. */
 struct known_opts { char name[SPAPR_NAME_LEN]; struct spapr_devopts o; };
 static struct known_opts *known;
 static unsigned int nknown;
@@ -157,6 +156,16 @@ int spapr_devopts_of(const char *name, struct spapr_devopts *o)
 	if (ret == 0)
 		remember(name, o);
 	return ret;
+}
+
+/* Its devargs are gone (a hot-unplug, a failed hot-plug): the defaults again. */
+void spapr_devopts_forget_one(const char *name)
+{
+	for (unsigned int i = 0; i < nknown; i++)
+		if (strcmp(known[i].name, name) == 0) {
+			known[i] = known[--nknown];
+			return;
+		}
 }
 
 void spapr_devopts_forget(void)

@@ -9,6 +9,7 @@
  * No EAL state beyond the devargs list: the unit test drives these through EAL's own
  * parser and ethdev's iterator.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,13 @@
 
 #define LEGACY_PREFIX "spapr:"
 
+/* PCI addresses as sysfs names the functions: lower-case hex. */
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
 /* The PCI address of a legacy name ("spapr:ADDR" or "spapr:ADDR,options"), or NULL. */
 static const char *legacy_addr(const char *name, char *addr, size_t len)
 {
@@ -38,7 +46,10 @@ static const char *legacy_addr(const char *name, char *addr, size_t len)
 		return NULL;
 	memcpy(addr, name, n);
 	addr[n] = '\0';
-	return tce_pci_is_addr(addr) ? addr : NULL;
+	if (!tce_pci_is_addr(addr))
+		return NULL;
+	lower(addr);
+	return addr;
 }
 
 /* bus->parse: EAL asks every bus, in registration order, whether a name is its own.
@@ -57,13 +68,17 @@ int spapr_devstr_parse(const char *name, void *addr)
 }
 
 /* bus->devargs_parse, for the global syntax: the name is addr=. Sets the driver layer
- * to "" when there is none: ethdev's iterator (and PMDs) read da->drv_str as a string. A
- * missing addr= is said at the scan (EAL's generic iterator parses "bus=spapr" alone);
- * a malformed one stops here. */
+ * to "" when there is none: ethdev's iterator (and PMDs) read da->drv_str as a string.
+ * The options are checked, not kept: EAL parses device strings it throws away (its
+ * iterators'); the scan keeps those of the devargs EAL lists. A missing addr= is said at
+ * the scan (EAL's generic iterator parses "bus=spapr" alone); a malformed one, a repeated
+ * one or a bad option stops here (EAL init, or the hot-plug). */
 int spapr_devstr_devargs_parse(struct rte_devargs *da)
 {
+	struct spapr_devopts o;
 	struct rte_kvargs *kv;
 	const char *addr;
+	unsigned int n;
 	int ret = 0;
 
 	if (da->drv_str == NULL)
@@ -75,57 +90,74 @@ int spapr_devstr_devargs_parse(struct rte_devargs *da)
 		SPAPR_LOG(ERR, "devargs '%s': not a list of key=value", da->bus_str);
 		return -EINVAL;
 	}
+	n = rte_kvargs_count(kv, "addr");
 	addr = rte_kvargs_get(kv, "addr");
-	if (rte_kvargs_count(kv, "addr") > 0 && (addr == NULL || !tce_pci_is_addr(addr))) {
-		SPAPR_LOG(ERR, "devargs '%s': addr= must name a PCI function bound to vfio-pci",
-			  da->bus_str);
+	if (n > 1) {
+		SPAPR_LOG(ERR, "devargs '%s': addr= given %u times: give it once", da->bus_str, n);
 		ret = -EINVAL;
-	} else if (addr != NULL) { /* else: no addr= */
+	} else if (n == 1 && (addr == NULL || !tce_pci_is_addr(addr))) {
+		SPAPR_LOG(ERR, "devargs '%s': addr= takes a PCI address, DDDD:BB:DD.F", da->bus_str);
+		ret = -EINVAL;
+	} else if (n == 1) {
 		strlcpy(da->name, addr, sizeof(da->name));
-		/* parsed once, here: bad options stop EAL init before anything */
-		ret = spapr_devopts_remember(da->name, da->bus_str);
+		lower(da->name);
+		ret = spapr_devopts_parse_str(da->name, da->bus_str, &o);
 	}
 	rte_kvargs_free(kv);
 	return ret;
 }
 
-static struct rte_devargs *named(const char *name, const struct rte_devargs *other)
+/* A devargs of this bus listed before `da` under `name` (EAL lists them in the order
+ * they came), or NULL. */
+static struct rte_devargs *older_named(const char *name, const struct rte_devargs *da)
 {
-	struct rte_devargs *da;
+	struct rte_devargs *it;
 
-	RTE_EAL_DEVARGS_FOREACH("spapr", da)
-		if (da != other && strcmp(da->name, name) == 0)
-			return da;
+	RTE_EAL_DEVARGS_FOREACH("spapr", it) {
+		if (it == da)
+			break;
+		if (strcmp(it->name, name) == 0)
+			return it;
+	}
 	return NULL;
 }
 
-/* EAL's legacy parser names a "spapr:ADDR" devargs by the whole string; the device is
- * ADDR. Renamed before the scan matches devargs to devices; an older devargs of the same
- * device gives way, as EAL's own insert does for one it can tell is the same. Options
- * parsed here, so that bad ones stop EAL init (or the hot-plug) as the global syntax's do. */
-int spapr_devstr_canonicalize(void)
+/* Before each scan, the devargs EAL lists for this bus. EAL's legacy parser names a
+ * "spapr:ADDR" devargs by the whole string; the device is ADDR: renamed, once its options
+ * are known to be good (else it stays unnamed, said here, and EAL's hot-plug removes it
+ * by that name), and an older devargs of the same device gives way, as EAL's own insert
+ * does for one it can tell is the same (`replaced` first moves what points at it). Then
+ * every devargs' options are kept by device name. -EINVAL: bad options in one. */
+int spapr_devstr_scan_devargs(void (*replaced)(struct rte_devargs *old, struct rte_devargs *da))
 {
 	struct rte_devargs *da, *old;
 	char addr[RTE_DEV_NAME_MAX_LEN];
+	struct spapr_devopts o;
 	int ret = 0;
 
 	RTE_EAL_DEVARGS_FOREACH("spapr", da) {
 		if (legacy_addr(da->name, addr, sizeof(addr)) == NULL)
 			continue;
-		old = named(addr, da);
-		if (old != NULL)
-			rte_devargs_remove(old);
-		strlcpy(da->name, addr, sizeof(da->name));
-		if (spapr_devopts_remember(da->name, da->drv_str) != 0)
+		if (spapr_devopts_parse_str(addr, da->drv_str, &o) != 0) {
 			ret = -EINVAL;
+			continue;
+		}
+		while ((old = older_named(addr, da)) != NULL) {
+			replaced(old, da);
+			rte_devargs_remove(old);
+		}
+		strlcpy(da->name, addr, sizeof(da->name));
 	}
+	RTE_EAL_DEVARGS_FOREACH("spapr", da)
+		if (da->name[0] != '\0' && legacy_addr(da->name, addr, sizeof(addr)) == NULL)
+			spapr_devopts_remember(da->name, da->bus_str != NULL ? da->bus_str : da->drv_str);
 	return ret;
 }
 
 static int addr_differs(const char *key, const char *value, void *name)
 {
 	(void)key;
-	return strcasecmp(value, name) != 0 ? -1 : 0;
+	return value == NULL || strcasecmp(value, name) != 0 ? -1 : 0; /* "addr" alone: no match */
 }
 
 static int match_kvargs(const struct rte_device *dev, const void *kv)
@@ -136,18 +168,20 @@ static int match_kvargs(const struct rte_device *dev, const void *kv)
 				  (void *)(uintptr_t)dev->name) != 0;
 }
 
-/* bus->dev_iterate: the next device after start that the bus layer's arguments (addr=)
- * match; EAL strips "bus=spapr," before it asks. */
+/* bus->dev_iterate: the next device after start that the bus layer's arguments match
+ * (by addr=; the options are the device's, not a filter); EAL strips "bus=spapr," first. */
 void *spapr_devstr_iterate(const void *start, const char *str, const struct rte_dev_iterator *it)
 {
-	static const char *const keys[] = { "addr", NULL };
+	/* the bus layer's keys, as a device string that attached a device has them */
+	static const char *const keys[] = { "addr", "iommu", "pagesize", "dry_run", NULL };
 	struct rte_kvargs *kv = NULL;
 	struct rte_device *dev;
 
 	if (str != NULL && str[0] != '\0') {
 		kv = rte_kvargs_parse(str, keys);
 		if (kv == NULL) {
-			SPAPR_LOG(ERR, "cannot iterate devices by '%s': this bus matches addr=ADDR only", str);
+			SPAPR_LOG(ERR, "cannot iterate devices by '%s': this bus's keys are addr, iommu,"
+				  " pagesize and dry_run (it matches by addr)", str);
 			rte_errno = EINVAL;
 			return NULL;
 		}

@@ -305,13 +305,15 @@ static bool opted_out(void)
 /* bus/pci's cleanup, run once: by EAL where bus/pci registered before this bus, else by
  * this bus's cleanup (below), before it releases what it set up for bus/pci's devices. */
 static bool pci_cleaned;
+static int pci_cleanup_ret; /* what it returned: EAL's call gets it too */
 
 static int pci_cleanup_once(void)
 {
-	if (pci_cleaned || pci_ops.cleanup == NULL)
-		return 0;
-	pci_cleaned = true;
-	return pci_ops.cleanup();
+	if (!pci_cleaned && pci_ops.cleanup != NULL) {
+		pci_cleaned = true;
+		pci_cleanup_ret = pci_ops.cleanup();
+	}
+	return pci_cleanup_ret;
 }
 
 void spapr_pci_takeover(void)
@@ -405,18 +407,17 @@ bool spapr_pci_serves_any(void)
 }
 
 /* At EAL cleanup. bus/pci's cleanup removes its drivers and frees its devices (run here
- * first when it comes after this bus); a device it still lists is live: its container
- * stays for the process's exit to release, as tearing it down under a live device would
- * fault its DMA. */
+ * first when it comes after this bus). A device it still lists is live, and so is every
+ * device it served when a driver's remove failed (bus/pci frees the device anyway, its
+ * DMA may go on): their containers stay for the process's exit to release, as tearing
+ * them down under a live device would fault its DMA. */
 void spapr_pci_cleanup(void)
 {
 	struct served *s, *o;
-
-	if (pci != NULL)
-		pci_cleanup_once();
+	bool remove_failed = pci != NULL && pci_cleanup_once() != 0;
 
 	TAILQ_FOREACH(s, &served_list, next)
-		s->live = pci != NULL && pci->find_device(NULL, same_name, s->name) != NULL;
+		s->live = remove_failed || (pci != NULL && pci->find_device(NULL, same_name, s->name) != NULL);
 	TAILQ_FOREACH(s, &served_list, next) /* a group is live with any of its devices */
 		TAILQ_FOREACH(o, &served_list, next)
 			if (o->group == s->group && o->live)
@@ -442,8 +443,7 @@ void spapr_pci_cleanup(void)
 		pci->unplug = pci_ops.unplug;
 		pci->dma_map = pci_ops.dma_map;
 		pci->dma_unmap = pci_ops.dma_unmap;
-		if (!pci_cleaned)
-			pci->cleanup = pci_ops.cleanup; /* else: done, EAL's call does nothing */
+		/* pci->cleanup stays pci_cleanup_once: done, EAL's call gets what it returned */
 		pci = NULL;
 	}
 }

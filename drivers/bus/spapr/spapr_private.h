@@ -30,14 +30,16 @@ int spapr_devopts_parse_str(const char *name, const char *str, struct spapr_devo
 int spapr_devopts_remember(const char *name, const char *str);
 int spapr_devopts_of(const char *name, struct spapr_devopts *o);
 void spapr_devopts_forget(void);
+void spapr_devopts_forget_one(const char *name);
 /* the options given to this bus for a PCI address (-a bus=spapr,addr=ADDR,...), if any */
 struct rte_devargs *spapr_find_devargs(const char *name);
 /* The device strings of this bus (spapr_devstr.c): bus->parse, ->devargs_parse,
- * ->dev_iterate, and the legacy names renamed before a scan (-EINVAL: bad options). */
+ * ->dev_iterate, and the devargs EAL lists, before a scan: legacy names renamed, options
+ * kept (-EINVAL: bad options in one; `replaced` moves a device off an older devargs). */
 int spapr_devstr_parse(const char *name, void *addr);
 int spapr_devstr_devargs_parse(struct rte_devargs *da);
 void *spapr_devstr_iterate(const void *start, const char *str, const struct rte_dev_iterator *it);
-int spapr_devstr_canonicalize(void);
+int spapr_devstr_scan_devargs(void (*replaced)(struct rte_devargs *old, struct rte_devargs *da));
 struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev_cmp_t cmp, const void *data);
 
 /* sysfs */
