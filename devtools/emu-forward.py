@@ -270,6 +270,9 @@ def _summary(rc, out, st, elapsed, platform, size, queues, mode):
         res["sent"] = models.get(CHK, models.get(GEN, {})).get("wire", {}).get("tx_frames", 0)
         res["check"] = models.get(CHK, {}).get("wire", {}).get("check")
         res["during"] = models.get(CHK, {}).get("wire", {}).get("between_first_and_last_frame")
+        # the emulator's samples stand for the first and the last frame (else: unknown)
+        if res["during"] is not None and not models.get(CHK, {}).get("wire", {}).get("between_sampled_exactly", True):
+            res["during"] = None
         res["ioctls"] = st["ioctls"]["total"]
         res["hcalls"] = st["hypercalls"]["total"]
         hc = st["hypercalls"]

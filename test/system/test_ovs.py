@@ -367,6 +367,7 @@ def assert_run(o, rc, st, tally, stops, remaps, left=None):
     assert st["memory"]["locked_never_returned_bytes"] == 0, st["memory"]
     if not remaps:
         # nothing mapped or unmapped while frames flowed (a hot-plug does map: pci's cycles)
+        assert chk["between_sampled_exactly"], chk      # the samples stand for those frames
         assert not any(chk["between_first_and_last_frame"].values()), chk["between_first_and_last_frame"]
     at_exit = st["at_exit"]
     if left:

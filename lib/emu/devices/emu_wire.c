@@ -402,11 +402,18 @@ static void check(struct emu_wire *w, const uint8_t *frame, uint32_t len)
 		 * device's state lock, which a register access holding the platform's lock may
 		 * be waiting for. A busy lock leaves the sample to the next frame. */
 		uint64_t gen = emu_iommu_activity_gen(w->platform);
+
+		if (!w->received_any)
+			w->first_gen = gen;
+		w->received_any = true;
+		w->last_gen = gen;
 		if ((!w->sampled || gen != w->sampled_gen) &&
 		    emu_try_get_iommu_activity(w->platform, &w->at_last)) {
 			w->sampled_gen = gen;
-			if (!w->sampled)
+			if (!w->sampled) {
 				w->at_first = w->at_last;
+				w->first_sampled_gen = gen;
+			}
 			w->sampled = true;
 		}
 	}
@@ -665,10 +672,13 @@ void emu_wire_stats(struct emu_wire *w, FILE *out)
 			lost + reordered + duplicated + w->corrupt == 0 ? "true" : "false");
 	if (w->tx == WIRE_TX_CHECK && w->sampled)
 		fprintf(out, ", \"between_first_and_last_frame\": {\"ioctls\": %llu, \"map_ioctls\": %llu, "
-			"\"hypercalls\": %llu, \"tces\": %llu}",
+			"\"hypercalls\": %llu, \"tces\": %llu}, \"between_sampled_exactly\": %s",
 			(unsigned long long)(w->at_last.ioctls - w->at_first.ioctls),
 			(unsigned long long)(w->at_last.map_ioctls - w->at_first.map_ioctls),
 			(unsigned long long)(w->at_last.hypercalls - w->at_first.hypercalls),
-			(unsigned long long)(w->at_last.tces - w->at_first.tces));
+			(unsigned long long)(w->at_last.tces - w->at_first.tces),
+			/* the samples stand for the first and the last frame: nothing happened
+			 * between a frame and its delayed sample */
+			w->first_sampled_gen == w->first_gen && w->sampled_gen == w->last_gen ? "true" : "false");
 	fprintf(out, "}");
 }

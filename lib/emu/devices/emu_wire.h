@@ -72,7 +72,10 @@ struct emu_wire {
 	 * the data path between them must not map anything */
 	struct emu_platform *platform;
 	bool sampled;
+	bool received_any;            /* a frame checked (first_gen set) */
 	uint64_t sampled_gen;          /* the platform's activity generation at the sample */
+	uint64_t first_gen, last_gen;  /* ... at the first and the last frame checked */
+	uint64_t first_sampled_gen;    /* ... when at_first was taken (a busy lock delays it) */
 	struct emu_iommu_activity at_first, at_last;
 	/* replay: frames laid end to end in one buffer */
 	uint8_t *replay_data;
