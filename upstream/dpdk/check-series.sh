@@ -21,6 +21,7 @@ git -C "$tree" init -q
 git -C "$tree" add -A
 git -C "$tree" -c user.name=base -c user.email=base@localhost commit -qm "$(basename "$tarball")"
 patches=$(find "$series" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' | sort)
+[ -n "$patches" ] || die "no patch in $series"
 n=$(echo "$patches" | wc -l)
 PATH=/usr/bin:$PATH meson setup "$work/build" "$tree" -Dplatform=generic -Dtests=false -Denable_drivers=bus/pci \
 	-Denable_apps=test-pmd -Dwerror=true > "$work/configure.log" 2>&1 || { cat "$work/configure.log"; die "meson setup failed"; }

@@ -17,6 +17,9 @@ series=$SPAPR_TOP/upstream/dpdk/ethdev-iterator/backport-$release
 [ -d "$series" ] || die "no backport of the ethdev iterator series for DPDK $release ($series)"
 key=$(cat "$series"/*.patch | sha256sum | cut -c1-12)
 dest=$SPAPR_CACHE/ethdev-iterator-$version-$key
+mkdir -p "$SPAPR_CACHE"
+exec 9> "$SPAPR_CACHE/ethdev-iterator.lock"
+flock 9 # one build at a time: two runs sharing the cache would remove each other's
 if [ -f "$dest/.complete" ]; then echo "$dest/lib"; exit 0; fi
 
 src=$("$SPAPR_TOP/devtools/dpdk-sdk.sh" --source "$SPAPR_CACHE") || die "no source of dpdk $version"
@@ -27,11 +30,14 @@ for p in "$series"/*.patch; do
 	patch -d "$dest/src" -p1 --quiet --no-backup-if-mismatch < "$p" || die "$(basename "$p") does not apply to dpdk $version"
 done
 
-# Debian's configuration (debian/rules): what decides the ABI and rte_build_config.h.
+# Debian's configuration (debian/rules, dpkg-buildflags): what decides the ABI and
+# rte_build_config.h, and the compiler flags Debian's own build has.
 # DPDK's build wants Debian's python3 (pyelftools), not one earlier in PATH.
 arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 PATH=/usr/bin:$PATH meson setup "$dest/build" "$dest/src" --prefix=/usr --libdir="lib/$arch" \
-	--includedir=include/dpdk --default-library=shared --buildtype=plain -Dc_args=-O2 \
+	--includedir=include/dpdk --default-library=shared --buildtype=plain \
+	-Dc_args="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" \
+	-Dc_link_args="$(dpkg-buildflags --get LDFLAGS)" \
 	-Dinclude_subdir_arch="../$arch/dpdk" -Dplatform=generic -Dtests=false \
 	-Denable_drivers=bus/pci -Denable_apps=proc-info > "$dest/configure.log" 2>&1 ||
 	die "meson setup failed: $dest/configure.log"
