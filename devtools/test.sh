@@ -24,6 +24,7 @@ fi
 
 build_dir=${SPAPR_BUILD:-$SPAPR_TOP/build}
 "$SPAPR_TOP/devtools/setup.sh" "$build_dir" "$@"
+install_test_packages
 
 log "unit tests"
 meson test -C "$build_dir" --print-errorlogs --num-processes 2
