@@ -42,17 +42,14 @@ static int no_scan(void) { return 0; }
 static int no_plug(struct rte_device *d) { (void)d; return 0; }
 static int no_unplug(struct rte_device *d) { (void)d; return 0; }
 
-static struct rte_bus spapr = {
-	.name = "spapr",
-	.scan = no_scan,
-	.probe = no_scan,
-	.plug = no_plug,
-	.unplug = no_unplug,
-	.find_device = spapr_bus_find_device,
-	.parse = spapr_devstr_parse,
-	.devargs_parse = spapr_devstr_devargs_parse,
-	.dev_iterate = spapr_devstr_iterate,
-};
+/* A bus EAL can parse names for and iterate (no scan or probe here). */
+static struct rte_bus test_bus(const char *name, rte_bus_find_device_t find, rte_bus_parse_t parse)
+{
+	return (struct rte_bus){ .name = name, .scan = no_scan, .probe = no_scan, .plug = no_plug,
+				 .unplug = no_unplug, .find_device = find, .parse = parse };
+}
+
+static struct rte_bus spapr, pci_like;
 
 /* bus/pci's parse takes any well-formed PCI address, present or not. */
 static int pci_like_parse(const char *name, void *addr)
@@ -76,16 +73,6 @@ static struct rte_device *none_found(const struct rte_device *s, rte_dev_cmp_t c
 	(void)s; (void)c; (void)d;
 	return NULL;
 }
-
-static struct rte_bus pci_like = {
-	.name = "pcilike",
-	.scan = no_scan,
-	.probe = no_scan,
-	.plug = no_plug,
-	.unplug = no_unplug,
-	.find_device = none_found,
-	.parse = pci_like_parse,
-};
 
 struct parse_case {
 	const char *str;
@@ -301,6 +288,10 @@ static void scan_devargs(void)
 
 int main(void)
 {
+	spapr = test_bus("spapr", spapr_bus_find_device, spapr_devstr_parse);
+	spapr.devargs_parse = spapr_devstr_devargs_parse;
+	spapr.dev_iterate = spapr_devstr_iterate;
+	pci_like = test_bus("pcilike", none_found, pci_like_parse);
 	rte_bus_register(&pci_like); /* bus/pci first: linked into the application */
 	rte_bus_register(&spapr);
 	printf("bus/pci registered first\n");
