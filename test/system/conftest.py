@@ -3,9 +3,11 @@
 
 The build directory comes from $SPAPR_BUILD (devtools/test.sh sets it), else ./build.
 """
+import functools
 import json
 import os
 import pathlib
+import re
 import subprocess
 import time
 
@@ -14,6 +16,30 @@ import pytest
 TOP = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("SPAPR_BUILD", TOP / "build")).resolve()
 
+
+
+@functools.lru_cache(maxsize=None)
+def eal_driver_dir():
+    """The driver directory EAL auto-loads (RTE_EAL_PMD_PATH in rte_build_config.h) of
+    the DPDK the tree was built against (libdpdk.pc, as PKG_CONFIG_PATH finds it: a
+    Debian package or a build from source), or None."""
+    try:
+        flags = subprocess.run(["pkg-config", "--cflags-only-I", "libdpdk"], capture_output=True,
+                               text=True, timeout=30).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for inc in (f[2:] for f in flags if f.startswith("-I")):
+        cfg = pathlib.Path(inc) / "rte_build_config.h"
+        m = re.search(r'#define RTE_EAL_PMD_PATH "([^"]+)"', cfg.read_text()) if cfg.exists() else None
+        if m:
+            return pathlib.Path(m.group(1))
+    return None
+
+
+def eal_driver(name):
+    """A driver of EAL's driver directory (librte_X.so), or None."""
+    d = eal_driver_dir()
+    return str(d / name) if d and (d / name).exists() else None
 
 def _exe(rel):
     path = BUILD / rel

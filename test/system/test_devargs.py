@@ -4,7 +4,6 @@ attach` with each syntax of this bus (no crash: ethdev's iterator read a NULL dr
 layer once), a bare PCI address reaching DPDK's bus/pci whatever order the two buses
 registered in, and the descriptor counts an application asks for answered as DPDK's
 net_virtio answers them (Open vSwitch asks for 2,048)."""
-import glob
 import importlib.util
 import json
 import os
@@ -16,7 +15,7 @@ import tempfile
 
 import pytest
 
-from conftest import BUILD, TOP
+from conftest import BUILD, TOP, eal_driver
 
 _spec = importlib.util.spec_from_file_location("emu_forward", TOP / "devtools/emu-forward.py")
 fwd = importlib.util.module_from_spec(_spec)
@@ -64,8 +63,7 @@ def test_testpmd_detach_and_attach_each_syntax(syntax):
 
 
 def _bus_pci_plugin():
-    found = sorted(glob.glob("/usr/lib/*/dpdk/pmds-*/librte_bus_pci.so"))
-    return found[0] if found else None
+    return eal_driver("librte_bus_pci.so")
 
 
 def _dev_probe(eal, steps, libdir=None):

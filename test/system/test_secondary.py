@@ -8,7 +8,6 @@ primary's shared state, and pdump captures through the primary's callbacks. Each
 under its own `spapr-emu run` with the same devices (the same machine description: the
 emulated sysfs the bus scans); the VFIO files it is given reach the primary's
 emulated kernel (doc/emulator.md)."""
-import glob
 import json
 import os
 import pathlib
@@ -21,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, telemetry
+from conftest import BUILD, eal_driver, telemetry
 
 TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 pytestmark = pytest.mark.skipif(not (os.path.exists(TESTPMD) and shutil.which("dpdk-proc-info")
@@ -33,8 +32,8 @@ DEVICES = ["--device", f"{GEN},group=0,model=virtio-net,backend=gen,rate=20000,p
            "--device", f"{CHK},group=1,model=virtio-net,backend=check,poll-us=20"]
 # Debian's testpmd links librte_mempool_dpaa, its pdump does not: mempool ops must be
 # registered in the same order in every process (DPDK's rule), so pdump loads it first
-_DPAA = sorted(glob.glob("/usr/lib/*/dpdk/pmds-*/librte_mempool_dpaa.so"))
-PDUMP_OPS = ["-d", _DPAA[0]] if _DPAA else []
+_DPAA = eal_driver("librte_mempool_dpaa.so")
+PDUMP_OPS = ["-d", _DPAA] if _DPAA else []
 
 
 def eal(prefix, stack="ours"):
