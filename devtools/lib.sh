@@ -43,6 +43,18 @@ install_test_packages() {
 	if [ $made = 1 ]; then rm -f "$policy"; fi
 }
 
+# The Debian archive this machine's APT configuration names (its main archive, not the
+# security one): debootstrap and the ppc64el package lists use the same mirror.
+debian_mirror() {
+	local uri
+	uri=$( { cat /etc/apt/sources.list.d/*.sources 2>/dev/null; } |
+		awk '/^URIs:/ {for (i = 2; i <= NF; i++) if ($i !~ /security/ && $i ~ /debian/) {print $i; exit}}')
+	[ -n "$uri" ] || uri=$(awk '$1 == "deb" && $0 !~ /security/ && $0 ~ /debian/ {
+		for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null)
+	[ -n "$uri" ] || die "no Debian archive in this machine's APT configuration (/etc/apt/sources.list{,.d})"
+	echo "$uri"
+}
+
 # Print the driver-SDK include directory for the installed libdpdk-dev.
 sdk_dir() {
 	local v
@@ -50,27 +62,67 @@ sdk_dir() {
 	echo "$SPAPR_CACHE/dpdk-sdk-$v/include"
 }
 
-# Another DPDK release than the installed one: the Debian suite that ships it and the
-# DPDK tag of the driver-SDK headers in the project's shared build inputs. Sets
-# other_suite and other_sdk_tag; dies on a release it does not know.
+# The DPDK releases this tree knows (devtools/dpdk-releases.txt, one row each).
+# release_field RELEASE FIELD prints one column of a release's row; dies on an unknown one.
+SPAPR_RELEASES=$SPAPR_TOP/devtools/dpdk-releases.txt
+release_field() {
+	local col
+	col=$(awk -v f="$2" '/^# release /{for (i = 2; i <= NF; i++) if ($i == f) print i - 1}' "$SPAPR_RELEASES")
+	[ -n "$col" ] || die "no column $2 in $SPAPR_RELEASES"
+	awk -v r="$1" -v c="$col" '!/^#/ && $1 == r {print $c; found = 1} END {exit !found}' "$SPAPR_RELEASES" ||
+		die "DPDK $1: not a release of $SPAPR_RELEASES ($(releases | tr '\n' ' '))"
+}
+# releases [FIELD VALUE]: the releases, or those whose FIELD is VALUE
+releases() {
+	local r
+	for r in $(awk '!/^#/ && NF {print $1}' "$SPAPR_RELEASES"); do
+		[ $# = 0 ] || [ "$(release_field "$r" "$1")" = "$2" ] && echo "$r"
+	done
+}
+
+# Another DPDK release than the installed one: the Debian suite that ships it (- none)
+# and the DPDK tag of its driver-SDK headers. Sets other_suite and other_sdk_tag; dies
+# on a release devtools/dpdk-releases.txt does not have.
 other_dpdk() {
-	case $1 in
-	24.11) other_suite=trixie other_sdk_tag=24.11.6 ;;
-	25.11) other_suite=sid other_sdk_tag=25.11.2 ;;
-	*) die "DPDK $1: not one this project builds against besides the installed one (24.11, 25.11)" ;;
-	esac
+	other_suite=$(release_field "$1" debian)
+	other_sdk_tag=$(release_field "$1" tag)
+}
+
+# The project's shared build inputs (../shared: DPDK source tarballs, driver-SDK headers):
+# beside the checkout, or beside the repository a clone was made from (CI's clean clone).
+shared_dir() {
+	local d origin
+	for d in "${SPAPR_SHARED:-}" "$SPAPR_TOP/../shared"; do
+		[ -n "$d" ] && [ -d "$d/dpdk-src" ] && { readlink -f "$d"; return 0; }
+	done
+	origin=$(git -C "$SPAPR_TOP" config --get remote.origin.url 2>/dev/null || true)
+	if [ -d "$origin" ] && [ -d "$origin/../shared/dpdk-src" ]; then readlink -f "$origin/../shared"; return 0; fi
+	die "the project's shared build inputs (../shared/dpdk-src) are not beside $SPAPR_TOP nor its origin: set SPAPR_SHARED"
+}
+
+# The DPDK source tarballs (../shared/dpdk-src).
+dpdk_src_dir() {
+	echo "$(shared_dir)/dpdk-src"
 }
 
 # The driver-SDK include directory for another release (other_dpdk first): Debian ships
 # no driver-SDK headers, so from the source package where it could be fetched, else from
-# the project's shared build inputs (the headers of the DPDK tag, unmodified).
+# the project's shared build inputs (the headers of the DPDK tag, unmodified), else from
+# the release's tarball.
 other_sdk_dir() {
-	local d
-	for d in "$SPAPR_CACHE/dpdk-sdk-$1/include" "$SPAPR_TOP/../shared/dpdk-sdk/$other_sdk_tag/include" \
-		/work/shared/dpdk-sdk/"$other_sdk_tag"/include; do
+	local d shared
+	shared=$(shared_dir)
+	for d in "$SPAPR_CACHE/dpdk-sdk-$1/include" "$shared/dpdk-sdk/$other_sdk_tag/include"; do
 		[ -f "$d/ethdev_driver.h" ] && { readlink -f "$d"; return 0; }  # no "..": meson refuses a path that looks inside the tree
 	done
-	die "no driver-SDK headers for DPDK $1 (looked in $SPAPR_CACHE, ../shared/dpdk-sdk)"
+	[ "$(release_field "$1" tarball)" != - ] && { echo "$("$SPAPR_TOP/devtools/dpdk-build.sh" "$1")/include"; return 0; }
+	die "no driver-SDK headers for DPDK $1 (looked in $SPAPR_CACHE, $shared/dpdk-sdk)"
+}
+
+# Use a DPDK built from source (devtools/dpdk-build.sh's directory) in this shell: its
+# applications first in PATH, its libdpdk.pc for meson.
+use_built_dpdk() {
+	export PATH=$1/bin:$PATH PKG_CONFIG_PATH=$1/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 }
 
 # DPDK's driver-SDK headers (bus_driver.h, ethdev_driver.h, ...) are not in Debian's

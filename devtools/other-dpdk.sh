@@ -1,24 +1,75 @@
 #!/usr/bin/env bash
-# Build and test this tree against another DPDK than the machine's: Debian's DPDK of
-# another suite in a chroot (debootstrap, made once under $SPAPR_CACHE/chroot/<suite>).
-#   devtools/other-dpdk.sh VERSION [PYTEST_ARGS...]
-#   devtools/other-dpdk.sh --prepare VERSION    (only make the chroot: CI starts it early)
-# VERSION: 24.11 (Debian 13 trixie) or 25.11 (sid). The tree is built there with
-# -Dwerror=true against that DPDK's driver-SDK headers, the unit tests run, then the
-# system tests (default: the bus, the PMD forwarding, the PCI takeover, secondary
-# processes, a user who is not root, device strings and load orders). Needs root,
-# network access to deb.debian.org (the first time) and the hugepages of the host.
+# SPDX-License-Identifier: BSD-3-Clause
+# Build and test this tree against another DPDK release than the machine's (a row of
+# devtools/dpdk-releases.txt): Debian's package of it in a chroot (debootstrap, made once
+# under $SPAPR_CACHE/chroot/<suite>) while that suite ships it, else DPDK built from its
+# source tarball on this machine (devtools/dpdk-build.sh, cached).
+#   devtools/other-dpdk.sh [--full] RELEASE [PYTEST_ARGS...]
+#   devtools/other-dpdk.sh --prepare RELEASE    (only make the chroot or build: CI starts it early)
+# The tree is built with -Dwerror=true against that DPDK's driver-SDK headers, the unit
+# tests run, then the system tests: by default the gate's set (the bus, the PMD
+# forwarding, the PCI takeover, secondary processes, a user who is not root, device
+# strings and load orders); --full: all of test/system (the extended tier). Needs root,
+# the hugepages of the host, and for a chroot the configured Debian mirror (the first time).
 set -euo pipefail
 # shellcheck source=devtools/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-prepare=0
-if [ "${1:-}" = --prepare ]; then prepare=1; shift; fi
-version=${1:?usage: devtools/other-dpdk.sh [--prepare] 24.11|25.11 [PYTEST_ARGS...]}
+prepare=0 full=0
+case ${1:-} in
+--prepare) prepare=1; shift ;;
+--full) full=1; shift ;;
+esac
+version=${1:?usage: devtools/other-dpdk.sh [--prepare|--full] RELEASE [PYTEST_ARGS...] (RELEASE: $(releases | tr '\n' ' '))}
 shift
 other_dpdk "$version"
 suite=$other_suite
 require_root
+
+# the system tests of the gate, or all of them; what differs between DPDK versions of
+# the secondaries (the fds handed over, EAL's VFIO requests from a secondary, pdump's
+# mempool order), not every variant of test_secondary
+sec=test/system/test_secondary.py
+gate_tests=(test/system/test_bus_spapr.py test/system/test_pmd_forward.py test/system/test_pci_takeover.py
+	"$sec::test_a_secondary_forwards_on_its_own_queues[ours]" "$sec::test_a_secondary_forwards_on_its_own_queues[pci]"
+	"$sec::test_proc_info_reads_the_primarys_ports"
+	"$sec::test_pdump_captures_and_a_killed_secondary_leaves_the_primary_unharmed[ours]"
+	"$sec::test_outside_the_platform_a_secondary_is_told_not_killed" test/system/test_nonroot.py
+	test/system/test_devargs.py)
+if [ $# = 0 ]; then
+	if [ $full = 1 ]; then set -- test/system; else set -- "${gate_tests[@]}"; fi
+fi
+
+# run_tests BUILD_DIR PYTEST_ARGS...: where this shell's DPDK is the release's
+run_tests() {
+	local build=$1
+	shift
+	[ -d "$build" ] || meson setup "$build" "$SPAPR_TOP" -Dwerror=true -Ddpdk_driver_sdk="$sdk" >/dev/null
+	ninja -C "$build" >/dev/null
+	meson test -C "$build" --suite unit --suite integration --print-errorlogs --num-processes 2 >/dev/null
+	log "DPDK $version: built with -Dwerror=true, unit and integration tests passed"
+	set +e
+	(cd "$SPAPR_TOP" && SPAPR_BUILD=$build /usr/bin/python3 -m pytest -p no:cacheprovider -q "$@")
+	local rc=$?
+	set -e
+	[ $rc != 5 ] || die "DPDK $version: pytest collected no tests"
+	return $rc
+}
+
+# From source: where no Debian suite ships the release (any more).
+from_source() {
+	local dpdk
+	dpdk=$("$SPAPR_TOP/devtools/dpdk-build.sh" "$version")
+	log "DPDK $version built from source in $dpdk"
+	[ $prepare = 1 ] && exit 0
+	sdk=$dpdk/include
+	use_built_dpdk "$dpdk"
+	# a build directory per DPDK build and source tree (ninja knows files by path and time)
+	run_tests "$SPAPR_TOP/build-$version-$(basename "$dpdk" | sed 's/.*-//')" "$@"
+	exit $?
+}
+[ "$suite" = - ] && from_source "$@"
+
 install_packages debootstrap
 sdk=$(other_sdk_dir "$version")
 
@@ -32,7 +83,7 @@ if [ ! -x "$root/usr/bin/dpdk-testpmd" ]; then
 	mkdir -p "$root"
 	# a half-made root is removed: the next run starts again
 	debootstrap --variant=minbase --include="$packages" \
-		"$suite" "$root" http://deb.debian.org/debian > "$SPAPR_CACHE/chroot/$suite.log" 2>&1 ||
+		"$suite" "$root" "$(debian_mirror)" > "$SPAPR_CACHE/chroot/$suite.log" 2>&1 ||
 		{ rm -rf "$root"; die "debootstrap $suite failed (see $SPAPR_CACHE/chroot/$suite.log)"; }
 fi
 # a chroot made by an older version of this script: add what it lacks
@@ -46,7 +97,14 @@ if [ -n "${missing// /}" ]; then
 	chroot "$root" sh -c "apt-get -qq -o Acquire::Check-Valid-Until=false update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends $missing" \
 		>> "$SPAPR_CACHE/chroot/$suite.log" 2>&1 || die "apt-get install in the $suite chroot failed (see $SPAPR_CACHE/chroot/$suite.log)"
 fi
-log "DPDK $(chroot "$root" dpkg-query -W -f='${Version}' libdpdk-dev) in $root, driver-SDK headers from $sdk"
+have=$(chroot "$root" dpkg-query -W -f='${Version}' libdpdk-dev)
+case $have in
+"$version".*) ;;
+*)  # the suite moved on to another release (sid: 25.11, then 26.11)
+	log "Debian $suite's DPDK is $have now, not $version: DPDK $version from its source instead"
+	from_source "$@" ;;
+esac
+log "DPDK $have in $root, driver-SDK headers from $sdk"
 
 if [ $prepare = 1 ]; then
 	log "the $suite chroot for DPDK $version is ready in $root"
@@ -83,13 +141,9 @@ chroot "$root" sh -ec "cd /src
 	ninja -C $build >/dev/null
 	meson test -C $build --suite unit --suite integration --print-errorlogs --num-processes 2 >/dev/null"
 log "DPDK $version: built with -Dwerror=true, unit and integration tests passed"
-# secondaries: what differs between DPDK versions (the fds handed over, EAL's VFIO
-# requests from a secondary, pdump's mempool order), not every variant of test_secondary
-sec=test/system/test_secondary.py
-[ $# -gt 0 ] || set -- test/system/test_bus_spapr.py test/system/test_pmd_forward.py test/system/test_pci_takeover.py \
-	"$sec::test_a_secondary_forwards_on_its_own_queues[ours]" "$sec::test_a_secondary_forwards_on_its_own_queues[pci]" \
-	"$sec::test_proc_info_reads_the_primarys_ports" \
-	"$sec::test_pdump_captures_and_a_killed_secondary_leaves_the_primary_unharmed[ours]" \
-	"$sec::test_outside_the_platform_a_secondary_is_told_not_killed" test/system/test_nonroot.py \
-	test/system/test_devargs.py
+set +e
 chroot "$root" bash -c "cd /src && SPAPR_BUILD=$build python3 -m pytest -p no:cacheprovider -q $(printf '%q ' "$@")"
+rc=$?
+set -e
+[ $rc != 5 ] || die "DPDK $version: pytest collected no tests"
+exit $rc

@@ -10,8 +10,8 @@ ppc64el_apt() {
 	[ "$suite" = bookworm ] && suites="bookworm bookworm-backports"
 	[ "$suite" = bookworm ] || dir=$SPAPR_CACHE/qemu/apt-$suite
 	mkdir -p "$dir/sources.list.d" "$dir/lists/partial"
-	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
-		"$suites" /usr/share/keyrings/debian-archive-keyring.gpg > "$dir/sources.list.d/debian.sources"
+	printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+		"$(debian_mirror)" "$suites" /usr/share/keyrings/debian-archive-keyring.gpg > "$dir/sources.list.d/debian.sources"
 	apt_opts=(-q -o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$dir/sources.list.d"
 		-o "Dir::State::Lists=$dir/lists" -o "Dir::State::status=/dev/null" -o "Acquire::Check-Valid-Until=false"
 		-o "APT::Sandbox::User=root" -o "APT::Architecture=ppc64el" -o "APT::Architectures::=ppc64el")
