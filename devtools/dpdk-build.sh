@@ -60,5 +60,9 @@ PATH=/usr/bin:$PATH ninja -C "$work/build" > "$work/build.log" 2>&1 ||
 PATH=/usr/bin:$PATH meson install -C "$work/build" --no-rebuild > "$work/install.log" 2>&1 ||
 	{ tail -20 "$work/install.log" >&2; die "installing DPDK $tag in $dest failed"; }
 printf '%s\n' "$tag" "${options[@]}" > "$dest/.complete"
+# builds of this tag with other inputs (an older version of this script) are garbage now
+for old in "$SPAPR_CACHE/dpdk-build/$tag"-*; do
+	case $old in "$dest" | "$dest.lock") ;; *) rm -rf "$old" ;; esac
+done
 log "DPDK $tag built in $dest"
 echo "$dest"

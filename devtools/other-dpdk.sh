@@ -44,9 +44,11 @@ fi
 run_tests() {
 	local build=$1
 	shift
-	[ -d "$build" ] || meson setup "$build" "$SPAPR_TOP" -Dwerror=true -Ddpdk_driver_sdk="$sdk" >/dev/null
-	ninja -C "$build" >/dev/null
-	meson test -C "$build" --suite unit --suite integration --print-errorlogs --num-processes 2 >/dev/null
+	[ -d "$build" ] || meson setup "$build" "$SPAPR_TOP" -Dwerror=true -Ddpdk_driver_sdk="$sdk" >/dev/null ||
+		die "DPDK $version: meson setup of $build failed"
+	ninja -C "$build" >/dev/null || { ninja -C "$build" | grep -E 'error|FAILED' | head -20; die "DPDK $version: the build failed"; }
+	meson test -C "$build" --suite unit --suite integration --print-errorlogs --num-processes 2 >/dev/null ||
+		die "DPDK $version: unit or integration tests failed ($build/meson-logs/testlog.txt)"
 	log "DPDK $version: built with -Dwerror=true, unit and integration tests passed"
 	set +e
 	(cd "$SPAPR_TOP" && SPAPR_BUILD=$build /usr/bin/python3 -m pytest -p no:cacheprovider -q "$@")
@@ -56,12 +58,33 @@ run_tests() {
 	return $rc
 }
 
+# The release guard (test_release_guard.py), where an earlier release has this one's
+# ABI (26.07 kept 25.11's soname): our plugins built for that one, in this one's testpmd.
+guard_test() { # guard_test DPDK_DIR
+	local r earlier="" other build
+	for r in $(releases abi "$(release_field "$version" abi)"); do
+		[ "$r" = "$version" ] && break
+		earlier=$r
+	done
+	[ -n "$earlier" ] || return 0
+	other=$("$SPAPR_TOP/devtools/dpdk-build.sh" "$earlier")
+	build=$SPAPR_TOP/build-$earlier-guard-$(basename "$other" | sed 's/.*-//')
+	[ -d "$build" ] || PKG_CONFIG_PATH=$other/lib/pkgconfig meson setup "$build" "$SPAPR_TOP" -Dtests=false \
+		-Ddpdk_driver_sdk="$other/include" >/dev/null
+	ninja -C "$build" >/dev/null
+	log "DPDK $version: the plugins built for $earlier (same ABI) in its testpmd"
+	(cd "$SPAPR_TOP" && PATH=$1/bin:$PATH SPAPR_GUARD_PLUGINS=$build/drivers SPAPR_GUARD_RELEASE=$earlier \
+		/usr/bin/python3 -m pytest -p no:cacheprovider -q test/system/test_release_guard.py) ||
+		die "DPDK $version: the release guard failed"
+}
+
 # From source: where no Debian suite ships the release (any more).
 from_source() {
 	local dpdk
 	dpdk=$("$SPAPR_TOP/devtools/dpdk-build.sh" "$version")
 	log "DPDK $version built from source in $dpdk"
 	[ $prepare = 1 ] && exit 0
+	guard_test "$dpdk"
 	sdk=$dpdk/include
 	use_built_dpdk "$dpdk"
 	# a build directory per DPDK build and source tree (ninja knows files by path and time)

@@ -6,8 +6,9 @@
 # SPAPR_SKIP_QEMU=1 skips it). Non-zero
 # exit on any failure, and when pytest collects no test at all.
 # Usage: devtools/test.sh [MESON_OPTIONS...]   (build dir: $SPAPR_BUILD, default build)
-#        devtools/test.sh --dpdk 24.11|25.11 [PYTEST_ARGS...]: the same tree against Debian's
-#        DPDK of that release, in a chroot (devtools/other-dpdk.sh, doc/building.md)
+#        devtools/test.sh --dpdk [--full] RELEASE [PYTEST_ARGS...]: the same tree against
+#        another DPDK release of devtools/dpdk-releases.txt: Debian's in a chroot, or built
+#        from its source (devtools/other-dpdk.sh, doc/building.md)
 #        devtools/test.sh --extended: the extended tier, beyond CI's gate (devtools/extended.sh)
 set -euo pipefail
 # shellcheck source=devtools/lib.sh

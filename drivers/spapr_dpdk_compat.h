@@ -1,15 +1,45 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The driver-facing DPDK APIs that differ between the releases this tree builds against
- * (22.11, 24.11, 25.11), in one place: RTE_VERSION checks here, none in the drivers.
+ * (22.11, 23.11, 24.11, 25.11), in one place: RTE_VERSION checks here, none in the drivers.
  */
 #ifndef SPAPR_DPDK_COMPAT_H
 #define SPAPR_DPDK_COMPAT_H
 
+#include <dlfcn.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include <rte_common.h>
+#include <rte_log.h>
 #include <rte_version.h>
+
+/* The release guard. A plugin is compiled against one release's structures (struct
+ * rte_bus, the ethdev ops, the devargs) while the dynamic linker checks only sonames, and
+ * 26.07 kept 25.11's (.26) although its struct rte_bus changed: a plugin built for
+ * another release must refuse itself, in its constructor, before it registers anything.
+ * Point releases of a series share its ABI: year and month are compared with the
+ * running EAL's rte_version() (a function in every release; the RTE_VER_* macros are
+ * what this plugin was built with). On a mismatch: one line naming both releases and
+ * the fix; the application goes on without the plugin. */
+static inline bool spapr_dpdk_release_matches(void)
+{
+	const char *running = rte_version();
+	unsigned int year, month;
+	Dl_info self = {0};
+
+	if (sscanf(running, "%*s %u.%u", &year, &month) == 2 && year == RTE_VER_YEAR && month == RTE_VER_MONTH)
+		return true;
+	/* this function's address is in the plugin that inlined it: its file name */
+	dladdr((void *)(uintptr_t)spapr_dpdk_release_matches, &self);
+	RTE_LOG(ERR, EAL,
+		"%s: built for DPDK %d.%02d, but this application runs %s: not loaded (nothing of it registered); rebuild the plugin against DPDK %u.%02u (doc/building.md)\n",
+		self.dli_fname != NULL ? self.dli_fname : "a spapr plugin", RTE_VER_YEAR, RTE_VER_MONTH, running,
+		year, month);
+	return false;
+}
 
 /* Telemetry: rte_tel_data_add_dict_u64 became _uint in 23.03 (and went in 25.11). */
 #if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0)

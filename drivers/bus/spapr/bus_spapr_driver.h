@@ -59,12 +59,15 @@ struct rte_spapr_driver {
 void rte_spapr_register(struct rte_spapr_driver *drv);
 void rte_spapr_unregister(struct rte_spapr_driver *drv);
 
-/* Register a driver, and say what dpdk-pmdinfo.py reads from a driver's .so: its name
+/* Register a driver (not if the plugin was built for another DPDK release than the one
+ * running: spapr_dpdk_release_matches), and say what dpdk-pmdinfo.py reads from a driver's .so: its name
  * and the kernel module its devices need (DPDK's own build generates that string with
  * its pmdinfogen from the same symbols; an out-of-tree driver writes it here). */
 #define RTE_SPAPR_REGISTER_DRIVER(nm, drv)                                       \
 	RTE_INIT(spapr_register_##nm)                                            \
 	{                                                                        \
+		if (!spapr_dpdk_release_matches())                               \
+			return;                                                  \
 		(drv).driver.name = RTE_STR(nm);                                 \
 		rte_spapr_register(&(drv));                                      \
 	}                                                                        \

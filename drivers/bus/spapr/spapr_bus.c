@@ -28,11 +28,20 @@ static struct rte_bus spapr_bus;
 
 void rte_spapr_register(struct rte_spapr_driver *drv)
 {
+	if (!spapr_bus_registered)
+		return; /* the bus refused itself (its release guard said why): nothing to drive */
 	TAILQ_INSERT_TAIL(&spapr_drivers, drv, next);
 }
 
 void rte_spapr_unregister(struct rte_spapr_driver *drv)
 {
+	struct rte_spapr_driver *d;
+
+	TAILQ_FOREACH(d, &spapr_drivers, next)
+		if (d == drv)
+			break;
+	if (d == NULL)
+		return; /* never registered (the release guard refused it) */
 	TAILQ_REMOVE(&spapr_drivers, drv, next);
 }
 
@@ -411,4 +420,15 @@ static struct rte_bus spapr_bus = {
 	.cleanup = spapr_cleanup,
 };
 
-RTE_REGISTER_BUS(spapr, spapr_bus);
+/* RTE_REGISTER_BUS, behind the release guard: a plugin built for another release would
+ * hand EAL a struct rte_bus of another layout (spapr_dpdk_release_matches). */
+bool spapr_bus_registered;
+
+RTE_INIT_PRIO(spapr_bus_register, BUS)
+{
+	if (!spapr_dpdk_release_matches())
+		return;
+	spapr_bus.name = "spapr";
+	rte_bus_register(&spapr_bus);
+	spapr_bus_registered = true;
+}

@@ -41,6 +41,8 @@ int spapr_devstr_devargs_parse(struct rte_devargs *da);
 void *spapr_devstr_iterate(const void *start, const char *str, const struct rte_dev_iterator *it);
 int spapr_devstr_scan_devargs(void (*replaced)(struct rte_devargs *old, struct rte_devargs *da));
 struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev_cmp_t cmp, const void *data);
+/* Whether the bus registered itself (its release guard passed: spapr_bus.c) */
+extern bool spapr_bus_registered;
 
 /* sysfs */
 int spapr_scan_device(const char *name, struct rte_spapr_device **out);

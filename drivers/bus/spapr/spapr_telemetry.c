@@ -152,6 +152,8 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 
 RTE_INIT(spapr_telemetry)
 {
+	if (!spapr_bus_registered)
+		return;
 	rte_telemetry_register_cmd("/spapr/containers", tel_containers,
 				   "The spapr bus's IOMMU containers, one per IOMMU group. Parameter: a group number");
 	rte_telemetry_register_cmd("/spapr/windows", tel_windows,
