@@ -85,4 +85,36 @@ typedef uint32_t spapr_rxq_count_t;
 #define SPAPR_PMD_EXPORT_NAME(nm) RTE_PMD_EXPORT_NAME(nm, __COUNTER__)
 #endif
 
+/* The bus API. 26.07 gives the bus to probe, find_device, dev_iterate and cleanup;
+ * replaces plug/unplug (the bus picks the driver) by match, probe_device(drv, dev) and
+ * unplug_device (EAL picks the driver from those listed in the bus: rte_bus_add_driver),
+ * and its bus/pci unplug no longer frees the device. SPAPR_BUS_2607 says which API is
+ * there; the bus's files write each op once with these:
+ *   SPAPR_BUS_PARAM(b)        probe's and cleanup's parameter list
+ *   SPAPR_CONST_BUS_PARAM(b)  the leading parameter of find_device and dev_iterate
+ *   SPAPR_BUS_ARG(b)          the leading argument of a call of find_device
+ *   SPAPR_BUS_SELF(b)         the argument of a call of probe or cleanup
+ *   SPAPR_BUS_ALLOWLIST(b)    whether the bus probes only the devices named for it: its
+ *                             scan mode, or 26.07's -A (no auto-probing) where the mode is
+ *                             undefined (a device no devargs names is ignored then) */
+#if RTE_VERSION >= RTE_VERSION_NUM(26, 7, 0, 0)
+#define SPAPR_BUS_2607 1
+#define SPAPR_BUS_PARAM(b) struct rte_bus *b __rte_unused
+#define SPAPR_CONST_BUS_PARAM(b) const struct rte_bus *b __rte_unused,
+#define SPAPR_BUS_ARG(b) b,
+#define SPAPR_BUS_SELF(b) b
+#define SPAPR_BUS_ALLOWLIST(b) rte_bus_device_is_ignored(b, "")
+#else
+#define SPAPR_BUS_2607 0
+#define SPAPR_BUS_PARAM(b) void
+#define SPAPR_CONST_BUS_PARAM(b)
+#define SPAPR_BUS_ARG(b)
+#define SPAPR_BUS_SELF(b)
+#define SPAPR_BUS_ALLOWLIST(b) ((b)->conf.scan_mode == RTE_BUS_SCAN_ALLOWLIST)
+#endif
+
+/* EAL's VFIO group API (rte_vfio_get_group_fd, rte_vfio_clear_group): 26.11 removed it,
+ * and with it the way this bus takes bus/pci's groups over. */
+#define SPAPR_VFIO_GROUP_API (RTE_VERSION < RTE_VERSION_NUM(26, 11, 0, 0))
+
 #endif

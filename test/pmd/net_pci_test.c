@@ -105,7 +105,7 @@ static const struct eth_dev_ops ops = {
 
 static int port_init(struct rte_eth_dev *eth)
 {
-	struct rte_pci_device *pci = RTE_ETH_DEV_TO_PCI(eth);
+	struct rte_pci_device *pci = container_of(eth->device, struct rte_pci_device, device);
 	struct tport *p = eth->data->dev_private;
 
 	emu_current = (struct emu_platform *(*)(void))dlsym(RTLD_DEFAULT, "emu_current");

@@ -199,3 +199,31 @@ def test_descriptor_counts_answered_as_net_virtio():
             # power of two), which net_virtio does not offer (doc/pmd.md)
             want = 256 if n >= 256 else 1 << (n.bit_length() - 1)
             assert rings == [want, want], (n, rings)
+
+
+def _eal_has_no_auto_probing():
+    """EAL's -A/--no-auto-probing (DPDK 26.07 on), as this testpmd's EAL lists it."""
+    try:
+        r = subprocess.run([fwd.TESTPMD, "-h"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--no-auto-probing" in r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not _eal_has_no_auto_probing(), reason="EAL has no -A (DPDK 26.07 on)")
+def test_no_auto_probing_probes_only_what_is_named():
+    """-A: neither bus probes a function nobody named (without it each is probed: by
+    bus/pci from EAL's driver directory where it is there, else by this bus); a named one
+    and a hot-plugged one this bus does."""
+    plugins = ["-d", "librte_bus_spapr.so", "-d", "librte_net_spapr_virtio.so"]
+    rc, out, st = _dev_probe(plugins, ["ports"])
+    assert rc == 0, out[-3000:]
+    assert set(re.findall(r"^ports port \d+: bus=\S+ device=(\S+) ", out, re.M)) == {GEN, CHK}, out[-3000:]
+    rc, out, st = _dev_probe(["-A", *plugins], ["ports", "probe", f"bus=spapr,addr={GEN}", "ports"])
+    assert rc == 0, out[-3000:]
+    ports = re.findall(r"^ports port \d+: bus=(\S+) device=(\S+) driver=(\S+)$", out, re.M)
+    assert ports == [("spapr", GEN, "net_spapr_virtio")], out[-3000:]
+    assert re.search(rf"^probe bus=spapr,addr={GEN}: 0 ", out, re.M), out[-3000:]
+    rc, out, st = _dev_probe(["-A", *plugins, "-a", f"bus=spapr,addr={CHK}"], ["ports"])
+    assert rc == 0 and re.findall(r"^ports port \d+: bus=spapr device=(\S+) ", out, re.M) == [CHK], out[-3000:]
+    assert st is not None and st["at_exit"]["clean"] is True, st and st["at_exit"]

@@ -28,7 +28,8 @@ int spapr_logtype; /* the bus registers it; here it is EAL's */
 /* The devices the bus lists, as its scan would have found them. */
 static struct rte_device devs[2] = { { .name = "0000:00:01.0" }, { .name = "0000:00:02.0" } };
 
-struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev_cmp_t cmp, const void *data)
+struct rte_device *spapr_bus_find_device(SPAPR_CONST_BUS_PARAM(bus) const struct rte_device *start, rte_dev_cmp_t cmp,
+					 const void *data)
 {
 	size_t i = start ? (size_t)(start - devs) + 1 : 0;
 
@@ -39,14 +40,22 @@ struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev
 }
 
 static int no_scan(void) { return 0; }
-static int no_plug(struct rte_device *d) { (void)d; return 0; }
+static int no_probe(SPAPR_BUS_PARAM(bus)) { return 0; }
 static int no_unplug(struct rte_device *d) { (void)d; return 0; }
+#if SPAPR_BUS_2607
+static bool no_match(const struct rte_driver *drv, const struct rte_device *d) { (void)drv; (void)d; return false; }
+static int no_plug(struct rte_driver *drv, struct rte_device *d) { (void)drv; (void)d; return 0; }
+#define TEST_BUS_PLUG_OPS .match = no_match, .probe_device = no_plug, .unplug_device = no_unplug
+#else
+static int no_plug(struct rte_device *d) { (void)d; return 0; }
+#define TEST_BUS_PLUG_OPS .plug = no_plug, .unplug = no_unplug
+#endif
 
 /* A bus EAL can parse names for and iterate (no scan or probe here). */
 static struct rte_bus test_bus(const char *name, rte_bus_find_device_t find, rte_bus_parse_t parse)
 {
-	return (struct rte_bus){ .name = name, .scan = no_scan, .probe = no_scan, .plug = no_plug,
-				 .unplug = no_unplug, .find_device = find, .parse = parse };
+	return (struct rte_bus){ .name = name, .scan = no_scan, .probe = no_probe, TEST_BUS_PLUG_OPS,
+				 .find_device = find, .parse = parse };
 }
 
 static struct rte_bus spapr, pci_like;
@@ -68,7 +77,8 @@ static int pci_like_parse(const char *name, void *addr)
 	return 0;
 }
 
-static struct rte_device *none_found(const struct rte_device *s, rte_dev_cmp_t c, const void *d)
+static struct rte_device *none_found(SPAPR_CONST_BUS_PARAM(bus) const struct rte_device *s, rte_dev_cmp_t c,
+				     const void *d)
 {
 	(void)s; (void)c; (void)d;
 	return NULL;

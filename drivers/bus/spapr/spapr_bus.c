@@ -31,6 +31,9 @@ void rte_spapr_register(struct rte_spapr_driver *drv)
 	if (!spapr_bus_registered)
 		return; /* the bus refused itself (its release guard said why): nothing to drive */
 	TAILQ_INSERT_TAIL(&spapr_drivers, drv, next);
+#if SPAPR_BUS_2607
+	rte_bus_add_driver(&spapr_bus, &drv->driver); /* where EAL's hot-plug looks */
+#endif
 }
 
 void rte_spapr_unregister(struct rte_spapr_driver *drv)
@@ -43,6 +46,9 @@ void rte_spapr_unregister(struct rte_spapr_driver *drv)
 	if (d == NULL)
 		return; /* never registered (the release guard refused it) */
 	TAILQ_REMOVE(&spapr_drivers, drv, next);
+#if SPAPR_BUS_2607
+	rte_bus_remove_driver(&spapr_bus, &drv->driver);
+#endif
 }
 
 /* Allow and block lists, as bus/pci applies them. Without an allowlist of its own the
@@ -53,7 +59,7 @@ static bool ignored(const char *name)
 {
 	struct rte_devargs *da = spapr_find_devargs(name);
 
-	if (spapr_bus.conf.scan_mode == RTE_BUS_SCAN_ALLOWLIST)
+	if (SPAPR_BUS_ALLOWLIST(&spapr_bus))
 		return da == NULL || da->policy != RTE_DEV_ALLOWED;
 	if (da != NULL)
 		return da->policy == RTE_DEV_BLOCKED;
@@ -273,22 +279,31 @@ static int probe_one(struct rte_spapr_device *dev, struct rte_spapr_driver *drv)
 	return 0;
 }
 
-static int plug_dev(struct rte_spapr_device *dev)
+/* Probe a device with a driver that matches it (the bus's choice, or EAL's from 26.07):
+ * not when it is probed already, nor when it is bus/pci's. */
+static int probe_with(struct rte_spapr_driver *drv, struct rte_spapr_device *dev)
 {
-	struct rte_spapr_driver *drv;
-
 	if (dev->driver)
 		return 0;
 	if (!named_for_this_bus(dev->name) && spapr_pci_drives(dev->name))
 		return 1; /* bus/pci's */
-	TAILQ_FOREACH(drv, &spapr_drivers, next)
-		if (match(drv, dev))
-			return probe_one(dev, drv);
-	SPAPR_LOG(DEBUG, "%s: no driver for %04x:%04x", dev->name, dev->id.vendor_id, dev->id.device_id);
-	return 1;
+	return probe_one(dev, drv);
 }
 
-static int spapr_probe(void)
+/* Probe a device with the first of this bus's drivers that matches it. */
+static int plug_dev(struct rte_spapr_device *dev)
+{
+	struct rte_spapr_driver *drv;
+
+	TAILQ_FOREACH(drv, &spapr_drivers, next)
+		if (match(drv, dev))
+			return probe_with(drv, dev);
+	if (dev->driver == NULL)
+		SPAPR_LOG(DEBUG, "%s: no driver for %04x:%04x", dev->name, dev->id.vendor_id, dev->id.device_id);
+	return dev->driver ? 0 : 1;
+}
+
+static int spapr_probe(SPAPR_BUS_PARAM(bus))
 {
 	struct rte_spapr_device *dev;
 	int failed = 0;
@@ -317,15 +332,34 @@ static void forget_devargs(struct rte_spapr_device *dev)
 /* A hot-plug (rte_dev_probe). One that fails leaves the device as it was: its devargs
  * (which EAL leaves to the device) would name it for this bus still, keeping it from
  * bus/pci when it is given by bare address next. */
-static int spapr_plug(struct rte_device *d)
+static int hot_plugged(struct rte_spapr_device *dev, int ret)
 {
-	struct rte_spapr_device *dev = RTE_DEV_TO_SPAPR(d);
-	int ret = plug_dev(dev);
-
 	if (ret < 0 && dev->driver == NULL)
 		forget_devargs(dev);
 	return ret;
 }
+
+#if SPAPR_BUS_2607
+/* EAL picks the driver (26.07): the first that match() accepts, the next on ret > 0 */
+static bool spapr_match(const struct rte_driver *drv, const struct rte_device *dev)
+{
+	return match(container_of(drv, struct rte_spapr_driver, driver), RTE_DEV_TO_SPAPR(dev)) != NULL;
+}
+
+static int spapr_probe_device(struct rte_driver *drv, struct rte_device *d)
+{
+	struct rte_spapr_device *dev = RTE_DEV_TO_SPAPR(d);
+
+	return hot_plugged(dev, probe_with(container_of(drv, struct rte_spapr_driver, driver), dev));
+}
+#else
+static int spapr_plug(struct rte_device *d)
+{
+	struct rte_spapr_device *dev = RTE_DEV_TO_SPAPR(d);
+
+	return hot_plugged(dev, plug_dev(dev));
+}
+#endif
 
 static int unplug_dev(struct rte_spapr_device *dev)
 {
@@ -356,7 +390,8 @@ static int spapr_unplug(struct rte_device *d)
 	return ret;
 }
 
-struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev_cmp_t cmp, const void *data)
+struct rte_device *spapr_bus_find_device(SPAPR_CONST_BUS_PARAM(bus) const struct rte_device *start, rte_dev_cmp_t cmp,
+					 const void *data)
 {
 	struct rte_spapr_device *dev = start ? TAILQ_NEXT(RTE_DEV_TO_SPAPR(start), next)
 					     : TAILQ_FIRST(&spapr_devices);
@@ -367,7 +402,7 @@ struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev
 	return NULL;
 }
 
-static int spapr_cleanup(void)
+static int spapr_cleanup(SPAPR_BUS_PARAM(bus))
 {
 	struct rte_spapr_device *dev;
 	int ret = 0;
@@ -409,8 +444,14 @@ static struct rte_bus spapr_bus = {
 	.scan = spapr_scan,
 	.probe = spapr_probe,
 	.find_device = spapr_bus_find_device,
+#if SPAPR_BUS_2607
+	.match = spapr_match,
+	.probe_device = spapr_probe_device,
+	.unplug_device = spapr_unplug,
+#else
 	.plug = spapr_plug,
 	.unplug = spapr_unplug,
+#endif
 	.parse = spapr_devstr_parse,
 	.devargs_parse = spapr_devstr_devargs_parse,
 	.dev_iterate = spapr_devstr_iterate,

@@ -170,7 +170,8 @@ static int match_kvargs(const struct rte_device *dev, const void *kv)
 
 /* bus->dev_iterate: the next device after start that the bus layer's arguments match
  * (by addr=; the options are the device's, not a filter); EAL strips "bus=spapr," first. */
-void *spapr_devstr_iterate(const void *start, const char *str, const struct rte_dev_iterator *it)
+void *spapr_devstr_iterate(SPAPR_CONST_BUS_PARAM(bus) const void *start, const char *str,
+			   const struct rte_dev_iterator *it)
 {
 	/* the bus layer's keys, as a device string that attached a device has them */
 	static const char *const keys[] = { "addr", "iommu", "pagesize", "dry_run", NULL };
@@ -187,7 +188,7 @@ void *spapr_devstr_iterate(const void *start, const char *str, const struct rte_
 		}
 	}
 	(void)it; /* it->bus is the bus before this one while EAL walks the buses */
-	dev = spapr_bus_find_device(start, match_kvargs, kv);
+	dev = spapr_bus_find_device(SPAPR_BUS_ARG(NULL) start, match_kvargs, kv);
 	rte_kvargs_free(kv);
 	return dev;
 }

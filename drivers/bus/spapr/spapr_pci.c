@@ -19,8 +19,11 @@
  * it, or SPAPR_BUS_PCI=eal is set in the environment. Their options come from
  * -a bus=spapr,addr=<same address>,iommu=...,pagesize=...,dry_run=1.
  *
- * The rte_bus ops replaced here are those of DPDK 22.11 to 25.11; DPDK 26.07 changed the
- * bus API (and 26.11 makes rte_vfio internal): there the takeover stays off and says so.
+ * The rte_bus ops replaced here: probe, plug, unplug, cleanup and the DMA map ops of
+ * DPDK 22.11 to 25.11; from 26.07, whose bus/pci probes through EAL's generic loop,
+ * probe_device, unplug_device, cleanup and the DMA map ops (a device may be probed
+ * several times: each probe finds it served already). 26.11 removed the VFIO group API
+ * this needs: there the takeover stays off and says so.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -43,7 +46,6 @@
 #include "tce_pci.h"
 #include "tce.h"
 
-#define TAKEOVER_SUPPORTED (RTE_VERSION < RTE_VERSION_NUM(26, 7, 0, 0))
 
 /* A bus/pci device on this bus's set-up. bus/pci frees its device at unplug: the
  * pointer is an identity while it is plugged, the name outlives it. */
@@ -54,6 +56,7 @@ struct served {
 	unsigned int group;
 	int eal_group_fd;           /* EAL's fd of the group (rte_vfio_get_group_fd) */
 	struct spapr_iommu *io;
+	bool probed;                /* a driver of bus/pci took it */
 	bool live;                  /* at cleanup: bus/pci still drives its group */
 };
 
@@ -207,23 +210,59 @@ static int serve(const struct rte_device *d, const struct spapr_devopts *o)
 	return 0;
 }
 
-static int pci_plug_served(struct rte_device *d)
+/* bus/pci's own probe of one device: its plug (it picks the driver), or from 26.07 its
+ * probe_device with the driver EAL picked; 0 when a driver took it. */
+static int pci_probe_own(struct rte_driver *drv, struct rte_device *d)
+{
+#if SPAPR_BUS_2607
+	return pci_ops.probe_device(drv, d);
+#else
+	(void)drv;
+	return pci_ops.plug(d);
+#endif
+}
+
+/* A probe of a device bus/pci drives, on this bus's set-up made first. */
+static int pci_probe_served_one(struct rte_driver *drv, struct rte_device *d)
 {
 	struct spapr_devopts o;
+	struct served *s;
 	int ret;
 
-	if (!candidate(d, &o) || served_of(d) != NULL)
-		return pci_ops.plug(d);
+	if (!candidate(d, &o) || served_of(d) != NULL) {
+		ret = pci_probe_own(drv, d);
+		s = served_of(d);
+		if (s != NULL && ret == 0)
+			s->probed = true;
+		return ret;
+	}
 	ret = serve(d, &o);
 	if (ret < 0) {
 		SPAPR_LOG(ERR, "%s: not probed: the sPAPR IOMMU set-up failed (%s)", d->name, strerror(-ret));
 		return ret;
 	}
-	ret = pci_ops.plug(d);
-	struct served *s = served_of(d);
-	if (s != NULL && !rte_dev_is_probed(d))
+	ret = pci_probe_own(drv, d);
+	s = served_of(d);
+	if (s != NULL && ret == 0)
+		s->probed = true;
+	else if (s != NULL)
 		unserve(s); /* no driver took it, or its probe failed */
 	return ret;
+}
+
+#if SPAPR_BUS_2607
+/* EAL's generic probe and hot-plug call it with each matching driver; the devices this
+ * bus's own drivers take are not bus/pci's (ret > 0: no driver of bus/pci for them). */
+static int pci_probe_device_served(struct rte_driver *drv, struct rte_device *d)
+{
+	if (spapr_claims(d->name))
+		return 1;
+	return pci_probe_served_one(drv, d);
+}
+#else
+static int pci_plug_served(struct rte_device *d)
+{
+	return pci_probe_served_one(NULL, d);
 }
 
 /* bus/pci's probe, device by device through the plug op above (its own loop calls no
@@ -247,11 +286,16 @@ static int pci_probe_served(void)
 	}
 	return probed && probed == failed ? -1 : 0;
 }
+#endif
 
 static int pci_unplug_served(struct rte_device *d)
 {
 	struct served *s = served_of(d);
+#if SPAPR_BUS_2607
+	int ret = pci_ops.unplug_device(d);
+#else
 	int ret = pci_ops.unplug(d); /* frees d when it succeeds */
+#endif
 
 	if (ret == 0 && s != NULL)
 		unserve(s);
@@ -280,11 +324,12 @@ static int pci_dma_unmap_served(struct rte_device *d, void *addr, uint64_t iova,
  * containers, once the primary answers EAL's requests for this bus's set-up; asked
  * before bus/pci probes (its scan may come after this bus's, its probe before). */
 static struct rte_bus *secondary_pci;
-static int (*secondary_pci_probe)(void);
+static rte_bus_probe_t secondary_pci_probe;
 
-static int pci_probe_secondary(void)
+static int pci_probe_secondary(SPAPR_BUS_PARAM(bus))
 {
-	int ret = secondary_pci->find_device(NULL, any_device, NULL) ? spapr_mp_eal_vfio() : 0;
+	int ret = secondary_pci->find_device(SPAPR_BUS_ARG(secondary_pci) NULL, any_device, NULL) ?
+		  spapr_mp_eal_vfio() : 0;
 
 	if (ret == -ENODEV)
 		SPAPR_LOG(INFO, "secondary process: the primary's bus/pci devices are not on this bus's"
@@ -292,7 +337,7 @@ static int pci_probe_secondary(void)
 	else if (ret < 0)
 		SPAPR_LOG(WARNING, "secondary process: the primary does not answer for bus/pci devices on"
 			  " this bus's set-up (%s): EAL's VFIO code will refuse them", strerror(-ret));
-	return secondary_pci_probe();
+	return secondary_pci_probe(SPAPR_BUS_SELF(secondary_pci));
 }
 
 static bool opted_out(void)
@@ -307,11 +352,11 @@ static bool opted_out(void)
 static bool pci_cleaned;
 static int pci_cleanup_ret; /* what it returned: EAL's call gets it too */
 
-static int pci_cleanup_once(void)
+static int pci_cleanup_once(SPAPR_BUS_PARAM(bus))
 {
 	if (!pci_cleaned && pci_ops.cleanup != NULL) {
 		pci_cleaned = true;
-		pci_cleanup_ret = pci_ops.cleanup();
+		pci_cleanup_ret = pci_ops.cleanup(SPAPR_BUS_SELF(pci));
 	}
 	return pci_cleanup_ret;
 }
@@ -326,9 +371,9 @@ void spapr_pci_takeover(void)
 	pf = spapr_platform();
 	if (pf == NULL || !pf->spapr)
 		return; /* no VFIO, or type1: EAL's own VFIO code is right there */
-	if (!TAKEOVER_SUPPORTED) {
+	if (!SPAPR_VFIO_GROUP_API) {
 		SPAPR_LOG(WARNING, "DPDK %s: bus/pci devices keep EAL's own sPAPR VFIO code (this bus"
-			  " takes them over with DPDK 22.11 to 25.11)", rte_version());
+			  " takes them over with DPDK 22.11 to 26.07)", rte_version());
 		return;
 	}
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
@@ -340,9 +385,14 @@ void spapr_pci_takeover(void)
 	pci = bus;
 	pci_ops = *bus;
 	pci_cleaned = false;
+#if SPAPR_BUS_2607
+	bus->probe_device = pci_probe_device_served;
+	bus->unplug_device = pci_unplug_served;
+#else
 	bus->probe = pci_probe_served;
 	bus->plug = pci_plug_served;
 	bus->unplug = pci_unplug_served;
+#endif
 	if (bus->cleanup)
 		bus->cleanup = pci_cleanup_once;
 	if (bus->dma_map)
@@ -360,7 +410,7 @@ bool spapr_pci_takeover_on(void)
 bool spapr_pci_drives(const char *name)
 {
 	struct rte_bus *bus = pci ? pci : rte_bus_find_by_name("pci");
-	struct rte_device *d = bus ? bus->find_device(NULL, same_name, name) : NULL;
+	struct rte_device *d = bus ? bus->find_device(SPAPR_BUS_ARG(bus) NULL, same_name, name) : NULL;
 
 	if (d == NULL || (d->devargs != NULL && d->devargs->policy == RTE_DEV_BLOCKED))
 		return false;
@@ -371,7 +421,7 @@ bool spapr_pci_drives(const char *name)
 const char *spapr_pci_driver_of(const char *name)
 {
 	struct rte_bus *bus = pci ? pci : rte_bus_find_by_name("pci");
-	struct rte_device *d = bus ? bus->find_device(NULL, same_name, name) : NULL;
+	struct rte_device *d = bus ? bus->find_device(SPAPR_BUS_ARG(bus) NULL, same_name, name) : NULL;
 
 	return d != NULL && rte_dev_is_probed(d) ? d->driver->name : NULL;
 }
@@ -390,7 +440,7 @@ bool spapr_pci_user_excludes(const char *name)
 	RTE_EAL_DEVARGS_FOREACH("pci", da)
 		if (strcmp(da->name, name) == 0 && da->policy == RTE_DEV_BLOCKED)
 			return true;
-	return bus->conf.scan_mode == RTE_BUS_SCAN_ALLOWLIST;
+	return SPAPR_BUS_ALLOWLIST(bus);
 }
 
 bool spapr_pci_serves_any(void)
@@ -400,7 +450,7 @@ bool spapr_pci_serves_any(void)
 
 	if (pci == NULL)
 		return false;
-	while ((d = pci->find_device(d, any_device, NULL)) != NULL)
+	while ((d = pci->find_device(SPAPR_BUS_ARG(pci) d, any_device, NULL)) != NULL)
 		if (candidate(d, &o) && !o.dry_run)
 			return true;
 	return false;
@@ -414,10 +464,11 @@ bool spapr_pci_serves_any(void)
 void spapr_pci_cleanup(void)
 {
 	struct served *s, *o;
-	bool remove_failed = pci != NULL && pci_cleanup_once() != 0;
+	bool remove_failed = pci != NULL && pci_cleanup_once(SPAPR_BUS_SELF(pci)) != 0;
 
 	TAILQ_FOREACH(s, &served_list, next)
-		s->live = remove_failed || (pci != NULL && pci->find_device(NULL, same_name, s->name) != NULL);
+		s->live = remove_failed ||
+			  (pci != NULL && pci->find_device(SPAPR_BUS_ARG(pci) NULL, same_name, s->name) != NULL);
 	TAILQ_FOREACH(s, &served_list, next) /* a group is live with any of its devices */
 		TAILQ_FOREACH(o, &served_list, next)
 			if (o->group == s->group && o->live)
@@ -439,8 +490,13 @@ void spapr_pci_cleanup(void)
 	}
 	if (pci != NULL) {
 		pci->probe = pci_ops.probe;
+#if SPAPR_BUS_2607
+		pci->probe_device = pci_ops.probe_device;
+		pci->unplug_device = pci_ops.unplug_device;
+#else
 		pci->plug = pci_ops.plug;
 		pci->unplug = pci_ops.unplug;
+#endif
 		pci->dma_map = pci_ops.dma_map;
 		pci->dma_unmap = pci_ops.dma_unmap;
 		/* pci->cleanup stays pci_cleanup_once: done, EAL's call gets what it returned */

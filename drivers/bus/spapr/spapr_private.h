@@ -2,6 +2,7 @@
 #ifndef SPAPR_PRIVATE_H
 #define SPAPR_PRIVATE_H
 
+#include <bus_driver.h>
 #include <rte_bus.h>
 #include <rte_log.h>
 
@@ -38,9 +39,11 @@ struct rte_devargs *spapr_find_devargs(const char *name);
  * kept (-EINVAL: bad options in one; `replaced` moves a device off an older devargs). */
 int spapr_devstr_parse(const char *name, void *addr);
 int spapr_devstr_devargs_parse(struct rte_devargs *da);
-void *spapr_devstr_iterate(const void *start, const char *str, const struct rte_dev_iterator *it);
+void *spapr_devstr_iterate(SPAPR_CONST_BUS_PARAM(bus) const void *start, const char *str,
+			   const struct rte_dev_iterator *it);
 int spapr_devstr_scan_devargs(void (*replaced)(struct rte_devargs *old, struct rte_devargs *da));
-struct rte_device *spapr_bus_find_device(const struct rte_device *start, rte_dev_cmp_t cmp, const void *data);
+struct rte_device *spapr_bus_find_device(SPAPR_CONST_BUS_PARAM(bus) const struct rte_device *start, rte_dev_cmp_t cmp,
+					 const void *data);
 /* Whether the bus registered itself (its release guard passed: spapr_bus.c) */
 extern bool spapr_bus_registered;
 
