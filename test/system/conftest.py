@@ -41,6 +41,37 @@ def eal_driver(name):
     d = eal_driver_dir()
     return str(d / name) if d and (d / name).exists() else None
 
+
+def _eal_dir_of(binary):
+    """The directory of the librte_eal a binary loads (ldd), real path; None if none."""
+    try:
+        out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"librte_eal\.so\.\d+ => (\S+)", out)
+    return os.path.dirname(os.path.realpath(m.group(1))) if m else None
+
+
+@functools.lru_cache(maxsize=None)
+def tree_dpdk_libdir():
+    """The library directory of the DPDK the tree was built against (libdpdk.pc)."""
+    try:
+        d = subprocess.run(["pkg-config", "--variable=libdir", "libdpdk"], capture_output=True, text=True,
+                           timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return os.path.realpath(d) if d else None
+
+
+def other_dpdk(binary):
+    """Why a binary cannot test this build (it runs another DPDK than the tree was built
+    against: Debian 12's Open vSwitch or dpdk-test next to a DPDK built from source), or
+    None when it runs the same one."""
+    have, want = _eal_dir_of(binary), tree_dpdk_libdir()
+    if have is None or want is None or have == want:
+        return None
+    return f"{binary} runs the DPDK in {have}, the tree is built against the one in {want}"
+
 def _exe(rel):
     path = BUILD / rel
     if not path.exists():

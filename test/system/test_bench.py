@@ -2,16 +2,16 @@
 """The benchmarks keep working: each runs once at a tiny size and writes its table, JSON,
 CSV and plot. No timing is asserted: the numbers are the benchmarks' business."""
 import json
-import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import BUILD, TOP
+from conftest import BUILD, TOP, other_dpdk
 
 BENCH = TOP / "test/bench"
-pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/dpdk-testpmd"), reason="dpdk-testpmd is not installed")
+pytestmark = pytest.mark.skipif(not shutil.which("dpdk-testpmd"), reason="dpdk-testpmd is not installed")
 
 
 def bench(tmp_path, script, *args):
@@ -59,6 +59,11 @@ def test_scaling_benchmark(tmp_path):
     assert len(rows) == 4 and all(r["dma_ok"] for r in rows)
 
 
+_DPDK_TEST = shutil.which("dpdk-test") or "/usr/bin/dpdk-test"
+
+
+# its driver comparison runs DPDK's pmd_perf_autotest (dpdk-test) of the same DPDK
+@pytest.mark.skipif(bool(other_dpdk(_DPDK_TEST)), reason=str(other_dpdk(_DPDK_TEST)))
 def test_throughput_benchmark(tmp_path):
     rows, _ = bench(tmp_path, "bench_throughput.py", "--sizes", "64", "--queues", "1", "--seconds", "0.5",
                     "--modes", "io", "--reps", "1", "--pmd-perf-speed", "100")

@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, other_dpdk
 
 DPDK_TEST = shutil.which("dpdk-test") or "/usr/bin/dpdk-test"
 PORTS = ("0000:00:01.0", "0000:00:02.0")
@@ -29,7 +29,9 @@ AUTOTESTS = ["pmd_perf_autotest", "event_eth_rx_adapter_autotest", "event_eth_rx
              "event_eth_tx_adapter_autotest", "bitratestats_autotest", "latencystats_autotest",
              "metrics_autotest", "pdump_autotest", "ethdev_link_status"]
 
-pytestmark = pytest.mark.skipif(not os.path.exists(DPDK_TEST), reason="dpdk-test is not installed")
+pytestmark = [pytest.mark.skipif(not os.path.exists(DPDK_TEST), reason="dpdk-test is not installed"),
+              pytest.mark.skipif(os.path.exists(DPDK_TEST) and other_dpdk(DPDK_TEST) is not None,
+                                 reason=str(os.path.exists(DPDK_TEST) and other_dpdk(DPDK_TEST)))]
 
 
 class Result:

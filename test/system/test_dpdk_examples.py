@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import struct
+import shutil
 import subprocess
 import time
 
@@ -25,7 +26,7 @@ from test_pmd_rx_offloads import csum, pcap_frames, write_pcap
 
 PORTS = ("0000:00:01.0", "0000:00:02.0")
 MACS = (bytes.fromhex("525400123456"), bytes.fromhex("525400123457"))
-pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/dpdk-testpmd"), reason="DPDK is not installed")
+pytestmark = pytest.mark.skipif(not shutil.which("dpdk-testpmd"), reason="DPDK is not installed")
 
 
 @pytest.fixture(scope="module")

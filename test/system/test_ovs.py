@@ -35,12 +35,14 @@ import typing
 
 import pytest
 
-from conftest import BUILD, TOP
+from conftest import BUILD, TOP, other_dpdk
 
 VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
-pytestmark = pytest.mark.skipif(not os.path.exists(VSWITCHD),
-                                reason="Open vSwitch with DPDK is not installed (package openvswitch-switch-dpdk)")
+pytestmark = [pytest.mark.skipif(not os.path.exists(VSWITCHD),
+                                 reason="Open vSwitch with DPDK is not installed (package openvswitch-switch-dpdk)"),
+              pytest.mark.skipif(os.path.exists(VSWITCHD) and other_dpdk(VSWITCHD) is not None,
+                                 reason=str(os.path.exists(VSWITCHD) and other_dpdk(VSWITCHD)))]
 
 GEN, CHK = "0000:00:01.0", "0000:00:02.0"
 MACS = {"p0": "52:54:00:12:34:56", "p1": "52:54:00:12:34:57"}   # the devices' defaults (01.0, 02.0)

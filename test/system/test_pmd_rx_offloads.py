@@ -8,6 +8,7 @@ software). TX: testpmd's csum engine asks the port for TCP/UDP checksum offload;
 device completes the checksums (CSUM) and what leaves it is right."""
 import os
 import re
+import shutil
 import struct
 import tempfile
 
@@ -15,7 +16,7 @@ import pytest
 
 from conftest import BUILD
 
-TESTPMD = "/usr/bin/dpdk-testpmd"
+TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 pytestmark = pytest.mark.skipif(not os.path.exists(TESTPMD), reason="dpdk-testpmd is not installed")
 
 
