@@ -22,18 +22,19 @@ src=$(dpdk_src_dir)/$tarball
 [ -f "$src" ] || die "DPDK $release: $src is missing (the project's shared build inputs)"
 
 # Not the whole tree (ten times as long): the drivers RHEL builds for ppc64le (its spec's
-# ENABLED_DRIVERS), and net/null, net/pcap (dpdk-pdump writes through it) and
-# mempool/stack that the tests use; the libraries they,
+# ENABLED_DRIVERS), and net/null, net/pcap (dpdk-pdump writes through it),
+# mempool/stack, librte_power (with its drivers from 24.11: l3fwd-power) and the
+# route tables of l3fwd that the tests use; the libraries they,
 # testpmd, dpdk-proc-info and dpdk-pdump link (meson adds the mandatory ones). EAL
 # auto-loads every driver in both processes of a multi-process application, so both have
 # the same shared-memory tail queues (net/vhost brings librte_hash's: proc-info has it).
-libs=bitratestats,bpf,cmdline,cryptodev,dmadev,eventdev,gro,gso,hash,ip_frag,latencystats,metrics,pcapng,pdump,security,timer,vhost
-drivers=bus/pci,bus/vdev,mempool/ring,mempool/stack,net/failsafe,net/i40e,net/null,net/pcap,net/ring,net/tap,net/vhost,net/virtio
+libs=acl,bitratestats,bpf,cmdline,cryptodev,dmadev,eventdev,gro,gso,fib,hash,ip_frag,latencystats,lpm,metrics,pcapng,pdump,power,rib,security,timer,vhost
+drivers=bus/pci,bus/vdev,mempool/ring,mempool/stack,net/failsafe,net/i40e,net/null,net/pcap,net/ring,net/tap,net/vhost,net/virtio,power/acpi,power/cppc,power/kvm_vm
 apps=test-pmd,proc-info,pdump
 options=(-Dplatform=generic -Dbuildtype=debugoptimized -Ddefault_library=shared -Dlibdir=lib
 	-Denable_driver_sdk=true -Ddrivers_install_subdir=dpdk-pmds -Denable_libs=$libs
 	-Denable_drivers=$drivers -Denable_apps=$apps -Dtests=false -Denable_docs=false
-	-Dexamples= -Dcheck_includes=false)
+	-Dexamples= -Dcheck_includes=false -Denable_kmods=false)
 key=$( { sha256sum < "$src"; printf '%s\n' "${options[@]}"; } | sha256sum | cut -c1-12)
 dest=$SPAPR_CACHE/dpdk-build/$tag-$key
 options+=("-Dc_link_args=-Wl,-rpath,$dest/lib")
@@ -43,15 +44,26 @@ mkdir -p "$SPAPR_CACHE/dpdk-build"
 exec 9> "$dest.lock"
 flock 9
 if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
-install_packages libpcap-dev
+install_packages libpcap-dev >&2
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/dpdk-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-log "building DPDK $tag from $tarball into $dest (once; a few minutes)"
+log "building DPDK $tag from $tarball into $dest (once; a few minutes)" >&2
 tar -xJf "$src" -C "$work"
 tree=$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -1)
 rm -rf "$dest"
-# no kernel modules (an option until 24.11; the key need not say: the tarball does)
-grep -q "option('enable_kmods'" "$tree/meson_options.txt" && options+=(-Denable_kmods=false)
+# DPDK's own options that this release has (enable_libs and enable_apps came in 22.x,
+# enable_kmods went in 25.x): the key need not say, the tarball does
+kept=()
+for o in "${options[@]}"; do
+	name=${o#-D}
+	name=${name%%=*}
+	case $name in
+	buildtype | default_library | libdir | c_link_args) ;;
+	*) grep -q "option('$name'" "$tree/meson_options.txt" || continue ;;
+	esac
+	kept+=("$o")
+done
+options=("${kept[@]}")
 # DPDK's build runs the python3 of PATH and needs Debian's pyelftools
 PATH=/usr/bin:$PATH meson setup "$work/build" "$tree" --prefix="$dest" "${options[@]}" \
 	> "$work/setup.log" 2>&1 || { cat "$work/setup.log" >&2; die "meson setup of DPDK $tag failed"; }
@@ -64,5 +76,5 @@ printf '%s\n' "$tag" "${options[@]}" > "$dest/.complete"
 for old in "$SPAPR_CACHE/dpdk-build/$tag"-*; do
 	case $old in "$dest" | "$dest.lock") ;; *) rm -rf "$old" ;; esac
 done
-log "DPDK $tag built in $dest"
+log "DPDK $tag built in $dest" >&2
 echo "$dest"

@@ -44,8 +44,11 @@ fi
 run_tests() {
 	local build=$1
 	shift
-	[ -d "$build" ] || meson setup "$build" "$SPAPR_TOP" -Dwerror=true -Ddpdk_driver_sdk="$sdk" >/dev/null ||
-		die "DPDK $version: meson setup of $build failed"
+	if [ ! -f "$build/build.ninja" ]; then # none, or a set-up that failed half-way
+		rm -rf "$build"
+		meson setup "$build" "$SPAPR_TOP" -Dwerror=true -Ddpdk_driver_sdk="$sdk" >/dev/null ||
+			die "DPDK $version: meson setup of $build failed"
+	fi
 	ninja -C "$build" >/dev/null || { ninja -C "$build" | grep -E 'error|FAILED' | head -20; die "DPDK $version: the build failed"; }
 	meson test -C "$build" --suite unit --suite integration --print-errorlogs --num-processes 2 >/dev/null ||
 		die "DPDK $version: unit or integration tests failed ($build/meson-logs/testlog.txt)"
@@ -69,9 +72,12 @@ guard_test() { # guard_test DPDK_DIR
 	[ -n "$earlier" ] || return 0
 	other=$("$SPAPR_TOP/devtools/dpdk-build.sh" "$earlier")
 	build=$SPAPR_TOP/build-$earlier-guard-$(basename "$other" | sed 's/.*-//')
-	[ -d "$build" ] || PKG_CONFIG_PATH=$other/lib/pkgconfig meson setup "$build" "$SPAPR_TOP" -Dtests=false \
-		-Ddpdk_driver_sdk="$other/include" >/dev/null
-	ninja -C "$build" >/dev/null
+	if [ ! -f "$build/build.ninja" ]; then
+		rm -rf "$build"
+		PKG_CONFIG_PATH=$other/lib/pkgconfig meson setup "$build" "$SPAPR_TOP" -Dtests=false \
+			-Ddpdk_driver_sdk="$other/include" >/dev/null || die "DPDK $earlier: meson setup of $build failed"
+	fi
+	ninja -C "$build" >/dev/null || die "DPDK $earlier: the build in $build failed"
 	log "DPDK $version: the plugins built for $earlier (same ABI) in its testpmd"
 	(cd "$SPAPR_TOP" && PATH=$1/bin:$PATH SPAPR_GUARD_PLUGINS=$build/drivers SPAPR_GUARD_RELEASE=$earlier \
 		/usr/bin/python3 -m pytest -p no:cacheprovider -q test/system/test_release_guard.py) ||

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The driver-facing DPDK APIs that differ between the releases this tree builds against
- * (22.11, 23.11, 24.11, 25.11), in one place: RTE_VERSION checks here, none in the drivers.
+ * (22.11, 23.11, 24.11, 25.11, 26.07), in one place: RTE_VERSION checks here, none in the
+ * drivers (which test the named macros this header defines).
  */
 #ifndef SPAPR_DPDK_COMPAT_H
 #define SPAPR_DPDK_COMPAT_H
