@@ -76,7 +76,7 @@ release_field() {
 releases() {
 	local r
 	for r in $(awk '!/^#/ && NF {print $1}' "$SPAPR_RELEASES"); do
-		[ $# = 0 ] || [ "$(release_field "$r" "$1")" = "$2" ] && echo "$r"
+		if [ $# = 0 ] || [ "$(release_field "$r" "$1")" = "$2" ]; then echo "$r"; fi
 	done
 }
 
