@@ -24,6 +24,9 @@ version=${1:?usage: devtools/other-dpdk.sh [--prepare|--full] RELEASE [PYTEST_AR
 shift
 other_dpdk "$version"
 suite=$other_suite
+if [ "$(release_field "$version" tier)" = - ] && [ "${SPAPR_TRY:-0}" != 1 ]; then
+	die "DPDK $version: not supported by this tree (doc/building.md says why; SPAPR_TRY=1 builds and tests it anyway, to port it)"
+fi
 require_root
 
 # the system tests of the gate, or all of them; what differs between DPDK versions of
