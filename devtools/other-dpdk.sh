@@ -105,10 +105,11 @@ from_source() {
 install_packages debootstrap
 sdk=$(other_sdk_dir "$version")
 
-# what the build and every system test use (clang: test_mmio's compilers; iproute2 and
+# what the build and every system test use (clang: test_mmio's compilers; dpdk-doc and
+# make: DPDK's examples, test_dpdk_examples; iproute2 and
 # ping: test_virtio_net's kernel network); SPAPR_CHROOT_EXTRA: more, added to a made chroot
 # (the extended tier's Open vSwitch)
-packages=dpdk,dpdk-dev,libdpdk-dev,meson,ninja-build,gcc,clang,pkg-config,python3-pytest,python3-pyelftools,libc6-dev,util-linux,procps,iproute2,iputils-ping
+packages=dpdk,dpdk-dev,libdpdk-dev,dpdk-doc,make,meson,ninja-build,gcc,clang,pkg-config,python3-pytest,python3-pyelftools,libc6-dev,util-linux,procps,iproute2,iputils-ping
 root=$SPAPR_CACHE/chroot/$suite
 if [ ! -x "$root/usr/bin/dpdk-testpmd" ]; then
 	log "making a Debian $suite chroot with its DPDK in $root (once)"
