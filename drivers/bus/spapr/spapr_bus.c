@@ -298,9 +298,8 @@ static int plug_dev(struct rte_spapr_device *dev)
 	TAILQ_FOREACH(drv, &spapr_drivers, next)
 		if (match(drv, dev))
 			return probe_with(drv, dev);
-	if (dev->driver == NULL)
-		SPAPR_LOG(DEBUG, "%s: no driver for %04x:%04x", dev->name, dev->id.vendor_id, dev->id.device_id);
-	return dev->driver ? 0 : 1;
+	SPAPR_LOG(DEBUG, "%s: no driver for %04x:%04x", dev->name, dev->id.vendor_id, dev->id.device_id);
+	return 1;
 }
 
 static int spapr_probe(SPAPR_BUS_PARAM(bus))

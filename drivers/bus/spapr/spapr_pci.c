@@ -46,7 +46,6 @@
 #include "tce_pci.h"
 #include "tce.h"
 
-
 /* A bus/pci device on this bus's set-up. bus/pci frees its device at unplug: the
  * pointer is an identity while it is plugged, the name outlives it. */
 struct served {
@@ -229,24 +228,19 @@ static int pci_probe_served_one(struct rte_driver *drv, struct rte_device *d)
 	struct served *s;
 	int ret;
 
-	if (!candidate(d, &o) || served_of(d) != NULL) {
-		ret = pci_probe_own(drv, d);
-		s = served_of(d);
-		if (s != NULL && ret == 0)
-			s->probed = true;
-		return ret;
-	}
-	ret = serve(d, &o);
-	if (ret < 0) {
-		SPAPR_LOG(ERR, "%s: not probed: the sPAPR IOMMU set-up failed (%s)", d->name, strerror(-ret));
-		return ret;
+	if (candidate(d, &o) && served_of(d) == NULL) {
+		ret = serve(d, &o);
+		if (ret < 0) {
+			SPAPR_LOG(ERR, "%s: not probed: the sPAPR IOMMU set-up failed (%s)", d->name, strerror(-ret));
+			return ret;
+		}
 	}
 	ret = pci_probe_own(drv, d);
 	s = served_of(d);
 	if (s != NULL && ret == 0)
 		s->probed = true;
-	else if (s != NULL)
-		unserve(s); /* no driver took it, or its probe failed */
+	else if (s != NULL && !s->probed)
+		unserve(s); /* no driver took it (yet), or its probe failed */
 	return ret;
 }
 
